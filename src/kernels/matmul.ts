@@ -1,0 +1,185 @@
+/**
+ * Launchers for shaders/matmul.wgsl. Each checks every shape before anything is dispatched and
+ * returns a prepared Dispatch (bind group and uniforms built once).
+ */
+import type { Engine } from '../gpu/engine.js';
+import { ShapeError, shapeStr } from '../gpu/errors.js';
+import { ceilDiv, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { tuningFor, type MatmulTiles } from './tuning.js';
+
+export const MATMUL_FORWARD: KernelSpec = {
+  name: 'matmul_forward',
+  file: 'matmul.wgsl',
+  entry: 'matmul_forward',
+  params: [['M', 'u32'], ['N', 'u32'], ['K1', 'u32'], ['K2', 'u32'], ['has_bias', 'u32'], ['accumulate', 'u32']],
+  storage: [
+    { name: 'x1', access: 'read' },
+    { name: 'x2', access: 'read' },
+    { name: 'w', access: 'read' },
+    { name: 'bias', access: 'read' },
+    { name: 'y', access: 'read_write' },
+  ],
+};
+
+export const MATMUL_BACKWARD_INPUT: KernelSpec = {
+  name: 'matmul_backward_input',
+  file: 'matmul.wgsl',
+  entry: 'matmul_backward_input',
+  params: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['accumulate', 'u32']],
+  storage: [
+    { name: 'dy', access: 'read' },
+    { name: 'w', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+};
+
+export const MATMUL_BACKWARD_WEIGHT: KernelSpec = {
+  name: 'matmul_backward_weight',
+  file: 'matmul.wgsl',
+  entry: 'matmul_backward_weight',
+  params: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['has_bias', 'u32']],
+  storage: [
+    { name: 'dy', access: 'read' },
+    { name: 'x', access: 'read' },
+    { name: 'dw', access: 'read_write' },
+    { name: 'db', access: 'read_write' },
+  ],
+};
+
+export const MATMUL_KERNELS = [MATMUL_FORWARD, MATMUL_BACKWARD_INPUT, MATMUL_BACKWARD_WEIGHT];
+
+function rows(t: Tensor, what: string): [number, number] {
+  if (t.shape.length !== 2) throw new ShapeError(`${what}: ${t.label} must be 2-D, got ${shapeStr(t.shape)}`);
+  return [t.shape[0]!, t.shape[1]!];
+}
+
+function variant(tiles: MatmulTiles) {
+  return { defines: { TM: tiles.TM, TN: tiles.TN }, constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y } };
+}
+
+function tilesOf(engine: Engine, tiles?: MatmulTiles): MatmulTiles {
+  return tiles ?? tuningFor(engine.ctx.info).matmul;
+}
+
+export interface MatmulForwardArgs {
+  /** X1 (M×K1). */
+  x: Tensor;
+  /** Optional second input X2 (M×K2): Y = [X1 | X2]·Wᵀ. */
+  x2?: Tensor | null;
+  /** W (N×(K1+K2)). */
+  w: Tensor;
+  /** b (N), optional. */
+  bias?: Tensor | null;
+  /** Y (M×N). */
+  y: Tensor;
+  /** Y += instead of Y =. */
+  accumulate?: boolean;
+  tiles?: MatmulTiles;
+  label?: string;
+}
+
+/** Y = [X1 | X2]·Wᵀ + b. */
+export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
+  const what = a.label ?? 'matmulForward';
+  const [M, K1] = rows(a.x, what);
+  let K2 = 0;
+  if (a.x2) {
+    const [M2, k2] = rows(a.x2, what);
+    if (M2 !== M) throw new ShapeError(`${what}: ${a.x.label} ${shapeStr(a.x.shape)} and ${a.x2.label} ${shapeStr(a.x2.shape)} must have the same number of rows`);
+    K2 = k2;
+  }
+  const [N, KW] = rows(a.w, what);
+  if (KW !== K1 + K2) {
+    const xs = a.x2 ? `[${a.x.label} | ${a.x2.label}] ${shapeStr([M, K1 + K2])}` : `${a.x.label} ${shapeStr(a.x.shape)}`;
+    throw new ShapeError(`${what}: ${xs} · ${a.w.label}ᵀ needs ${a.w.label} with ${K1 + K2} columns, got ${shapeStr(a.w.shape)}`);
+  }
+  if (a.bias && (a.bias.shape.length !== 1 || a.bias.shape[0] !== N)) {
+    throw new ShapeError(`${what}: bias ${a.bias.label} has shape ${shapeStr(a.bias.shape)}, expected ${shapeStr([N])}`);
+  }
+  const [My, Ny] = rows(a.y, what);
+  if (My !== M || Ny !== N) throw new ShapeError(`${what}: output ${a.y.label} has shape ${shapeStr(a.y.shape)}, expected ${shapeStr([M, N])}`);
+  const t = tilesOf(engine, a.tiles);
+  const k = engine.kernel(MATMUL_FORWARD, variant(t));
+  return engine.dispatch(
+    k,
+    { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
+    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0 },
+    [ceilDiv(N, t.TN * t.WG_X), ceilDiv(M, t.TM * t.WG_Y), 1],
+    what,
+  );
+}
+
+export interface MatmulBackwardInputArgs {
+  /** dY (M×N). */
+  dy: Tensor;
+  /** W (N×KW). */
+  w: Tensor;
+  /** dX (M×K): receives dY·W[:, off:off+K]. */
+  dx: Tensor;
+  /** First column of W that dX corresponds to (for a concatenated input). */
+  colOffset?: number;
+  accumulate?: boolean;
+  tiles?: MatmulTiles;
+  label?: string;
+}
+
+/** dX = dY·W[:, off : off+K]  (or +=). */
+export function matmulBackwardInput(engine: Engine, a: MatmulBackwardInputArgs): Dispatch {
+  const what = a.label ?? 'matmulBackwardInput';
+  const [M, N] = rows(a.dy, what);
+  const [Nw, KW] = rows(a.w, what);
+  const [Mx, K] = rows(a.dx, what);
+  const off = a.colOffset ?? 0;
+  if (Nw !== N) throw new ShapeError(`${what}: ${a.dy.label} ${shapeStr(a.dy.shape)} · ${a.w.label} ${shapeStr(a.w.shape)}: inner sizes ${N} and ${Nw} differ`);
+  if (Mx !== M) throw new ShapeError(`${what}: ${a.dx.label} has shape ${shapeStr(a.dx.shape)}, expected ${M} rows like ${a.dy.label} ${shapeStr(a.dy.shape)}`);
+  if (off + K > KW) throw new ShapeError(`${what}: columns ${off}..${off + K - 1} of ${a.w.label} ${shapeStr(a.w.shape)} do not exist (dX ${shapeStr(a.dx.shape)})`);
+  const t = tilesOf(engine, a.tiles);
+  const k = engine.kernel(MATMUL_BACKWARD_INPUT, variant(t));
+  return engine.dispatch(
+    k,
+    { dy: a.dy, w: a.w, dx: a.dx },
+    { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0 },
+    [ceilDiv(K, t.TN * t.WG_X), ceilDiv(M, t.TM * t.WG_Y), 1],
+    what,
+  );
+}
+
+export interface MatmulBackwardWeightArgs {
+  /** dY (M×N). */
+  dy: Tensor;
+  /** X (M×K). */
+  x: Tensor;
+  /** dW (N×KW), accumulated in columns off..off+K-1. */
+  dw: Tensor;
+  /** db (N), accumulated, optional. */
+  db?: Tensor | null;
+  colOffset?: number;
+  tiles?: MatmulTiles;
+  label?: string;
+}
+
+/** dW[:, off : off+K] += dYᵀ·X;  db += Σ_m dY. */
+export function matmulBackwardWeight(engine: Engine, a: MatmulBackwardWeightArgs): Dispatch {
+  const what = a.label ?? 'matmulBackwardWeight';
+  const [M, N] = rows(a.dy, what);
+  const [Mx, K] = rows(a.x, what);
+  const [Nw, KW] = rows(a.dw, what);
+  const off = a.colOffset ?? 0;
+  if (Mx !== M) throw new ShapeError(`${what}: ${a.dy.label} ${shapeStr(a.dy.shape)} and ${a.x.label} ${shapeStr(a.x.shape)} must have the same number of rows`);
+  if (Nw !== N || off + K > KW) {
+    throw new ShapeError(`${what}: ${a.dw.label} has shape ${shapeStr(a.dw.shape)}, expected ${N} rows and at least ${off + K} columns (dYᵀ·X is ${shapeStr([N, K])} at column ${off})`);
+  }
+  if (a.db && (a.db.shape.length !== 1 || a.db.shape[0] !== N)) {
+    throw new ShapeError(`${what}: ${a.db.label} has shape ${shapeStr(a.db.shape)}, expected ${shapeStr([N])}`);
+  }
+  const t = tilesOf(engine, a.tiles);
+  const k = engine.kernel(MATMUL_BACKWARD_WEIGHT, variant(t));
+  return engine.dispatch(
+    k,
+    { dy: a.dy, x: a.x, dw: a.dw, db: a.db ?? null },
+    { M, N, K, KW, off, has_bias: a.db ? 1 : 0 },
+    [ceilDiv(K, t.TN * t.WG_X), ceilDiv(N, t.TM * t.WG_Y), 1],
+    what,
+  );
+}
