@@ -1,0 +1,9 @@
+/** The plain-TypeScript CPU reference of SPEC.md (the specification the GPU kernels are tested against). */
+export * from './common.js';
+export * from './matmul.js';
+export * from './surrogate.js';
+export * from './ltc.js';
+export * from './readout.js';
+export * from './loss.js';
+export * from './optim.js';
+export * from './network.js';

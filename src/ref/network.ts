@@ -1,0 +1,789 @@
+/**
+ * Multi-layer dense spiking network, its reference trainers and the SPEC §7 parity trace.
+ *
+ * Network, one time step (layer i+1's input at step t is layer i's spikes at step t):
+ *   x → layer 0 (ltc | lif | alif) → … → layer L−1 → head
+ *   head 'readout': liquid or non-liquid leaky readout of the last layer's spikes → o (B×C)
+ *   head 'linear':  y = Wl·u + bl on the last layer's membrane after the reset (Add task) → y (B×O)
+ * Names (the same as the trace's): parameters `l{i}.Wx`, `l{i}.Wr`, `l{i}.bx`, `l{i}.Wtm`,
+ * `l{i}.btm`, `l{i}.Wta`, `l{i}.bta`, `l{i}.pm`, `l{i}.pa`, readout `Wo`, `bo`, `Wto`, `bto`, `po`,
+ * linear head `Wl`, `bl`; state `l{i}.u`, `l{i}.s`, `l{i}.b` (B×H) and `o` (B×C, readout only).
+ *
+ * Trainers:
+ *   FPTT-K (SPEC §4): the T steps are cut into K chunks, chunk p = steps [⌊pT/K⌋, ⌊(p+1)T/K⌋).
+ *     Inside a chunk the gradient flows back through the chunk's steps (truncated BPTT); the state
+ *     entering a chunk is detached. Loss of chunk p, at its last step t:
+ *       classification: ℓ_t (SPEC §4, mix weight w = (t+1)/T, which is (p+1)/K when K divides T)
+ *       regression:     ((p+1)/K)·MSE(y_t, target)
+ *     One FPTT update per chunk. K = T is the pure online case (one update per step).
+ *   BPTT baseline: one update per sequence, gradient through all T steps, plain optimiser step with
+ *     the same clipping and no FPTT regulariser. Our choice of loss (SPEC leaves it open):
+ *       classification: (1/T)·Σ_t ℓ_t (the same per-step losses as FPTT, averaged over time)
+ *       regression:     MSE(y_{T−1}, target) at the last step only (weight (T/T) = 1)
+ */
+import { Rng } from '../util/rng.js';
+import { type Arr, zerosLike, copyMap } from './common.js';
+import type { SurrogateKind, SurrogateSpec, Surrogate } from './surrogate.js';
+import {
+  type LtcConfig,
+  type LtcParams,
+  type LtcSaved,
+  type LtcState,
+  type NeuronKind,
+  type SpikeMode,
+  ltcConfig,
+  ltcParamShapes,
+  ltcForwardRef,
+  ltcBackwardRef,
+} from './ltc.js';
+import {
+  type ReadoutConfig,
+  type ReadoutParams,
+  type ReadoutSaved,
+  type LinearHeadConfig,
+  readoutParamShapes,
+  readoutForwardRef,
+  readoutBackwardRef,
+  linearHeadForwardRef,
+  linearHeadBackwardRef,
+} from './readout.js';
+import { classificationLossRef, regressionLossRef } from './loss.js';
+import {
+  type OptimizerConfig,
+  type FpttConfig,
+  type OptimizerState,
+  type FpttState,
+  type OptimizerKind,
+  DEFAULT_OPTIMIZER,
+  DEFAULT_FPTT,
+  initOptimizerState,
+  initFpttState,
+  fpttUpdateRef,
+  gradStepRef,
+} from './optim.js';
+
+// ───────────────────────────── configuration ─────────────────────────────
+
+export interface LayerSpec {
+  size: number;
+  kind?: NeuronKind; // 'ltc'
+  recurrent?: boolean; // true
+  adapt?: boolean; // per kind (see ltcConfig)
+}
+
+export type HeadSpec = { kind: 'readout'; classes: number; liquid?: boolean /* true */ } | { kind: 'linear'; outputs?: number /* 1 */ };
+
+export interface NetSpec {
+  batch: number;
+  input: number;
+  layers: LayerSpec[];
+  neuron?: { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind | SurrogateSpec | Surrogate };
+  head: HeadSpec;
+  /** initial state per sequence: 'random' u ~ U(0,1), s = 0, b = b0; 'zero' all zero (Add task). Default: 'zero' for a linear head, else 'random'. */
+  initState?: 'random' | 'zero';
+  spikeFn?: SpikeMode; // 'heaviside'; 'smooth' only for gradient checks
+}
+
+export type HeadConfig = { kind: 'readout'; cfg: ReadoutConfig } | { kind: 'linear'; cfg: LinearHeadConfig };
+
+export interface NetConfig {
+  B: number;
+  D: number;
+  layers: LtcConfig[];
+  head: HeadConfig;
+  initState: 'random' | 'zero';
+}
+
+export function netConfig(spec: NetSpec): NetConfig {
+  if (spec.layers.length === 0) throw new Error('netConfig: at least one layer is needed');
+  const B = spec.batch;
+  const layers: LtcConfig[] = [];
+  let D = spec.input;
+  for (const l of spec.layers) {
+    layers.push(
+      ltcConfig(B, D, l.size, {
+        kind: l.kind ?? 'ltc',
+        recurrent: l.recurrent ?? true,
+        ...(l.adapt !== undefined ? { adapt: l.adapt } : {}),
+        ...(spec.neuron ?? {}),
+        ...(spec.spikeFn ? { spikeFn: spec.spikeFn } : {}),
+      }),
+    );
+    D = l.size;
+  }
+  const head: HeadConfig =
+    spec.head.kind === 'readout'
+      ? { kind: 'readout', cfg: { B, H: D, C: spec.head.classes, liquid: spec.head.liquid ?? true } }
+      : { kind: 'linear', cfg: { B, H: D, O: spec.head.outputs ?? 1 } };
+  return { B, D: spec.input, layers, head, initState: spec.initState ?? (spec.head.kind === 'linear' ? 'zero' : 'random') };
+}
+
+export interface NetRef<A extends Arr = Float32Array> {
+  cfg: NetConfig;
+  params: Record<string, A>;
+}
+
+export type NetState<A extends Arr = Float32Array> = Record<string, A>;
+
+/** A parameter's name, size and symbolic shape, e.g. ['l0.Wx', 4, 3, 'H×D'] (cols = 1 for vectors, sym 'H'). */
+export interface ParamShape {
+  name: string;
+  rows: number;
+  cols: number;
+  sym: string;
+}
+
+const LTC_SYM: Record<string, string> = { Wx: 'H×D', Wr: 'H×H', bx: 'H', Wtm: 'H×2H', btm: 'H', Wta: 'H×2H', bta: 'H', pm: 'H', pa: 'H' };
+const READOUT_SYM: Record<string, string> = { Wo: 'C×H', bo: 'C', Wto: 'C×2C', bto: 'C', po: 'C' };
+
+/** Every parameter of the network, in init order. */
+export function netParamShapes(cfg: NetConfig): ParamShape[] {
+  const out: ParamShape[] = [];
+  cfg.layers.forEach((l, i) => {
+    for (const [n, r, c] of ltcParamShapes(l)) out.push({ name: `l${i}.${n}`, rows: r, cols: c, sym: LTC_SYM[n]! });
+  });
+  if (cfg.head.kind === 'readout') {
+    for (const [n, r, c] of readoutParamShapes(cfg.head.cfg)) out.push({ name: n, rows: r, cols: c, sym: READOUT_SYM[n]! });
+  } else {
+    const { H, O } = cfg.head.cfg;
+    out.push({ name: 'Wl', rows: O, cols: H, sym: 'O×H' }, { name: 'bl', rows: O, cols: 1, sym: 'O' });
+  }
+  return out;
+}
+
+/** Every state tensor with its size, in order. */
+export function netStateShapes(cfg: NetConfig): { name: string; size: number; sym: string }[] {
+  const out: { name: string; size: number; sym: string }[] = [];
+  cfg.layers.forEach((l, i) => {
+    for (const v of ['u', 's', 'b']) out.push({ name: `l${i}.${v}`, size: cfg.B * l.H, sym: 'B×H' });
+  });
+  if (cfg.head.kind === 'readout') out.push({ name: 'o', size: cfg.B * cfg.head.cfg.C, sym: 'B×C' });
+  return out;
+}
+
+// ───────────────────────────── initialisation ─────────────────────────────
+
+/** Xavier-normal (rows = fan_out, cols = fan_in): N(0, 2/(fan_in + fan_out)). */
+export function xavierNormalRef(rng: Rng, rows: number, cols: number): Float32Array {
+  return rng.normalArray(rows * cols, Math.sqrt(2 / (rows + cols)));
+}
+
+/**
+ * Orthogonal n×n matrix: the Q of a QR of a seeded standard-normal matrix (modified Gram–Schmidt
+ * over the columns, applied twice for accuracy; R's diagonal is positive, as torch's sign fix gives).
+ */
+export function orthogonalRef(rng: Rng, n: number): Float32Array {
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) a[i] = rng.normal();
+  // columns j of a (row-major: a[r*n + j])
+  for (let j = 0; j < n; j++) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < j; k++) {
+        let dot = 0;
+        for (let r = 0; r < n; r++) dot += a[r * n + k]! * a[r * n + j]!;
+        for (let r = 0; r < n; r++) a[r * n + j] = a[r * n + j]! - dot * a[r * n + k]!;
+      }
+    }
+    let nrm = 0;
+    for (let r = 0; r < n; r++) nrm += a[r * n + j]! * a[r * n + j]!;
+    nrm = Math.sqrt(nrm);
+    for (let r = 0; r < n; r++) a[r * n + j] = a[r * n + j]! / nrm;
+  }
+  return Float32Array.from(a);
+}
+
+/**
+ * Parameters per SPEC §1 from a seed: Xavier-normal for Wx, Wtm, Wta and the head's weight
+ * matrices (Wo, Wto, Wl), orthogonal Wr, biases and pm/pa/po zero. Draw order: layers in order,
+ * each tensor in netParamShapes order, row-major.
+ */
+export function initNetRef(cfg: NetConfig, seed: number): NetRef<Float32Array> {
+  const rng = new Rng(seed);
+  const params: Record<string, Float32Array> = {};
+  for (const p of netParamShapes(cfg)) {
+    const short = p.name.includes('.') ? p.name.slice(p.name.indexOf('.') + 1) : p.name;
+    if (short === 'Wr') params[p.name] = orthogonalRef(rng, p.rows);
+    else if (p.cols > 1) params[p.name] = xavierNormalRef(rng, p.rows, p.cols);
+    else params[p.name] = new Float32Array(p.rows);
+  }
+  return { cfg, params };
+}
+
+/** Initial state of a sequence: 'random' u ~ U(0,1), s = 0, b = b0, o = 0; 'zero' all zero. */
+export function initialStateRef(cfg: NetConfig, rng: Rng | null): NetState<Float32Array> {
+  const st: NetState<Float32Array> = {};
+  cfg.layers.forEach((l, i) => {
+    const n = cfg.B * l.H;
+    if (cfg.initState === 'random') {
+      if (!rng) throw new Error('initialStateRef: a random initial state needs an Rng');
+      st[`l${i}.u`] = rng.uniformArray(n, 0, 1);
+      st[`l${i}.s`] = new Float32Array(n);
+      st[`l${i}.b`] = new Float32Array(n).fill(l.b0);
+    } else {
+      st[`l${i}.u`] = new Float32Array(n);
+      st[`l${i}.s`] = new Float32Array(n);
+      st[`l${i}.b`] = new Float32Array(n);
+    }
+  });
+  if (cfg.head.kind === 'readout') st['o'] = new Float32Array(cfg.B * cfg.head.cfg.C);
+  return st;
+}
+
+// ───────────────────────────── one step ─────────────────────────────
+
+function layerParams<A extends Arr>(params: Record<string, A>, i: number): LtcParams<A> {
+  const p: LtcParams<A> = { Wx: need(params, `l${i}.Wx`), bx: need(params, `l${i}.bx`) };
+  for (const k of ['Wr', 'Wtm', 'btm', 'Wta', 'bta', 'pm', 'pa'] as const) {
+    const a = params[`l${i}.${k}`];
+    if (a) p[k] = a;
+  }
+  return p;
+}
+
+function readoutParams<A extends Arr>(params: Record<string, A>): ReadoutParams<A> {
+  const p: ReadoutParams<A> = { Wo: need(params, 'Wo'), bo: need(params, 'bo') };
+  for (const k of ['Wto', 'bto', 'po'] as const) {
+    const a = params[k];
+    if (a) p[k] = a;
+  }
+  return p;
+}
+
+function need<A>(m: Record<string, A>, k: string): A {
+  const a = m[k];
+  if (a === undefined) throw new Error(`missing "${k}"`);
+  return a;
+}
+
+/** What one network step keeps for its backward. */
+export interface NetStepCache<A extends Arr = Float32Array> {
+  inputs: A[]; // input of each layer (x, then the spikes of the layer below)
+  prev: NetState<A>; // state before the step
+  saved: LtcSaved<A>[]; // per layer
+  next: NetState<A>; // state after the step
+  head: { kind: 'readout'; saved: ReadoutSaved<A> } | { kind: 'linear' };
+}
+
+/** Forward of one step. `out` is o (B×C) for a readout, y (B×O) for a linear head. */
+export function netStepForwardRef<A extends Arr>(
+  net: NetRef<A>,
+  x: A, // (B, D)
+  state: NetState<A>,
+): { state: NetState<A>; out: A; cache: NetStepCache<A> } {
+  const { cfg, params } = net;
+  const next: NetState<A> = {};
+  const inputs: A[] = [];
+  const saved: LtcSaved<A>[] = [];
+  let inp = x;
+  cfg.layers.forEach((lc, i) => {
+    const prev: LtcState<A> = { u: need(state, `l${i}.u`), s: need(state, `l${i}.s`), b: need(state, `l${i}.b`) };
+    inputs.push(inp);
+    const r = ltcForwardRef(lc, layerParams(params, i), inp, prev);
+    saved.push(r.saved);
+    next[`l${i}.u`] = r.next.u;
+    next[`l${i}.s`] = r.next.s;
+    next[`l${i}.b`] = r.next.b;
+    inp = r.next.s;
+  });
+  const L = cfg.layers.length - 1;
+  let out: A;
+  let head: NetStepCache<A>['head'];
+  if (cfg.head.kind === 'readout') {
+    const r = readoutForwardRef(cfg.head.cfg, readoutParams(params), need(next, `l${L}.s`), need(state, 'o'));
+    next['o'] = r.o;
+    out = r.o;
+    head = { kind: 'readout', saved: r.saved };
+  } else {
+    out = linearHeadForwardRef(cfg.head.cfg, { Wl: need(params, 'Wl'), bl: need(params, 'bl') }, need(next, `l${L}.u`));
+    head = { kind: 'linear' };
+  }
+  return { state: next, out, cache: { inputs, prev: state, saved, next, head } };
+}
+
+/**
+ * Backward of one step. dOut = dL/d(out) of this step (null: none); dNext = dL/d(state after the
+ * step) coming from later steps (null: none, the online case). Returns the parameter gradients of
+ * this step (new arrays, every parameter present), dPrev = dL/d(state before the step) and dx.
+ */
+export function netStepBackwardRef<A extends Arr>(
+  net: NetRef<A>,
+  cache: NetStepCache<A>,
+  dOut: A | null,
+  dNext: NetState<A> | null,
+): { grads: Record<string, A>; dPrev: NetState<A>; dx: A } {
+  const { cfg, params } = net;
+  const grads: Record<string, A> = {};
+  const dPrev: NetState<A> = {};
+  const L = cfg.layers.length - 1;
+  const like = cache.inputs[0]!;
+  const zeros = (n: number): A => zerosLike(like, n);
+  const fromNext = (k: string, n: number): A => {
+    const a = dNext?.[k];
+    return a ? (a.slice() as A) : zeros(n);
+  };
+  const nLast = cfg.B * cfg.layers[L]!.H;
+  let dsAbove = fromNext(`l${L}.s`, nLast); // dL/ds of the layer being processed, from above and later
+  let duLast = fromNext(`l${L}.u`, nLast);
+
+  if (cache.head.kind === 'readout' && cfg.head.kind === 'readout') {
+    const hc = cfg.head.cfg;
+    const dO = fromNext('o', cfg.B * hc.C);
+    if (dOut) for (let i = 0; i < dO.length; i++) dO[i] = dO[i]! + dOut[i]!;
+    const r = readoutBackwardRef(hc, readoutParams(params), need(cache.next, `l${L}.s`), need(cache.prev, 'o'), cache.head.saved, dO);
+    for (const [k, v] of Object.entries(r.grads)) if (v) grads[k.slice(1)] = v as A;
+    for (let i = 0; i < nLast; i++) dsAbove[i] = dsAbove[i]! + r.ds[i]!;
+    dPrev['o'] = r.doPrev;
+  } else if (cfg.head.kind === 'linear') {
+    const hc = cfg.head.cfg;
+    const Wl = need(params, 'Wl');
+    const bl = need(params, 'bl');
+    const r = linearHeadBackwardRef(hc, { Wl, bl }, need(cache.next, `l${L}.u`), dOut ?? zeros(cfg.B * hc.O));
+    grads['Wl'] = r.grads.dWl;
+    grads['bl'] = r.grads.dbl;
+    for (let i = 0; i < nLast; i++) duLast[i] = duLast[i]! + r.du[i]!;
+  }
+
+  let dx = zeros(0);
+  for (let i = L; i >= 0; i--) {
+    const lc = cfg.layers[i]!;
+    const n = cfg.B * lc.H;
+    const du = i === L ? duLast : fromNext(`l${i}.u`, n);
+    const db = fromNext(`l${i}.b`, n);
+    const prev: LtcState<A> = { u: need(cache.prev, `l${i}.u`), s: need(cache.prev, `l${i}.s`), b: need(cache.prev, `l${i}.b`) };
+    const r = ltcBackwardRef(lc, layerParams(params, i), cache.inputs[i]!, prev, cache.saved[i]!, { du, ds: dsAbove, db });
+    for (const [k, v] of Object.entries(r.grads)) if (v) grads[`l${i}.${k.slice(1)}`] = v as A;
+    dPrev[`l${i}.u`] = r.dPrev.du;
+    dPrev[`l${i}.s`] = r.dPrev.ds;
+    dPrev[`l${i}.b`] = r.dPrev.db;
+    if (i > 0) {
+      // the input of layer i is the spikes of layer i−1 at this step: add dL/d(those spikes)
+      const below = fromNext(`l${i - 1}.s`, cfg.B * cfg.layers[i - 1]!.H);
+      for (let j = 0; j < below.length; j++) below[j] = below[j]! + r.dx[j]!;
+      dsAbove = below;
+    } else {
+      dx = r.dx;
+    }
+  }
+  return { grads, dPrev, dx };
+}
+
+// ───────────────────────────── windows of steps ─────────────────────────────
+
+/** Loss at window step i given that step's output; null when the step has no loss. */
+export type StepLossFn<A extends Arr> = (i: number, out: A) => { loss: number; dOut: A } | null;
+
+/**
+ * Forward xs[0..n−1] from state0 and back through all n steps (truncated BPTT over the window;
+ * the gradient into state0 is returned as dState0 and otherwise dropped). Pure.
+ */
+export function windowForwardBackwardRef<A extends Arr>(
+  net: NetRef<A>,
+  state0: NetState<A>,
+  xs: A[], // n entries of (B, D)
+  lossFn: StepLossFn<A>,
+): { loss: number; stepLosses: (number | null)[]; grads: Record<string, A>; states: NetState<A>[]; outs: A[]; dState0: NetState<A> } {
+  const caches: NetStepCache<A>[] = [];
+  const states: NetState<A>[] = [];
+  const outs: A[] = [];
+  const dOuts: (A | null)[] = [];
+  const stepLosses: (number | null)[] = [];
+  let loss = 0;
+  let st = state0;
+  xs.forEach((x, i) => {
+    const r = netStepForwardRef(net, x, st);
+    caches.push(r.cache);
+    states.push(r.state);
+    outs.push(r.out);
+    st = r.state;
+    const l = lossFn(i, r.out);
+    stepLosses.push(l ? l.loss : null);
+    dOuts.push(l ? l.dOut : null);
+    if (l) loss += l.loss;
+  });
+  const grads: Record<string, A> = {};
+  for (const [k, v] of Object.entries(net.params)) grads[k] = zerosLike(v, v.length);
+  let dNext: NetState<A> | null = null;
+  for (let i = xs.length - 1; i >= 0; i--) {
+    const r: { grads: Record<string, A>; dPrev: NetState<A> } = netStepBackwardRef(net, caches[i]!, dOuts[i] ?? null, dNext);
+    for (const [k, g] of Object.entries(r.grads)) {
+      const acc = need(grads, k);
+      for (let j = 0; j < g.length; j++) acc[j] = acc[j]! + g[j]!;
+    }
+    dNext = r.dPrev;
+  }
+  return { loss, stepLosses, grads, states, outs, dState0: dNext ?? {} };
+}
+
+/** The loss of a window, forward only (for finite-difference checks of windowForwardBackwardRef). */
+export function windowLossRef<A extends Arr>(net: NetRef<A>, state0: NetState<A>, xs: A[], lossFn: StepLossFn<A>): number {
+  let st = state0;
+  let loss = 0;
+  xs.forEach((x, i) => {
+    const r = netStepForwardRef(net, x, st);
+    st = r.state;
+    const l = lossFn(i, r.out);
+    if (l) loss += l.loss;
+  });
+  return loss;
+}
+
+// ───────────────────────────── trainers ─────────────────────────────
+
+export type TargetRef =
+  | { kind: 'class'; labels: ArrayLike<number> /* (B) */; Q?: Arr | null /* (B×C), null = uniform */ }
+  | { kind: 'regression'; value: Arr /* (B×O) */ };
+
+export interface FpttTrainer<A extends Arr = Float32Array> {
+  optimizer: OptimizerConfig;
+  fptt: FpttConfig;
+  optState: OptimizerState<A>;
+  fpttState: FpttState<A>;
+}
+
+export function fpttTrainerInit<A extends Arr>(
+  net: NetRef<A>,
+  optimizer: Partial<OptimizerConfig> = {},
+  fptt: Partial<FpttConfig> = {},
+): FpttTrainer<A> {
+  return {
+    optimizer: { ...DEFAULT_OPTIMIZER, ...optimizer },
+    fptt: { ...DEFAULT_FPTT, ...fptt },
+    optState: initOptimizerState(net.params),
+    fpttState: initFpttState(net.params),
+  };
+}
+
+function headOut(cfg: NetConfig): number {
+  return cfg.head.kind === 'readout' ? cfg.head.cfg.C : cfg.head.cfg.O;
+}
+
+/** The loss of one output: classification ℓ_t (mix weight (t+1)/T) or weight·MSE. */
+function outputLoss<A extends Arr>(cfg: NetConfig, target: TargetRef, out: A, t: number, T: number, regWeight: number): { loss: number; dOut: A } {
+  if (target.kind === 'class') {
+    if (cfg.head.kind !== 'readout') throw new Error('a class target needs a readout head');
+    const r = classificationLossRef(out, target.labels, cfg.B, cfg.head.cfg.C, t, T, target.Q ?? null);
+    return { loss: r.loss, dOut: r.dO };
+  }
+  if (cfg.head.kind !== 'linear') throw new Error('a regression target needs a linear head');
+  const r = regressionLossRef(out, target.value, cfg.B, headOut(cfg), regWeight);
+  return { loss: r.loss, dOut: r.dPred };
+}
+
+/**
+ * FPTT-K over one sequence (see the header). Pure: returns the updated network and trainer, the
+ * loss of each chunk (at its last step, without R), ‖g‖ before clipping of each update, the state
+ * after every step and the final state.
+ */
+export function fpttTrainSequenceRef<A extends Arr>(
+  net: NetRef<A>,
+  opt: FpttTrainer<A>,
+  xs: A[], // T entries of (B, D)
+  target: TargetRef,
+  K: number,
+  state0: NetState<A>,
+): { net: NetRef<A>; opt: FpttTrainer<A>; losses: number[]; gradNorms: number[]; stepStates: NetState<A>[]; state: NetState<A> } {
+  const T = xs.length;
+  if (!Number.isInteger(K) || K < 1 || K > T) throw new Error(`fpttTrainSequenceRef: K must be an integer in 1..T (T = ${T}), got ${K}`);
+  let params = net.params;
+  let { optState, fpttState } = opt;
+  const losses: number[] = [];
+  const gradNorms: number[] = [];
+  const stepStates: NetState<A>[] = [];
+  let state = state0;
+  for (let p = 0; p < K; p++) {
+    const t0 = Math.floor((p * T) / K);
+    const t1 = Math.floor(((p + 1) * T) / K);
+    const cur: NetRef<A> = { cfg: net.cfg, params };
+    const last = t1 - t0 - 1;
+    const r = windowForwardBackwardRef(cur, state, xs.slice(t0, t1), (i, out) =>
+      i === last ? outputLoss(net.cfg, target, out, t1 - 1, T, (p + 1) / K) : null,
+    );
+    const u = fpttUpdateRef(opt.optimizer, opt.fptt, params, r.grads, optState, fpttState);
+    params = u.params;
+    optState = u.optState;
+    fpttState = u.fpttState;
+    losses.push(r.loss);
+    gradNorms.push(u.gradNorm);
+    stepStates.push(...r.states);
+    state = r.states[r.states.length - 1]!;
+  }
+  return { net: { cfg: net.cfg, params }, opt: { ...opt, optState, fpttState }, losses, gradNorms, stepStates, state };
+}
+
+export interface BpttTrainer<A extends Arr = Float32Array> {
+  optimizer: OptimizerConfig;
+  clip: number;
+  optState: OptimizerState<A>;
+}
+
+export function bpttTrainerInit<A extends Arr>(net: NetRef<A>, optimizer: Partial<OptimizerConfig> = {}, clip = 1.0): BpttTrainer<A> {
+  return { optimizer: { ...DEFAULT_OPTIMIZER, ...optimizer }, clip, optState: initOptimizerState(net.params) };
+}
+
+/** The BPTT baseline's loss for a window starting at step 0 of T (see the header). */
+export function bpttLossFn<A extends Arr>(cfg: NetConfig, target: TargetRef, T: number): StepLossFn<A> {
+  return (i, out) => {
+    if (target.kind === 'class') {
+      const r = outputLoss(cfg, target, out, i, T, 1);
+      const dOut = r.dOut.slice() as A;
+      for (let j = 0; j < dOut.length; j++) dOut[j] = dOut[j]! / T;
+      return { loss: r.loss / T, dOut };
+    }
+    return i === T - 1 ? outputLoss(cfg, target, out, i, T, 1) : null;
+  };
+}
+
+/** BPTT over one sequence: one plain update with gradients through all T steps. Pure. */
+export function bpttTrainSequenceRef<A extends Arr>(
+  net: NetRef<A>,
+  opt: BpttTrainer<A>,
+  xs: A[], // T entries of (B, D)
+  target: TargetRef,
+  state0: NetState<A>,
+): { net: NetRef<A>; opt: BpttTrainer<A>; loss: number; gradNorm: number; state: NetState<A> } {
+  const T = xs.length;
+  const r = windowForwardBackwardRef(net, state0, xs, bpttLossFn<A>(net.cfg, target, T));
+  const u = gradStepRef(opt.optimizer, opt.clip, net.params, r.grads, opt.optState);
+  return { net: { cfg: net.cfg, params: u.params }, opt: { ...opt, optState: u.optState }, loss: r.loss, gradNorm: u.gradNorm, state: r.states[T - 1]! };
+}
+
+// ───────────────────────────── parity trace (SPEC §7) ─────────────────────────────
+
+export interface TraceCase {
+  batch: number;
+  steps: number;
+  input: number;
+  classes: number;
+  layers: { size: number; recurrent?: boolean; adapt?: boolean }[];
+  neuron?: { b0?: number; beta?: number; thetaFixed?: number; surrogate?: 'multi-gaussian' };
+  readout?: { liquid?: boolean };
+  fptt?: { alpha?: number; beta?: number; clip?: number };
+  optimizer?: { kind?: OptimizerKind; lr?: number; beta1?: number; beta2?: number; eps?: number };
+  params: Record<string, number[]>;
+  state: Record<string, number[]>;
+  x: number[][];
+  y: number[];
+}
+
+export interface TraceJson {
+  steps: { loss: number; state: Record<string, number[]>; gradNorm: number }[];
+  params: Record<string, number[]>;
+  mean: Record<string, number[]>;
+  lambda: Record<string, number[]>;
+}
+
+const CASE_FIELDS: Record<string, boolean> = {
+  batch: true, steps: true, input: true, classes: true, layers: true,
+  neuron: false, readout: false, fptt: false, optimizer: false,
+  params: true, state: true, x: true, y: true,
+};
+
+type Json = unknown;
+
+function isObj(v: Json): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(msg: string): never {
+  throw new Error(`trace case: ${msg}`);
+}
+
+function posInt(o: Record<string, Json>, k: string, where: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`${where}${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optNum(o: Record<string, Json>, k: string, where: string, def: number): number {
+  const v = o[k];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}${k} must be a finite number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optBool(o: Record<string, Json>, k: string, where: string, def: boolean): boolean {
+  const v = o[k];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') fail(`${where}${k} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function subObj(o: Record<string, Json>, k: string, allowed: string[]): Record<string, Json> {
+  const v = o[k];
+  if (v === undefined) return {};
+  if (!isObj(v)) fail(`${k} must be an object`);
+  for (const f of Object.keys(v)) if (!allowed.includes(f)) fail(`unknown field ${k}.${f} (expected one of ${allowed.join(', ')})`);
+  return v;
+}
+
+function numArray(v: Json, what: string, n: number, shape: string): number[] {
+  if (!Array.isArray(v)) fail(`${what} must be an array of ${n} numbers (${shape})`);
+  if (v.length !== n) fail(`${what} has ${v.length} numbers, expected ${n} (${shape})`);
+  for (let i = 0; i < v.length; i++) {
+    const e: Json = v[i];
+    if (typeof e !== 'number' || !Number.isFinite(e)) fail(`${what}[${i}] is ${JSON.stringify(e)}, expected a finite number`);
+  }
+  return v as number[];
+}
+
+/** "(H×D = 4×3)" / "(H = 4)". */
+function shapeText(sym: string, rows: number, cols: number): string {
+  return cols > 1 || sym.includes('×') ? `${sym} = ${rows}×${cols}` : `${sym} = ${rows}`;
+}
+
+/**
+ * Checks a parsed CASE.json (SPEC §7) and returns it typed, with the network configuration it
+ * describes. Throws `trace case: …` naming the field and, for arrays, the expected size. Optional:
+ * `neuron`, `readout`, `fptt`, `optimizer` (each field defaults to SPEC's value) and each layer's
+ * `recurrent` / `adapt` (default true). Unknown fields are errors.
+ */
+export function validateTraceCase(obj: unknown): { tc: TraceCase; cfg: NetConfig; optimizer: OptimizerConfig; fptt: FpttConfig } {
+  if (!isObj(obj)) fail('must be a JSON object');
+  for (const k of Object.keys(obj)) if (!(k in CASE_FIELDS)) fail(`unknown field "${k}" (expected one of ${Object.keys(CASE_FIELDS).join(', ')})`);
+  for (const [k, req] of Object.entries(CASE_FIELDS)) if (req && obj[k] === undefined) fail(`missing field "${k}"`);
+  const B = posInt(obj, 'batch', '');
+  const T = posInt(obj, 'steps', '');
+  const D = posInt(obj, 'input', '');
+  const C = posInt(obj, 'classes', '');
+
+  const layersJ = obj['layers'];
+  if (!Array.isArray(layersJ) || layersJ.length === 0) fail('layers must be a non-empty array of { size, recurrent, adapt }');
+  const layers: LayerSpec[] = layersJ.map((l: Json, i: number) => {
+    if (!isObj(l)) fail(`layers[${i}] must be an object`);
+    for (const f of Object.keys(l)) if (!['size', 'recurrent', 'adapt'].includes(f)) fail(`unknown field layers[${i}].${f} (expected size, recurrent, adapt)`);
+    return {
+      size: posInt(l, 'size', `layers[${i}].`),
+      kind: 'ltc' as const,
+      recurrent: optBool(l, 'recurrent', `layers[${i}].`, true),
+      adapt: optBool(l, 'adapt', `layers[${i}].`, true),
+    };
+  });
+
+  const nj = subObj(obj, 'neuron', ['b0', 'beta', 'thetaFixed', 'surrogate']);
+  if (nj['surrogate'] !== undefined && nj['surrogate'] !== 'multi-gaussian') {
+    fail(`neuron.surrogate must be "multi-gaussian", got ${JSON.stringify(nj['surrogate'])}`);
+  }
+  const neuron = { b0: optNum(nj, 'b0', 'neuron.', 0.1), beta: optNum(nj, 'beta', 'neuron.', 1.8), thetaFixed: optNum(nj, 'thetaFixed', 'neuron.', 0.5), surrogate: 'multi-gaussian' as const };
+  const rj = subObj(obj, 'readout', ['liquid']);
+  const liquid = optBool(rj, 'liquid', 'readout.', true);
+  const fj = subObj(obj, 'fptt', ['alpha', 'beta', 'clip']);
+  const fptt: FpttConfig = { alpha: optNum(fj, 'alpha', 'fptt.', DEFAULT_FPTT.alpha), beta: optNum(fj, 'beta', 'fptt.', DEFAULT_FPTT.beta), clip: optNum(fj, 'clip', 'fptt.', DEFAULT_FPTT.clip) };
+  if (!(fptt.alpha > 0)) fail(`fptt.alpha must be > 0, got ${fptt.alpha}`);
+  const oj = subObj(obj, 'optimizer', ['kind', 'lr', 'beta1', 'beta2', 'eps']);
+  const kind = oj['kind'] ?? DEFAULT_OPTIMIZER.kind;
+  if (kind !== 'adam' && kind !== 'adamax') fail(`optimizer.kind must be "adam" or "adamax", got ${JSON.stringify(kind)}`);
+  const optimizer: OptimizerConfig = {
+    kind,
+    lr: optNum(oj, 'lr', 'optimizer.', DEFAULT_OPTIMIZER.lr),
+    beta1: optNum(oj, 'beta1', 'optimizer.', DEFAULT_OPTIMIZER.beta1),
+    beta2: optNum(oj, 'beta2', 'optimizer.', DEFAULT_OPTIMIZER.beta2),
+    eps: optNum(oj, 'eps', 'optimizer.', DEFAULT_OPTIMIZER.eps),
+  };
+
+  const cfg = netConfig({ batch: B, input: D, layers, neuron, head: { kind: 'readout', classes: C, liquid }, initState: 'random' });
+
+  // params
+  const pj = obj['params'];
+  if (!isObj(pj)) fail('params must be an object of named number arrays');
+  const shapes = netParamShapes(cfg);
+  const names = new Set(shapes.map((s) => s.name));
+  for (const k of Object.keys(pj)) if (!names.has(k)) fail(`unexpected parameter params["${k}"] for this configuration (expected ${[...names].join(', ')})`);
+  for (const s of shapes) {
+    const rowsSym = s.sym;
+    const layerIdx = /^l(\d+)\./.exec(s.name);
+    const where = layerIdx ? ` of layer ${layerIdx[1]}` : '';
+    if (pj[s.name] === undefined) fail(`missing parameter params["${s.name}"]${where} (${shapeText(rowsSym, s.rows, s.cols)})`);
+    numArray(pj[s.name], `params["${s.name}"]`, s.rows * s.cols, shapeText(rowsSym, s.rows, s.cols));
+  }
+
+  // state
+  const sj = obj['state'];
+  if (!isObj(sj)) fail('state must be an object of named number arrays');
+  const sshapes = netStateShapes(cfg);
+  const snames = new Set(sshapes.map((s) => s.name));
+  for (const k of Object.keys(sj)) if (!snames.has(k)) fail(`unexpected state state["${k}"] (expected ${[...snames].join(', ')})`);
+  for (const s of sshapes) {
+    const H = s.name === 'o' ? C : cfg.layers[Number(/^l(\d+)\./.exec(s.name)![1])]!.H;
+    const shape = `${s.sym} = ${B}×${H}`;
+    if (sj[s.name] === undefined) fail(`missing state state["${s.name}"] (${shape})`);
+    numArray(sj[s.name], `state["${s.name}"]`, s.size, shape);
+  }
+
+  // x, y
+  const xj = obj['x'];
+  if (!Array.isArray(xj)) fail(`x must be an array of ${T} steps, each of ${B * D} numbers (B×D = ${B}×${D})`);
+  if (xj.length !== T) fail(`x has ${xj.length} steps, expected ${T} (steps)`);
+  xj.forEach((xt: Json, t: number) => numArray(xt, `x[${t}]`, B * D, `B×D = ${B}×${D}`));
+  const yj = obj['y'];
+  if (!Array.isArray(yj)) fail(`y must be an array of ${B} class indices (batch)`);
+  if (yj.length !== B) fail(`y has ${yj.length} numbers, expected ${B} (batch)`);
+  yj.forEach((v: Json, i: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= C) fail(`y[${i}] is ${JSON.stringify(v)}, expected a class index in 0..${C - 1}`);
+  });
+  return { tc: obj as unknown as TraceCase, cfg, optimizer, fptt };
+}
+
+/**
+ * The SPEC §7 parity trace on the CPU: pure online FPTT (K = T), one update per step, state
+ * detached between steps, float32 storage. Written step by step (not via fpttTrainSequenceRef) so
+ * that the two can be checked against each other.
+ */
+export function traceRef(caseJson: unknown): TraceJson {
+  const { tc, cfg, optimizer, fptt } = validateTraceCase(caseJson);
+  const T = tc.steps;
+  let params: Record<string, Float32Array> = {};
+  for (const s of netParamShapes(cfg)) params[s.name] = Float32Array.from(tc.params[s.name]!);
+  let state: NetState<Float32Array> = {};
+  for (const s of netStateShapes(cfg)) state[s.name] = Float32Array.from(tc.state[s.name]!);
+  let optState = initOptimizerState(params);
+  let fpttState = initFpttState(params);
+  const steps: TraceJson['steps'] = [];
+  for (let t = 0; t < T; t++) {
+    const net: NetRef<Float32Array> = { cfg, params };
+    const x = Float32Array.from(tc.x[t]!);
+    const f = netStepForwardRef(net, x, state); // state carried, detached: no dNext below
+    const l = classificationLossRef(f.out, tc.y, cfg.B, (cfg.head.cfg as ReadoutConfig).C, t, T);
+    const b = netStepBackwardRef(net, f.cache, l.dO, null);
+    const u = fpttUpdateRef(optimizer, fptt, params, b.grads, optState, fpttState);
+    params = u.params;
+    optState = u.optState;
+    fpttState = u.fpttState;
+    state = f.state;
+    steps.push({ loss: l.loss, state: mapToJson(state), gradNorm: u.gradNorm });
+  }
+  return { steps, params: mapToJson(params), mean: mapToJson(fpttState.mean), lambda: mapToJson(fpttState.lambda) };
+}
+
+function mapToJson(m: Record<string, Arr>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const k of Object.keys(m)) out[k] = Array.from(m[k]!);
+  return out;
+}
+
+/** Network, trainer, initial state, inputs and target of a trace case (for fpttTrainSequenceRef). */
+export function traceCaseToRef(caseJson: unknown): {
+  net: NetRef<Float32Array>;
+  opt: FpttTrainer<Float32Array>;
+  state0: NetState<Float32Array>;
+  xs: Float32Array[];
+  target: TargetRef;
+} {
+  const { tc, cfg, optimizer, fptt } = validateTraceCase(caseJson);
+  const params: Record<string, Float32Array> = {};
+  for (const s of netParamShapes(cfg)) params[s.name] = Float32Array.from(tc.params[s.name]!);
+  const state0: NetState<Float32Array> = {};
+  for (const s of netStateShapes(cfg)) state0[s.name] = Float32Array.from(tc.state[s.name]!);
+  const net = { cfg, params };
+  return {
+    net,
+    opt: fpttTrainerInit(net, optimizer, fptt),
+    state0,
+    xs: tc.x.map((xt) => Float32Array.from(xt)),
+    target: { kind: 'class', labels: Int32Array.from(tc.y) },
+  };
+}
+
+/** A copy of a network (parameters copied). */
+export function cloneNetRef<A extends Arr>(net: NetRef<A>): NetRef<A> {
+  return { cfg: net.cfg, params: copyMap(net.params) };
+}
