@@ -1,21 +1,154 @@
 // matmul.wgsl — dense layers: forward, input gradient, weight gradient.
 //
-//   matmul_forward:         Y  = [X1 | X2] · Wᵀ + b        Y (M×N)  =, or += when ACCUMULATE
+//   matmul_forward:         Y  = [X1 | X2] · Wᵀ + b        Y (M×N)  =, or += when accumulate
 //                            X1 (M×K1), X2 (M×K2, K2 may be 0), W (N×(K1+K2)), b (N)
-//   matmul_backward_input:  dX = dY · W[:, off : off+K]     dX (M×K) =, or += when ACCUMULATE
+//   matmul_backward_input:  dX = dY · W[:, off : off+K]     dX (M×K) =, or += when accumulate
 //                            dY (M×N), W (N×KW) with row stride KW
 //   matmul_backward_weight: dW[:, off : off+K] += dYᵀ · X   dW (N×KW)  += (always accumulates)
-//                            db += Σ_m dY[m, :]   when HAS_BIAS        db (N) +=
+//                            db += Σ_m dY[m, :]   when has_bias        db (N) +=
 //
 // The concatenated input [X1 | X2] lets one dispatch compute an LTC gate σ(W [I; u] + b)
 // without copying I and u into one buffer; the backward splits it again with `off`.
-// All matrices are row-major f32. Register tiling: each invocation computes a TM×TN block of
-// outputs (defines); the workgroup is WG_X×WG_Y invocations (override constants). Tile sizes are
-// chosen per adapter in src/kernels/tuning.ts. Rows/columns past the edge are clamped on read
-// and masked on write, so no size needs to be a multiple of a tile.
+// All matrices are row-major f32.
+//
+// Tiling (the same skeleton for all three kernels). An invocation owns ROWS output rows and
+// COLS (4 or 8) output columns, held as ROWS × COLS/4 vec4 accumulators c<row><block>. The
+// reduction runs over "quads" of 4 reduction indices:
+//   A side — one vec4 per owned row (the rows of X1/X2 or dY along the reduction axis; for the
+//            weight gradient a column of dY, gathered),
+//   B side — a 4×4 block per column block, as mat4x4 whose columns are 4 vectors of the other
+//            operand; c += a · B (forward: dot products) or c += B · a (gradients: axpy).
+// With SUBGROUPS (subgroup size ≥ 4), the invocations of a subgroup share their columns and each
+// lane loads one of the 4 vectors of a block, which subgroupBroadcast hands to the other lanes:
+// one B-side load per lane instead of four. Without SUBGROUPS each invocation loads all four.
+// The workgroup (WG invocations, an override constant) is stacked along the rows: it covers
+// WG·ROWS rows and COLS columns; rows of invocation li are (wid.y·WG + li)·ROWS + i.
+//
+// Defines (part of the pipeline key, chosen in src/kernels/matmul.ts from src/kernels/tuning.ts):
+//   ROWS = 1..4 with ROWS_2 / ROWS_3 / ROWS_4 set when ROWS ≥ 2 / 3 / 4;  COLS = 4 or 8, COLS_8;
+//   VEC4       the contiguous operands are bound as array<vec4<f32>> (their row lengths and
+//              offsets are multiples of 4); otherwise as array<f32>, loaded 4 scalars at a time;
+//   SUBGROUPS  B-side vectors are shared by subgroupBroadcast (needs the 'subgroups' feature).
+// The reduction length need not be a multiple of 4: the last quad is masked (zeroed on both
+// sides). Rows and columns past the edge are clamped on read and skipped on write, so no size
+// needs to be a multiple of a tile. Registers are scarce on SwiftShader (PLATFORM.md): the tile
+// is written out, not looped, and the main loop is unrolled by 2 quads.
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+override WG: u32 = 16u;
+
+#if VEC4
+alias Q = vec4<f32>;
+const UNIT: u32 = 4u;  // floats per element of a Q array
+const QSTEP: u32 = 1u; // Q elements per quad
+#else
+alias Q = f32;
+const UNIT: u32 = 1u;
+const QSTEP: u32 = 4u;
+#endif
+
+#if SUBGROUPS
+alias WB = u32;        // B-side index of this lane's vector of a block
+#else
+alias WB = vec4<u32>;  // B-side indices of the 4 vectors of a block
+#endif
+
+// ---- accumulators and the shared inner step --------------------------------------------------
+
+var<private> c00: vec4<f32>;
+var<private> c01: vec4<f32>;
+var<private> c10: vec4<f32>;
+var<private> c11: vec4<f32>;
+var<private> c20: vec4<f32>;
+var<private> c21: vec4<f32>;
+var<private> c30: vec4<f32>;
+var<private> c31: vec4<f32>;
+
+/** v with components n.. zeroed (n = number of valid components, 1..4). */
+fn mask4(v: vec4<f32>, n: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), v, vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n));
+}
+
+#if SUBGROUPS
+/** The 4×4 block whose column s is lane s's vector. */
+fn share(v: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+}
+#endif
+
+/** c<i><b> += a<i> · B<b>: component j gets dot(a<i>, column j of B<b>). */
+fn tile_dot(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, b0: mat4x4<f32>, b1: mat4x4<f32>) {
+  c00 += a0 * b0;
+#if COLS_8
+  c01 += a0 * b1;
+#endif
+#if ROWS_2
+  c10 += a1 * b0;
+#if COLS_8
+  c11 += a1 * b1;
+#endif
+#endif
+#if ROWS_3
+  c20 += a2 * b0;
+#if COLS_8
+  c21 += a2 * b1;
+#endif
+#endif
+#if ROWS_4
+  c30 += a3 * b0;
+#if COLS_8
+  c31 += a3 * b1;
+#endif
+#endif
+}
+
+/** c<i><b> += B<b> · a<i> = Σ_s a<i>[s] · (column s of B<b>). */
+fn tile_axpy(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, b0: mat4x4<f32>, b1: mat4x4<f32>) {
+  c00 += b0 * a0;
+#if COLS_8
+  c01 += b1 * a0;
+#endif
+#if ROWS_2
+  c10 += b0 * a1;
+#if COLS_8
+  c11 += b1 * a1;
+#endif
+#endif
+#if ROWS_3
+  c20 += b0 * a2;
+#if COLS_8
+  c21 += b1 * a2;
+#endif
+#endif
+#if ROWS_4
+  c30 += b0 * a3;
+#if COLS_8
+  c31 += b1 * a3;
+#endif
+#endif
+}
+
+// Per-invocation indices (in Q elements, or f32 for gathered columns) of the A-side rows and of
+// the B-side vectors of column blocks 0 and 1; `lane4` is this lane's vector within a block.
+var<private> xb: vec4<u32>;
+var<private> wb0: WB;
+var<private> wb1: WB;
+var<private> lane4: u32;
+
+/** The B-side block whose column s is the vector loaded for lane s (SUBGROUPS), with columns
+ *  s ≥ n zeroed when n < 4 (the masked last quad of a gradient's reduction over rows). */
+fn rows_block(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, n: u32) -> mat4x4<f32> {
+  if (n < 4u) {
+    return mat4x4<f32>(select(vec4<f32>(0.0), v0, 0u < n), select(vec4<f32>(0.0), v1, 1u < n),
+                       select(vec4<f32>(0.0), v2, 2u < n), vec4<f32>(0.0));
+  }
+  return mat4x4<f32>(v0, v1, v2, v3);
+}
+
+// ---- matmul_forward ----------------------------------------------------------------------------
 
 struct ForwardParams {
   M: u32, N: u32, K1: u32, K2: u32,
@@ -23,55 +156,169 @@ struct ForwardParams {
 }
 
 @group(0) @binding(0) var<uniform> fp: ForwardParams;
-@group(0) @binding(1) var<storage, read> f_x1: array<f32>;      // (M, K1)
-@group(0) @binding(2) var<storage, read> f_x2: array<f32>;      // (M, K2)
-@group(0) @binding(3) var<storage, read> f_w: array<f32>;       // (N, K1+K2)
-@group(0) @binding(4) var<storage, read> f_bias: array<f32>;    // (N)
+@group(0) @binding(1) var<storage, read> f_x1: array<Q>;       // (M, K1)
+@group(0) @binding(2) var<storage, read> f_x2: array<Q>;       // (M, K2)
+@group(0) @binding(3) var<storage, read> f_w: array<Q>;        // (N, K1+K2)
+@group(0) @binding(4) var<storage, read> f_bias: array<f32>;   // (N)
 @group(0) @binding(5) var<storage, read_write> f_y: array<f32>; // (M, N)
 
-@compute @workgroup_size(WG_X, WG_Y)
-fn matmul_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * {{TN}}u;
-  let m0 = gid.y * {{TM}}u;
-  if (n0 >= fp.N || m0 >= fp.M) { return; }
-  let kw = fp.K1 + fp.K2;
-  var acc: array<array<f32, {{TN}}>, {{TM}}>;
-  var xrow: array<u32, {{TM}}>;
-  var wrow: array<u32, {{TN}}>;
-  for (var i = 0u; i < {{TM}}u; i++) { xrow[i] = min(m0 + i, fp.M - 1u); }
-  for (var j = 0u; j < {{TN}}u; j++) { wrow[j] = min(n0 + j, fp.N - 1u) * kw; }
-  // first input block: columns 0..K1-1 of W
-  for (var k = 0u; k < fp.K1; k++) {
-    var xv: array<f32, {{TM}}>;
-    for (var i = 0u; i < {{TM}}u; i++) { xv[i] = f_x1[xrow[i] * fp.K1 + k]; }
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let wv = f_w[wrow[j] + k];
-      for (var i = 0u; i < {{TM}}u; i++) { acc[i][j] = fma(xv[i], wv, acc[i][j]); }
-    }
+#if VEC4
+fn f_x1_quad(i: u32) -> vec4<f32> { return f_x1[i]; }
+fn f_x2_quad(i: u32) -> vec4<f32> { return f_x2[i]; }
+fn f_w_quad(i: u32) -> vec4<f32> { return f_w[i]; }
+#else
+fn f_x1_quad(i: u32) -> vec4<f32> { return vec4<f32>(f_x1[i], f_x1[i + 1u], f_x1[i + 2u], f_x1[i + 3u]); }
+fn f_x2_quad(i: u32) -> vec4<f32> { return vec4<f32>(f_x2[i], f_x2[i + 1u], f_x2[i + 2u], f_x2[i + 3u]); }
+fn f_w_quad(i: u32) -> vec4<f32> { return vec4<f32>(f_w[i], f_w[i + 1u], f_w[i + 2u], f_w[i + 3u]); }
+#endif
+
+/** Block of W rows (columns of the mat4x4) at quad offset o; n = valid reduction components. */
+fn f_w_block(wb: WB, o: u32, n: u32) -> mat4x4<f32> {
+#if SUBGROUPS
+  var v = f_w_quad(wb + o);
+  if (n < 4u) { v = mask4(v, n); }
+  return share(v);
+#else
+  var m = mat4x4<f32>(f_w_quad(wb.x + o), f_w_quad(wb.y + o), f_w_quad(wb.z + o), f_w_quad(wb.w + o));
+  if (n < 4u) { m = mat4x4<f32>(mask4(m[0], n), mask4(m[1], n), mask4(m[2], n), mask4(m[3], n)); }
+  return m;
+#endif
+}
+
+/** One quad of X1 (x2 = false) or X2 (x2 = true) at offset o; n = valid components. */
+fn forward_step(o: u32, n: u32, x2: bool) {
+  var a0: vec4<f32>;
+  var a1: vec4<f32>;
+  var a2: vec4<f32>;
+  var a3: vec4<f32>;
+  if (x2) {
+    a0 = f_x2_quad(xb.x + o);
+#if ROWS_2
+    a1 = f_x2_quad(xb.y + o);
+#endif
+#if ROWS_3
+    a2 = f_x2_quad(xb.z + o);
+#endif
+#if ROWS_4
+    a3 = f_x2_quad(xb.w + o);
+#endif
+  } else {
+    a0 = f_x1_quad(xb.x + o);
+#if ROWS_2
+    a1 = f_x1_quad(xb.y + o);
+#endif
+#if ROWS_3
+    a2 = f_x1_quad(xb.z + o);
+#endif
+#if ROWS_4
+    a3 = f_x1_quad(xb.w + o);
+#endif
   }
-  // second input block: columns K1..K1+K2-1 of W
-  for (var k = 0u; k < fp.K2; k++) {
-    var xv: array<f32, {{TM}}>;
-    for (var i = 0u; i < {{TM}}u; i++) { xv[i] = f_x2[xrow[i] * fp.K2 + k]; }
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let wv = f_w[wrow[j] + fp.K1 + k];
-      for (var i = 0u; i < {{TM}}u; i++) { acc[i][j] = fma(xv[i], wv, acc[i][j]); }
-    }
+  if (n < 4u) {
+    a0 = mask4(a0, n);
+    a1 = mask4(a1, n);
+    a2 = mask4(a2, n);
+    a3 = mask4(a3, n);
   }
-  for (var i = 0u; i < {{TM}}u; i++) {
-    let m = m0 + i;
-    if (m >= fp.M) { break; }
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let n = n0 + j;
-      if (n >= fp.N) { break; }
-      var v = acc[i][j];
-      if (fp.has_bias != 0u) { v += f_bias[n]; }
-      let o = m * fp.N + n;
-      if (fp.accumulate != 0u) { v += f_y[o]; }
-      f_y[o] = v;
-    }
+  let wo = select(o, o + fp.K1 / UNIT, x2);
+  let b0 = f_w_block(wb0, wo, n);
+#if COLS_8
+  let b1 = f_w_block(wb1, wo, n);
+#else
+  let b1 = b0;
+#endif
+  tile_dot(a0, a1, a2, a3, b0, b1);
+}
+
+/** Y[m, n..n+3] (=, or += with accumulate) from one accumulator, skipping columns past N. */
+fn forward_store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= fp.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let c = n + j;
+    if (c >= fp.N) { return; }
+    var y = v[j];
+    if (fp.has_bias != 0u) { y += f_bias[c]; }
+    let i = m * fp.N + c;
+    if (fp.accumulate != 0u) { y += f_y[i]; }
+    f_y[i] = y;
   }
 }
+
+/** The reduction over one input block of length k (quads, unrolled by 2, then the masked tail). */
+fn forward_block(k: u32, x2: bool) {
+  let nq = k / 4u;
+  var q = 0u;
+  var o = 0u;
+  loop {
+    if (q + 2u > nq) { break; }
+    forward_step(o, 4u, x2);
+    forward_step(o + QSTEP, 4u, x2);
+    q += 2u;
+    o += 2u * QSTEP;
+  }
+  if (q < nq) {
+    forward_step(o, 4u, x2);
+    o += QSTEP;
+  }
+  if (k % 4u != 0u) { forward_step(o, k % 4u, x2); }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_forward(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+#if SUBGROUPS
+  @builtin(subgroup_invocation_id) lane: u32,
+#endif
+) {
+  let m0 = (wid.y * WG + li) * {{ROWS}}u;
+  let n0 = wid.x * {{COLS}}u;
+  let last_m = fp.M - 1u;
+  let last_n = fp.N - 1u;
+  let kw = (fp.K1 + fp.K2) / UNIT;
+  // B side: rows of W (its row i is column i of Y).
+#if SUBGROUPS
+  let s = lane & 3u;
+  wb0 = min(n0 + s, last_n) * kw;
+  wb1 = min(n0 + 4u + s, last_n) * kw;
+#else
+  wb0 = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_n)) * kw;
+  wb1 = min(vec4<u32>(n0 + 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_n)) * kw;
+#endif
+  let rows = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_m));
+  xb = rows * (fp.K1 / UNIT);
+  forward_block(fp.K1, false);
+  if (fp.K2 > 0u) {
+    xb = rows * (fp.K2 / UNIT);
+    forward_block(fp.K2, true);
+  }
+  forward_store(m0, n0, c00);
+#if COLS_8
+  forward_store(m0, n0 + 4u, c01);
+#endif
+#if ROWS_2
+  forward_store(m0 + 1u, n0, c10);
+#if COLS_8
+  forward_store(m0 + 1u, n0 + 4u, c11);
+#endif
+#endif
+#if ROWS_3
+  forward_store(m0 + 2u, n0, c20);
+#if COLS_8
+  forward_store(m0 + 2u, n0 + 4u, c21);
+#endif
+#endif
+#if ROWS_4
+  forward_store(m0 + 3u, n0, c30);
+#if COLS_8
+  forward_store(m0 + 3u, n0 + 4u, c31);
+#endif
+#endif
+}
+
+// ---- matmul_backward_input ---------------------------------------------------------------------
+// dX[m, k] = Σ_n dY[m, n] · W[n, off + k]: A side = rows of dY (quads along n), B side = rows
+// n..n+3 of W restricted to the column block (vectors along k), combined by axpy.
 
 struct InputGradParams {
   M: u32, N: u32, K: u32, KW: u32,
@@ -79,42 +326,142 @@ struct InputGradParams {
 }
 
 @group(0) @binding(0) var<uniform> ip: InputGradParams;
-@group(0) @binding(1) var<storage, read> i_dy: array<f32>;       // (M, N)
-@group(0) @binding(2) var<storage, read> i_w: array<f32>;        // (N, KW)
+@group(0) @binding(1) var<storage, read> i_dy: array<Q>;        // (M, N)
+@group(0) @binding(2) var<storage, read> i_w: array<Q>;         // (N, KW)
 @group(0) @binding(3) var<storage, read_write> i_dx: array<f32>; // (M, K)
 
-@compute @workgroup_size(WG_X, WG_Y)
-fn matmul_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k0 = gid.x * {{TN}}u;
-  let m0 = gid.y * {{TM}}u;
-  if (k0 >= ip.K || m0 >= ip.M) { return; }
-  var acc: array<array<f32, {{TN}}>, {{TM}}>;
-  var dyrow: array<u32, {{TM}}>;
-  var wcol: array<u32, {{TN}}>;
-  for (var i = 0u; i < {{TM}}u; i++) { dyrow[i] = min(m0 + i, ip.M - 1u) * ip.N; }
-  for (var j = 0u; j < {{TN}}u; j++) { wcol[j] = ip.off + min(k0 + j, ip.K - 1u); }
-  for (var n = 0u; n < ip.N; n++) {
-    var dyv: array<f32, {{TM}}>;
-    for (var i = 0u; i < {{TM}}u; i++) { dyv[i] = i_dy[dyrow[i] + n]; }
-    let wbase = n * ip.KW;
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let wv = i_w[wbase + wcol[j]];
-      for (var i = 0u; i < {{TM}}u; i++) { acc[i][j] = fma(dyv[i], wv, acc[i][j]); }
-    }
+#if VEC4
+fn i_dy_quad(i: u32) -> vec4<f32> { return i_dy[i]; }
+fn i_w_quad(i: u32) -> vec4<f32> { return i_w[i]; }
+#else
+fn i_dy_quad(i: u32) -> vec4<f32> { return vec4<f32>(i_dy[i], i_dy[i + 1u], i_dy[i + 2u], i_dy[i + 3u]); }
+fn i_w_quad(i: u32) -> vec4<f32> { return vec4<f32>(i_w[i], i_w[i + 1u], i_w[i + 2u], i_w[i + 3u]); }
+#endif
+
+/** Rows 4q..4q+3 of W in one column block; p = 4q·KW (Q elements), n = valid rows. */
+fn i_w_block(wb: WB, p: u32, n: u32) -> mat4x4<f32> {
+#if SUBGROUPS
+  var v = i_w_quad(wb + p);
+  if (lane4 >= n) { v = vec4<f32>(0.0); }
+  return share(v);
+#else
+  return rows_block(i_w_quad(wb.x + p), i_w_quad(wb.y + p), i_w_quad(wb.z + p), i_w_quad(wb.w + p), n);
+#endif
+}
+
+/** One quad of the reduction over n: o = 4q (in Q elements of dY), p = 4q·KW; n = valid. */
+fn input_step(o: u32, p: u32, n: u32) {
+  var a0 = i_dy_quad(xb.x + o);
+#if ROWS_2
+  var a1 = i_dy_quad(xb.y + o);
+#else
+  var a1 = a0;
+#endif
+#if ROWS_3
+  var a2 = i_dy_quad(xb.z + o);
+#else
+  var a2 = a0;
+#endif
+#if ROWS_4
+  var a3 = i_dy_quad(xb.w + o);
+#else
+  var a3 = a0;
+#endif
+  if (n < 4u) {
+    a0 = mask4(a0, n);
+    a1 = mask4(a1, n);
+    a2 = mask4(a2, n);
+    a3 = mask4(a3, n);
   }
-  for (var i = 0u; i < {{TM}}u; i++) {
-    let m = m0 + i;
-    if (m >= ip.M) { break; }
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let k = k0 + j;
-      if (k >= ip.K) { break; }
-      let o = m * ip.K + k;
-      var v = acc[i][j];
-      if (ip.accumulate != 0u) { v += i_dx[o]; }
-      i_dx[o] = v;
-    }
+  let b0 = i_w_block(wb0, p, n);
+#if COLS_8
+  let b1 = i_w_block(wb1, p, n);
+#else
+  let b1 = b0;
+#endif
+  tile_axpy(a0, a1, a2, a3, b0, b1);
+}
+
+fn input_store(m: u32, k: u32, v: vec4<f32>) {
+  if (m >= ip.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let c = k + j;
+    if (c >= ip.K) { return; }
+    let i = m * ip.K + c;
+    var x = v[j];
+    if (ip.accumulate != 0u) { x += i_dx[i]; }
+    i_dx[i] = x;
   }
 }
+
+@compute @workgroup_size(WG)
+fn matmul_backward_input(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+#if SUBGROUPS
+  @builtin(subgroup_invocation_id) lane: u32,
+#endif
+) {
+  let m0 = (wid.y * WG + li) * {{ROWS}}u;
+  let k0 = wid.x * {{COLS}}u;
+  let rs = ip.KW / UNIT;           // one row of W, in Q elements
+  let col = (ip.off + k0) / UNIT;  // first column of the block, in Q elements
+#if SUBGROUPS
+  lane4 = lane & 3u;
+  wb0 = lane4 * rs + col;
+  wb1 = lane4 * rs + col + 4u / UNIT;
+#else
+  lane4 = 0u;
+  wb0 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col;
+  wb1 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col + 4u / UNIT;
+#endif
+  xb = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(ip.M - 1u)) * (ip.N / UNIT);
+  let nq = ip.N / 4u;
+  let pstep = 4u * rs;
+  var q = 0u;
+  var o = 0u;
+  var p = 0u;
+  loop {
+    if (q + 2u > nq) { break; }
+    input_step(o, p, 4u);
+    input_step(o + QSTEP, p + pstep, 4u);
+    q += 2u;
+    o += 2u * QSTEP;
+    p += 2u * pstep;
+  }
+  if (q < nq) {
+    input_step(o, p, 4u);
+    o += QSTEP;
+    p += pstep;
+  }
+  if (ip.N % 4u != 0u) { input_step(o, p, ip.N % 4u); }
+  input_store(m0, k0, c00);
+#if COLS_8
+  input_store(m0, k0 + 4u, c01);
+#endif
+#if ROWS_2
+  input_store(m0 + 1u, k0, c10);
+#if COLS_8
+  input_store(m0 + 1u, k0 + 4u, c11);
+#endif
+#endif
+#if ROWS_3
+  input_store(m0 + 2u, k0, c20);
+#if COLS_8
+  input_store(m0 + 2u, k0 + 4u, c21);
+#endif
+#endif
+#if ROWS_4
+  input_store(m0 + 3u, k0, c30);
+#if COLS_8
+  input_store(m0 + 3u, k0 + 4u, c31);
+#endif
+#endif
+}
+
+// ---- matmul_backward_weight --------------------------------------------------------------------
+// dW[n, off + k] += Σ_m dY[m, n] · X[m, k]: A side = columns of dY (4 rows m gathered), B side =
+// rows m..m+3 of X in the column block, combined by axpy. Invocation rows are rows n of dW.
 
 struct WeightGradParams {
   M: u32, N: u32, K: u32, KW: u32,
@@ -122,40 +469,178 @@ struct WeightGradParams {
 }
 
 @group(0) @binding(0) var<uniform> wp: WeightGradParams;
-@group(0) @binding(1) var<storage, read> w_dy: array<f32>;       // (M, N)
-@group(0) @binding(2) var<storage, read> w_x: array<f32>;        // (M, K)
+@group(0) @binding(1) var<storage, read> w_dy: array<Q>;        // (M, N)
+@group(0) @binding(2) var<storage, read> w_x: array<Q>;         // (M, K)
 @group(0) @binding(3) var<storage, read_write> w_dw: array<f32>; // (N, KW), columns off..off+K-1
 @group(0) @binding(4) var<storage, read_write> w_db: array<f32>; // (N)
 
-@compute @workgroup_size(WG_X, WG_Y)
-fn matmul_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k0 = gid.x * {{TN}}u;
-  let n0 = gid.y * {{TM}}u;
-  if (k0 >= wp.K || n0 >= wp.N) { return; }
-  var acc: array<array<f32, {{TN}}>, {{TM}}>;
-  var bsum: array<f32, {{TM}}>;
-  var dycol: array<u32, {{TM}}>;
-  var xcol: array<u32, {{TN}}>;
-  for (var i = 0u; i < {{TM}}u; i++) { dycol[i] = min(n0 + i, wp.N - 1u); }
-  for (var j = 0u; j < {{TN}}u; j++) { xcol[j] = min(k0 + j, wp.K - 1u); }
-  for (var m = 0u; m < wp.M; m++) {
-    var dyv: array<f32, {{TM}}>;
-    for (var i = 0u; i < {{TM}}u; i++) { dyv[i] = w_dy[m * wp.N + dycol[i]]; bsum[i] += dyv[i]; }
-    let xbase = m * wp.K;
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let xv = w_x[xbase + xcol[j]];
-      for (var i = 0u; i < {{TM}}u; i++) { acc[i][j] = fma(dyv[i], xv, acc[i][j]); }
-    }
+#if VEC4
+fn w_x_quad(i: u32) -> vec4<f32> { return w_x[i]; }
+#else
+fn w_x_quad(i: u32) -> vec4<f32> { return vec4<f32>(w_x[i], w_x[i + 1u], w_x[i + 2u], w_x[i + 3u]); }
+#endif
+
+#if VEC4
+fn w_dy_at(i: u32) -> f32 { return w_dy[i >> 2u][i & 3u]; }
+/** Rows n..n+3 of dY[4q..4q+3, :] as the 4 columns of a transposed block; i = 4q·N + n, n % 4 = 0. */
+fn w_dy_rows4(i: u32) -> mat4x4<f32> {
+  let v = i >> 2u;
+  let s = wp.N >> 2u;
+  return transpose(mat4x4<f32>(w_dy[v], w_dy[v + s], w_dy[v + 2u * s], w_dy[v + 3u * s]));
+}
+#else
+fn w_dy_at(i: u32) -> f32 { return w_dy[i]; }
+#endif
+
+/** dY[4q..4q+3, n] for the column n at index i = 4q·N + n (stride N). */
+fn w_dy_col(i: u32) -> vec4<f32> {
+  return vec4<f32>(w_dy_at(i), w_dy_at(i + wp.N), w_dy_at(i + 2u * wp.N), w_dy_at(i + 3u * wp.N));
+}
+
+fn w_x_block(wb: WB, p: u32, n: u32) -> mat4x4<f32> {
+#if SUBGROUPS
+  var v = w_x_quad(wb + p);
+  if (lane4 >= n) { v = vec4<f32>(0.0); }
+  return share(v);
+#else
+  return rows_block(w_x_quad(wb.x + p), w_x_quad(wb.y + p), w_x_quad(wb.z + p), w_x_quad(wb.w + p), n);
+#endif
+}
+
+/** Columns i of the result: dY[4q..4q+3, row i of this invocation] (rows past ROWS left zero). */
+fn w_dy_gather(o: u32) -> mat4x4<f32> {
+  var d: mat4x4<f32>;
+  d[0] = w_dy_col(xb.x + o);
+#if ROWS_2
+  d[1] = w_dy_col(xb.y + o);
+#endif
+#if ROWS_3
+  d[2] = w_dy_col(xb.z + o);
+#endif
+#if ROWS_4
+  d[3] = w_dy_col(xb.w + o);
+#endif
+  return d;
+}
+
+/** The A side of one quad at o = 4q·N: with VEC4 and 4 rows, 4 vec4 loads and a transpose. */
+fn w_dy_rows(o: u32) -> mat4x4<f32> {
+#if VEC4
+#if ROWS_4
+  return w_dy_rows4(xb.x + o);
+#else
+  return w_dy_gather(o);
+#endif
+#else
+  return w_dy_gather(o);
+#endif
+}
+
+// Column sums of dY for the bias gradient, per invocation row.
+var<private> s0: vec4<f32>;
+var<private> s1: vec4<f32>;
+var<private> s2: vec4<f32>;
+var<private> s3: vec4<f32>;
+
+/** One quad of the reduction over m: o = 4q·N (f32 elements of dY), p = 4q·K (Q elements of X). */
+fn weight_step(o: u32, p: u32, n: u32) {
+  let d = w_dy_rows(o);
+  var a0 = d[0];
+  var a1 = d[1];
+  var a2 = d[2];
+  var a3 = d[3];
+  if (n < 4u) {
+    a0 = mask4(a0, n);
+    a1 = mask4(a1, n);
+    a2 = mask4(a2, n);
+    a3 = mask4(a3, n);
   }
-  for (var i = 0u; i < {{TM}}u; i++) {
-    let n = n0 + i;
-    if (n >= wp.N) { break; }
-    for (var j = 0u; j < {{TN}}u; j++) {
-      let k = k0 + j;
-      if (k >= wp.K) { break; }
-      let o = n * wp.KW + wp.off + k;
-      w_dw[o] = w_dw[o] + acc[i][j];
-    }
-    if (wp.has_bias != 0u && k0 == 0u) { w_db[n] = w_db[n] + bsum[i]; }
+  s0 += a0;
+  s1 += a1;
+  s2 += a2;
+  s3 += a3;
+  let b0 = w_x_block(wb0, p, n);
+#if COLS_8
+  let b1 = w_x_block(wb1, p, n);
+#else
+  let b1 = b0;
+#endif
+  tile_axpy(a0, a1, a2, a3, b0, b1);
+}
+
+fn weight_store(n: u32, k: u32, v: vec4<f32>, bsum: vec4<f32>) {
+  if (n >= wp.N) { return; }
+  if (wp.has_bias != 0u && k == 0u) { w_db[n] = w_db[n] + (bsum.x + bsum.y + bsum.z + bsum.w); }
+  for (var j = 0u; j < 4u; j++) {
+    let c = k + j;
+    if (c >= wp.K) { return; }
+    let i = n * wp.KW + wp.off + c;
+    w_dw[i] = w_dw[i] + v[j];
   }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_backward_weight(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+#if SUBGROUPS
+  @builtin(subgroup_invocation_id) lane: u32,
+#endif
+) {
+  let n0 = (wid.y * WG + li) * {{ROWS}}u;
+  let k0 = wid.x * {{COLS}}u;
+  let rs = wp.K / UNIT;   // one row of X, in Q elements
+  let col = k0 / UNIT;
+#if SUBGROUPS
+  lane4 = lane & 3u;
+  wb0 = lane4 * rs + col;
+  wb1 = lane4 * rs + col + 4u / UNIT;
+#else
+  lane4 = 0u;
+  wb0 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col;
+  wb1 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col + 4u / UNIT;
+#endif
+  xb = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(wp.N - 1u));
+  let nq = wp.M / 4u;
+  let ostep = 4u * wp.N;
+  let pstep = 4u * rs;
+  var q = 0u;
+  var o = 0u;
+  var p = 0u;
+  loop {
+    if (q + 2u > nq) { break; }
+    weight_step(o, p, 4u);
+    weight_step(o + ostep, p + pstep, 4u);
+    q += 2u;
+    o += 2u * ostep;
+    p += 2u * pstep;
+  }
+  if (q < nq) {
+    weight_step(o, p, 4u);
+    o += ostep;
+    p += pstep;
+  }
+  if (wp.M % 4u != 0u) { weight_step(o, p, wp.M % 4u); }
+  weight_store(n0, k0, c00, s0);
+#if COLS_8
+  weight_store(n0, k0 + 4u, c01, s0);
+#endif
+#if ROWS_2
+  weight_store(n0 + 1u, k0, c10, s1);
+#if COLS_8
+  weight_store(n0 + 1u, k0 + 4u, c11, s1);
+#endif
+#endif
+#if ROWS_3
+  weight_store(n0 + 2u, k0, c20, s2);
+#if COLS_8
+  weight_store(n0 + 2u, k0 + 4u, c21, s2);
+#endif
+#endif
+#if ROWS_4
+  weight_store(n0 + 3u, k0, c30, s3);
+#if COLS_8
+  weight_store(n0 + 3u, k0 + 4u, c31, s3);
+#endif
+#endif
 }

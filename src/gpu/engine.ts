@@ -239,14 +239,17 @@ export class Engine {
     const pass = enc.beginComputePass({ label });
     for (const d of dispatches) d.encode(pass);
     pass.end();
-    this.submit(enc.finish(), label);
+    this.submit(enc, label);
   }
 
-  /** Submit inside a validation scope; an error is reported at the next sync point, naming `label`. */
-  submit(cmd: GPUCommandBuffer, label: string): void {
+  /**
+   * Finish `enc` and submit it inside a validation scope (encoding errors surface at finish); an
+   * error is reported at the next sync point, naming `label`.
+   */
+  submit(enc: GPUCommandEncoder, label: string): void {
     this.checkAlive();
     this.device.pushErrorScope('validation');
-    this.device.queue.submit([cmd]);
+    this.device.queue.submit([enc.finish()]);
     this.pendingErrors.push(
       this.device.popErrorScope().then((e) => (e ? new GpuOperationError('validation', label, e.message) : null)),
     );

@@ -3,10 +3,26 @@
  * vitest plugin in vitest.config.ts both turn `import x from '*.wgsl'` into a string, so the same
  * sources load in Node and in the browser bundle. A test checks that this list matches the folder.
  */
+import channelNorm from '../../shaders/channel_norm.wgsl';
 import commonIndex from '../../shaders/common/index.wgsl';
+import commonSurrogate from '../../shaders/common/surrogate.wgsl';
+import conv2d from '../../shaders/conv2d.wgsl';
+import fpttUpdate from '../../shaders/fptt_update.wgsl';
+import loss from '../../shaders/loss.wgsl';
+import ltcNeuron from '../../shaders/ltc_neuron.wgsl';
 import matmul from '../../shaders/matmul.wgsl';
+import pool2d from '../../shaders/pool2d.wgsl';
+import readout from '../../shaders/readout.wgsl';
 
 export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
+  ['channel_norm.wgsl', channelNorm],
   ['common/index.wgsl', commonIndex],
+  ['common/surrogate.wgsl', commonSurrogate],
+  ['conv2d.wgsl', conv2d],
+  ['fptt_update.wgsl', fpttUpdate],
+  ['loss.wgsl', loss],
+  ['ltc_neuron.wgsl', ltcNeuron],
   ['matmul.wgsl', matmul],
+  ['pool2d.wgsl', pool2d],
+  ['readout.wgsl', readout],
 ]);

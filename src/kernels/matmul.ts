@@ -1,12 +1,18 @@
 /**
  * Launchers for shaders/matmul.wgsl. Each checks every shape before anything is dispatched and
  * returns a prepared Dispatch (bind group and uniforms built once).
+ *
+ * Variant choice (all part of the pipeline key): the tiling comes from the per-adapter tuning
+ * table (src/kernels/tuning.ts) unless `tiles` is given; VEC4 (operands bound as
+ * array<vec4<f32>>) is used when the row lengths and offsets of the contiguous operands are
+ * multiples of 4, else the scalar path; SUBGROUPS when the tiling asks for it and the device has
+ * the 'subgroups' feature with subgroups of at least 4 invocations.
  */
 import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
-import { ceilDiv, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
+import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { tuningFor, type MatmulTiles } from './tuning.js';
+import { allMatmulTiles, tuningFor, type MatmulTiles, type MatmulTuning } from './tuning.js';
 
 export const MATMUL_FORWARD: KernelSpec = {
   name: 'matmul_forward',
@@ -54,15 +60,63 @@ function rows(t: Tensor, what: string): [number, number] {
   return [t.shape[0]!, t.shape[1]!];
 }
 
-function variant(tiles: MatmulTiles) {
-  return { defines: { TM: tiles.TM, TN: tiles.TN }, constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y } };
+/** Options shared by the three launchers. */
+export interface MatmulVariantOptions {
+  /** Tiling to use instead of the tuning table's row for this adapter. */
+  tiles?: MatmulTiles;
+  /** false forces the scalar path even where VEC4 is possible (tests and benchmarks). */
+  vec4?: boolean;
 }
 
-function tilesOf(engine: Engine, tiles?: MatmulTiles): MatmulTiles {
-  return tiles ?? tuningFor(engine.ctx.info).matmul;
+/** Whether subgroupBroadcast over 4 lanes works on this device (feature and subgroup size ≥ 4). */
+export function deviceHasSubgroups4(engine: Engine): boolean {
+  if (!engine.device.features.has('subgroups')) return false;
+  const min = (engine.ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize;
+  return typeof min === 'number' && min >= 4;
 }
 
-export interface MatmulForwardArgs {
+function checkTiles(t: MatmulTiles, what: string): void {
+  const ok = Number.isInteger(t.ROWS) && t.ROWS >= 1 && t.ROWS <= 4 && (t.COLS === 4 || t.COLS === 8) && Number.isInteger(t.WG) && t.WG >= 4 && t.WG % 4 === 0;
+  if (!ok) throw new Error(`${what}: invalid matmul tiling ${JSON.stringify(t)} (ROWS 1–4, COLS 4 or 8, WG a multiple of 4)`);
+}
+
+/** The pipeline variant (defines and override constants) of a tiling. */
+export function matmulVariant(t: MatmulTiles, vec4: boolean, subgroups: boolean): PipelineVariant {
+  const defines: Record<string, number> = { ROWS: t.ROWS, COLS: t.COLS };
+  if (t.ROWS >= 2) defines.ROWS_2 = 1;
+  if (t.ROWS >= 3) defines.ROWS_3 = 1;
+  if (t.ROWS >= 4) defines.ROWS_4 = 1;
+  if (t.COLS === 8) defines.COLS_8 = 1;
+  if (vec4) defines.VEC4 = 1;
+  if (subgroups) defines.SUBGROUPS = 1;
+  return { defines, constants: { WG: t.WG } };
+}
+
+/**
+ * Every pipeline variant the launchers can build from the tuning table: each tiling × VEC4 on/off
+ * × with and without SUBGROUPS (the fallback) where the tiling asks for subgroups.
+ */
+export function matmulVariants(): PipelineVariant[] {
+  const out: PipelineVariant[] = [];
+  for (const t of allMatmulTiles()) {
+    for (const vec4 of [false, true]) {
+      for (const sg of t.subgroups ? [false, true] : [false]) out.push(matmulVariant(t, vec4, sg));
+    }
+  }
+  return out;
+}
+
+function prepare(engine: Engine, kind: keyof MatmulTuning, o: MatmulVariantOptions, vec4Possible: boolean, what: string) {
+  const t = o.tiles ?? tuningFor(engine.ctx.info).matmul[kind];
+  checkTiles(t, what);
+  const maxInv = engine.limits.maxComputeInvocationsPerWorkgroup;
+  if (t.WG > maxInv) throw new Error(`${what}: workgroup of ${t.WG} invocations exceeds the device limit ${maxInv}`);
+  const vec4 = vec4Possible && o.vec4 !== false;
+  const sg = t.subgroups && deviceHasSubgroups4(engine);
+  return { t, variant: matmulVariant(t, vec4, sg) };
+}
+
+export interface MatmulForwardArgs extends MatmulVariantOptions {
   /** X1 (M×K1). */
   x: Tensor;
   /** Optional second input X2 (M×K2): Y = [X1 | X2]·Wᵀ. */
@@ -75,7 +129,6 @@ export interface MatmulForwardArgs {
   y: Tensor;
   /** Y += instead of Y =. */
   accumulate?: boolean;
-  tiles?: MatmulTiles;
   label?: string;
 }
 
@@ -99,18 +152,20 @@ export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
   }
   const [My, Ny] = rows(a.y, what);
   if (My !== M || Ny !== N) throw new ShapeError(`${what}: output ${a.y.label} has shape ${shapeStr(a.y.shape)}, expected ${shapeStr([M, N])}`);
-  const t = tilesOf(engine, a.tiles);
-  const k = engine.kernel(MATMUL_FORWARD, variant(t));
+  // VEC4: rows of X1, X2 and W are whole vec4s (and each bound buffer holds at least one).
+  const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
+  const { t, variant } = prepare(engine, 'forward', a, vec4, what);
+  const k = engine.kernel(MATMUL_FORWARD, variant);
   return engine.dispatch(
     k,
     { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
     { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(N, t.TN * t.WG_X), ceilDiv(M, t.TM * t.WG_Y), 1],
+    [ceilDiv(N, t.COLS), ceilDiv(M, t.ROWS * t.WG), 1],
     what,
   );
 }
 
-export interface MatmulBackwardInputArgs {
+export interface MatmulBackwardInputArgs extends MatmulVariantOptions {
   /** dY (M×N). */
   dy: Tensor;
   /** W (N×KW). */
@@ -120,7 +175,6 @@ export interface MatmulBackwardInputArgs {
   /** First column of W that dX corresponds to (for a concatenated input). */
   colOffset?: number;
   accumulate?: boolean;
-  tiles?: MatmulTiles;
   label?: string;
 }
 
@@ -134,18 +188,20 @@ export function matmulBackwardInput(engine: Engine, a: MatmulBackwardInputArgs):
   if (Nw !== N) throw new ShapeError(`${what}: ${a.dy.label} ${shapeStr(a.dy.shape)} · ${a.w.label} ${shapeStr(a.w.shape)}: inner sizes ${N} and ${Nw} differ`);
   if (Mx !== M) throw new ShapeError(`${what}: ${a.dx.label} has shape ${shapeStr(a.dx.shape)}, expected ${M} rows like ${a.dy.label} ${shapeStr(a.dy.shape)}`);
   if (off + K > KW) throw new ShapeError(`${what}: columns ${off}..${off + K - 1} of ${a.w.label} ${shapeStr(a.w.shape)} do not exist (dX ${shapeStr(a.dx.shape)})`);
-  const t = tilesOf(engine, a.tiles);
-  const k = engine.kernel(MATMUL_BACKWARD_INPUT, variant(t));
+  // VEC4: rows of dY and W, and the column offset, are whole vec4s.
+  const vec4 = N % 4 === 0 && KW % 4 === 0 && off % 4 === 0 && N > 0 && M > 0;
+  const { t, variant } = prepare(engine, 'backwardInput', a, vec4, what);
+  const k = engine.kernel(MATMUL_BACKWARD_INPUT, variant);
   return engine.dispatch(
     k,
     { dy: a.dy, w: a.w, dx: a.dx },
     { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(K, t.TN * t.WG_X), ceilDiv(M, t.TM * t.WG_Y), 1],
+    [ceilDiv(K, t.COLS), ceilDiv(M, t.ROWS * t.WG), 1],
     what,
   );
 }
 
-export interface MatmulBackwardWeightArgs {
+export interface MatmulBackwardWeightArgs extends MatmulVariantOptions {
   /** dY (M×N). */
   dy: Tensor;
   /** X (M×K). */
@@ -155,7 +211,6 @@ export interface MatmulBackwardWeightArgs {
   /** db (N), accumulated, optional. */
   db?: Tensor | null;
   colOffset?: number;
-  tiles?: MatmulTiles;
   label?: string;
 }
 
@@ -173,13 +228,15 @@ export function matmulBackwardWeight(engine: Engine, a: MatmulBackwardWeightArgs
   if (a.db && (a.db.shape.length !== 1 || a.db.shape[0] !== N)) {
     throw new ShapeError(`${what}: ${a.db.label} has shape ${shapeStr(a.db.shape)}, expected ${shapeStr([N])}`);
   }
-  const t = tilesOf(engine, a.tiles);
-  const k = engine.kernel(MATMUL_BACKWARD_WEIGHT, variant(t));
+  // VEC4: rows of X and of dY are whole vec4s (dY is read 4 columns at a time when ROWS = 4).
+  const vec4 = K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0 && M > 0;
+  const { t, variant } = prepare(engine, 'backwardWeight', a, vec4, what);
+  const k = engine.kernel(MATMUL_BACKWARD_WEIGHT, variant);
   return engine.dispatch(
     k,
     { dy: a.dy, x: a.x, dw: a.dw, db: a.db ?? null },
     { M, N, K, KW, off, has_bias: a.db ? 1 : 0 },
-    [ceilDiv(K, t.TN * t.WG_X), ceilDiv(N, t.TM * t.WG_Y), 1],
+    [ceilDiv(K, t.COLS), ceilDiv(N, t.ROWS * t.WG), 1],
     what,
   );
 }

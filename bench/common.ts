@@ -1,0 +1,183 @@
+/**
+ * Shared pieces of the benchmarks (llm.c dev/cuda discipline: validate against the CPU
+ * reference first, then warm up, repeat, and report the median).
+ *
+ *   parseArgs      `<name> [--json] [--quick] [--key=value] [positional…]`
+ *   median, timeWall   warm-up + repeats with the wall clock (GPU work: src/gpu/timer.ts)
+ *   validateClose  |a − b| ≤ atol + rtol·|b| everywhere, else an error naming the first bad index
+ *   adapterLine, gitCommit, jsonLine, printTable, out / note (stdout vs stderr in --json mode)
+ */
+import { execSync } from 'node:child_process';
+import type { Engine } from '../src/gpu/engine.js';
+import { median } from '../src/gpu/timer.js';
+
+export { median };
+
+export interface BenchArgs {
+  /** The bench's name (first positional argument). */
+  name: string;
+  /** Positional arguments after the name. */
+  positional: string[];
+  /** Print one JSON object per line on stdout (human-readable output goes to stderr). */
+  json: boolean;
+  /** Smaller sizes / fewer repeats, for a quick look. */
+  quick: boolean;
+  /** `--key=value` and bare `--flag` options (flags map to 'true'). */
+  options: Map<string, string>;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const positional: string[] = [];
+  const options = new Map<string, string>();
+  for (const a of argv) {
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) options.set(a.slice(2, eq), a.slice(eq + 1));
+      else options.set(a.slice(2), 'true');
+    } else {
+      positional.push(a);
+    }
+  }
+  return {
+    name: positional.shift() ?? '',
+    positional,
+    json: options.get('json') === 'true',
+    quick: options.get('quick') === 'true',
+    options,
+  };
+}
+
+/** A numeric option (`--repeats=5`), or the default. */
+export function numOption(args: BenchArgs, key: string, dflt: number): number {
+  const v = args.options.get(key);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${key}=${v}: not a number`);
+  return n;
+}
+
+/** A comma-separated list of numbers (`--sizes=128,512`), or the default. */
+export function listOption(args: BenchArgs, key: string, dflt: number[]): number[] {
+  const v = args.options.get(key);
+  if (v === undefined) return dflt;
+  const xs = v.split(',').map(Number);
+  if (xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`--${key}=${v}: expected positive numbers separated by commas`);
+  return xs;
+}
+
+let jsonMode = false;
+
+/** In --json mode human-readable lines go to stderr so that stdout is only JSON lines. */
+export function setJsonMode(on: boolean): void {
+  jsonMode = on;
+}
+
+/** A human-readable line (stdout normally, stderr in --json mode). */
+export function note(line: string): void {
+  if (jsonMode) process.stderr.write(`${line}\n`);
+  else process.stdout.write(`${line}\n`);
+}
+
+/** One JSON object on one line of stdout (only in --json mode). */
+export function jsonLine(obj: Record<string, unknown>): void {
+  if (jsonMode) process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+export function gitCommit(): string {
+  try {
+    const hash = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${hash}-dirty` : hash;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** "adapter: google / swiftshader / … (fallback); features: …" */
+export function adapterLine(engine: Engine): string {
+  const feats = [...engine.device.features].filter((f) => f === 'timestamp-query' || f === 'subgroups' || f === 'shader-f16');
+  return `adapter: ${engine.adapterName}; features: ${feats.join(', ') || 'none'}`;
+}
+
+export interface WallTimes {
+  /** Median of the repeats, in milliseconds. */
+  ms: number;
+  min: number;
+  samples: number[];
+}
+
+/** Wall-clock median of an async function after `warmup` untimed calls. */
+export async function timeWall(fn: () => unknown, repeats: number, warmup = 1): Promise<WallTimes> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return { ms: median(samples), min: Math.min(...samples), samples };
+}
+
+/**
+ * Throw unless |actual − expected| ≤ atol + rtol·|expected| everywhere (expected is the
+ * reference). The message gives the first bad index, both values, the largest difference and
+ * the number of mismatches (llm.c validate_result).
+ */
+export function validateClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-3, rtol = 1e-3): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
+  let bad = 0;
+  let first = -1;
+  let maxDiff = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const b = expected[i]!;
+    const d = Math.abs(a - b);
+    if (d > maxDiff || Number.isNaN(d)) maxDiff = Number.isNaN(d) ? Infinity : d;
+    if (!(d <= atol + rtol * Math.abs(b))) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad > 0) {
+    throw new Error(`${what}: ${bad} of ${actual.length} values differ from the CPU reference (atol ${atol}, rtol ${rtol}); first at [${first}]: got ${actual[first]}, expected ${expected[first]}; max |diff| ${maxDiff}`);
+  }
+}
+
+/** A table with right-aligned numeric columns, as plain text lines. */
+export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string[] {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.every((r) => typeof r[i] === 'number' || r[i] === '-'));
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)];
+}
+
+export function printTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
+  for (const l of formatTable(headers, rows)) note(l);
+}
+
+/** Numbers for tables: 3 significant digits, no exponent for ordinary magnitudes. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  if (a >= 0.01) return x.toFixed(3);
+  return x.toExponential(2);
+}
+
+/** Seeded uniform values in [-1, 1) (xorshift32), for benchmark inputs. */
+export function randomArray(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed | 0) || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2147483648 - 1;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+/**
+ * Benchmark runner: `npm run bench -- <name> [--json] [--quick] [--key=value …]`.
+ *
+ * Each bench validates its results against the CPU reference before timing, prints the adapter
+ * and the commit, a readable table, and with --json one JSON object per line on stdout (the
+ * readable lines then go to stderr). Add a bench by adding an entry to BENCHES.
+ */
+import { parseArgs, setJsonMode, type BenchArgs } from './common.js';
+import { runMatmulBench } from './matmul.bench.js';
+
+export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
+  matmul: runMatmulBench,
+};
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- <name> [--json] [--quick] [options]',
+    `benches: ${Object.keys(BENCHES).join(', ')}`,
+    '  matmul  [--sizes=128,512,1024] [--repeats=N] [--no-tfjs]   ours vs tfjs-webgpu vs tfjs-wasm',
+    '  matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]   tile sweep for tuning.ts',
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const bench = BENCHES[args.name];
+  if (!bench) {
+    process.stderr.write(`${args.name ? `unknown bench "${args.name}"\n` : ''}${usage()}\n`);
+    return 2;
+  }
+  setJsonMode(args.json);
+  await bench(args);
+  return 0;
+}
+
+main().then(
+  // Exit explicitly: Dawn's instance keeps the event loop alive (webgpu README).
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

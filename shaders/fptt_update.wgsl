@@ -1,0 +1,224 @@
+// fptt_update.wgsl — the parameter update over the flat parameter arena (SPEC §4, §7).
+//
+// Every trainable tensor lives in one flat f32 arena (src/gpu/arena.ts); grads, the running mean
+// W̄ and the multiplier λ, and the optimiser moments m, v have the same layout. Each tensor starts
+// at an offset aligned to minStorageBufferOffsetAlignment; the elements between tensors are
+// padding, which the update never touches (they stay 0). `segments` lists [start, end) of every
+// tensor in arena elements, sorted.
+//
+// Per element, with the step count t (from 1) kept on the GPU in `state`:
+//   g  = grad − λ + α(W − W̄)                     (FPTT; plain mode: g = grad, λ and W̄ untouched)
+//   ‖g‖ over ALL parameters together;  g ← g·min(1, c/‖g‖)   (no change when ‖g‖ = 0 or no clip)
+//   adam   (torch.optim.Adam):   m = β1·m + (1−β1)·g;   v = β2·v + (1−β2)·g²
+//                                W ← W − (lr/(1−β1ᵗ)) · m / (√v/√(1−β2ᵗ) + ε)
+//   adamax (torch.optim.Adamax): m = β1·m + (1−β1)·g;   v = max(β2·v, |g| + ε)      (v is exp_inf)
+//                                W ← W − (lr/(1−β1ᵗ)) · m / v
+//   λ  ← λ − α(W_new − W̄_old)
+//   W̄  ← (1 − β)·W̄_old + β·W_new − (β/α)·λ_new
+//   grad ← 0                      (backward kernels accumulate parameter grads with +=)
+// (1−β1), (1−β2), (1−β) and β/α are computed on the host in doubles and passed as f32. The bias
+// corrections 1−βᵗ = −expm1(t·ln β) are computed in fptt_update_norm_finish with a series for
+// small |t·ln β| (no f32 pow: its error near 1 would be ~1e-4 relative).
+//
+// Three dispatches in one pass, deterministic (fixed summation order, no atomics):
+//   fptt_update_norm_partials  partials[wg] = Σ g² over the workgroup's elements        partials =
+//   fptt_update_norm_finish    one workgroup: Σ partials in a fixed order, ‖g‖, clip scale,
+//                              t += 1, bias corrections                                  state = / +=
+//   fptt_update_apply          the elementwise update                W, m, v, λ, W̄ =;  grad = 0
+// plus fptt_update_zero (grad = 0 over the whole arena, ParamArena.zeroGrads).
+//
+// state (u32/f32 words, see STATE_* in src/kernels/fptt_update.ts):
+//   [0] step t (u32, updates done)      [1] ‖g‖ of the last update, before clipping
+//   [2] Σ ‖g‖ since the last reset      [3] number of updates in [2] (u32)
+//   [4] clip scale of the last update   [5] lr/(1−β1ᵗ)     [6] √(1−β2ᵗ)     [7] unused
+//
+// Workgroup size WG_SIZE (override constant) must be a power of two (tree reductions). A 1-D
+// dispatch larger than the per-dimension limit is folded into (x, y) (linear_index).
+
+#include "common/index.wgsl"
+
+override WG_SIZE: u32 = 64u;
+
+struct Params {
+  n: u32,             // arena elements, padding included
+  num_segments: u32,  // tensors in the arena
+  num_partials: u32,  // workgroups of fptt_update_norm_partials
+  fptt: u32,          // 1: FPTT regulariser, λ and W̄ updates; 0: plain step (BPTT)
+  adamax: u32,        // 0: adam, 1: adamax
+  has_clip: u32,      // 0: no clipping
+  clip: f32,          // c
+  alpha: f32,         // α
+  beta: f32,          // β (FPTT running-mean rate)
+  one_minus_beta: f32,
+  beta_over_alpha: f32,
+  lr: f32,
+  beta1: f32,
+  one_minus_beta1: f32,
+  beta2: f32,
+  one_minus_beta2: f32,
+  eps: f32,
+  log_beta1: f32,     // ln β1 (clamped to ≥ −100 so that β1 = 0 works)
+  log_beta2: f32,     // ln β2 (same)
+}
+
+struct UpdateState {
+  step: u32,
+  grad_norm: f32,
+  grad_norm_sum: f32,
+  grad_norm_count: u32,
+  clip_scale: f32,
+  step_size: f32,
+  bc2_sqrt: f32,
+  unused: u32,
+}
+
+var<workgroup> red: array<f32, WG_SIZE>;
+
+// Shared by the three update entry points: the uniform, and (a), (c) bind the segment table at 1.
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> segments: array<u32>;         // (2·num_segments) [start, end)
+
+/** Whether arena element i belongs to a tensor (false for padding): binary search of `segments`. */
+fn in_segment(i: u32) -> bool {
+  // the last segment with start <= i (segments are sorted and disjoint)
+  var lo = 0u;
+  var hi = p.num_segments;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (segments[2u * mid] <= i) { lo = mid; } else { hi = mid; }
+  }
+  return p.num_segments > 0u && segments[2u * lo] <= i && i < segments[2u * lo + 1u];
+}
+
+// ---- (a) partial sums of g² ---------------------------------------------------------------
+
+@group(0) @binding(2) var<storage, read> p_param: array<f32>;          // (n) W
+@group(0) @binding(3) var<storage, read> p_grad: array<f32>;           // (n) ∇ℓ
+@group(0) @binding(4) var<storage, read> p_mean: array<f32>;           // (n) W̄ (unused in plain mode)
+@group(0) @binding(5) var<storage, read> p_lambda: array<f32>;         // (n) λ (unused in plain mode)
+@group(0) @binding(6) var<storage, read_write> p_partials: array<f32>; // (num_partials)
+
+@compute @workgroup_size(WG_SIZE)
+fn fptt_update_norm_partials(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let i = linear_index(gid, nwg, WG_SIZE);
+  var sq = 0.0;
+  if (i < p.n && in_segment(i)) {
+    var g = p_grad[i];
+    if (p.fptt != 0u) { g = g - p_lambda[i] + p.alpha * (p_param[i] - p_mean[i]); }
+    sq = g * g;
+  }
+  red[lid] = sq;
+  workgroupBarrier();
+  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let w = wid.x + wid.y * nwg.x;
+  if (lid == 0u && w < p.num_partials) { p_partials[w] = red[0]; }
+}
+
+// ---- (b) the norm, clip scale, step count and bias corrections ------------------------------
+
+@group(0) @binding(1) var<storage, read> f_partials: array<f32>;            // (num_partials)
+@group(0) @binding(2) var<storage, read_write> f_state: UpdateState;        // 8 words
+
+/** 1 − eˣ for x ≤ 0, accurate also for small |x| (where 1 − exp(x) cancels). */
+fn one_minus_exp(x: f32) -> f32 {
+  if (x < -0.5) { return 1.0 - exp(x); }
+  // −expm1(x) = −x·(1 + x/2·(1 + x/3·(1 + …)))  (Horner; |x| ≤ 0.5, 14 terms)
+  var s = 1.0;
+  for (var k = 14; k >= 2; k--) { s = 1.0 + s * x / f32(k); }
+  return -x * s;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var j = lid; j < p.num_partials; j += WG_SIZE) { acc += f_partials[j]; }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let norm = sqrt(red[0]);
+    var scale = 1.0;
+    if (p.has_clip != 0u && norm > 0.0) { scale = min(1.0, p.clip / norm); }
+    let t = f_state.step + 1u;
+    let tf = f32(t);
+    f_state.step = t;
+    f_state.grad_norm = norm;
+    f_state.grad_norm_sum = f_state.grad_norm_sum + norm;
+    f_state.grad_norm_count = f_state.grad_norm_count + 1u;
+    f_state.clip_scale = scale;
+    f_state.step_size = p.lr / one_minus_exp(tf * p.log_beta1);
+    f_state.bc2_sqrt = sqrt(one_minus_exp(tf * p.log_beta2));
+  }
+}
+
+// ---- (c) the elementwise update ---------------------------------------------------------------
+
+@group(0) @binding(2) var<storage, read> a_state: UpdateState;         // 8 words
+@group(0) @binding(3) var<storage, read_write> a_grad: array<f32>;     // (n) ∇ℓ; = 0 afterwards
+@group(0) @binding(4) var<storage, read_write> a_param: array<f32>;    // (n) W =
+@group(0) @binding(5) var<storage, read_write> a_mean: array<f32>;     // (n) W̄ = (FPTT only)
+@group(0) @binding(6) var<storage, read_write> a_lambda: array<f32>;   // (n) λ = (FPTT only)
+@group(0) @binding(7) var<storage, read_write> a_m: array<f32>;        // (n) exp_avg =
+@group(0) @binding(8) var<storage, read_write> a_v: array<f32>;        // (n) exp_avg_sq / exp_inf =
+
+@compute @workgroup_size(WG_SIZE)
+fn fptt_update_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg, WG_SIZE);
+  if (i >= p.n || !in_segment(i)) { return; }
+  let w0 = a_param[i];
+  var g = a_grad[i];
+  var mean0 = 0.0;
+  var lam0 = 0.0;
+  if (p.fptt != 0u) {
+    mean0 = a_mean[i];
+    lam0 = a_lambda[i];
+    g = g - lam0 + p.alpha * (w0 - mean0);
+  }
+  g = g * a_state.clip_scale;
+  let m = p.beta1 * a_m[i] + p.one_minus_beta1 * g;
+  var w1: f32;
+  var v: f32;
+  if (p.adamax != 0u) {
+    v = max(p.beta2 * a_v[i], abs(g) + p.eps);
+    w1 = w0 - a_state.step_size * m / v;
+  } else {
+    v = p.beta2 * a_v[i] + p.one_minus_beta2 * g * g;
+    let denom = sqrt(v) / a_state.bc2_sqrt + p.eps;
+    w1 = w0 - a_state.step_size * m / denom;
+  }
+  a_m[i] = m;
+  a_v[i] = v;
+  a_param[i] = w1;
+  a_grad[i] = 0.0;
+  if (p.fptt != 0u) {
+    let lam1 = lam0 - p.alpha * (w1 - mean0);
+    a_lambda[i] = lam1;
+    a_mean[i] = p.one_minus_beta * mean0 + p.beta * w1 - p.beta_over_alpha * lam1;
+  }
+}
+
+// ---- grad = 0 over the whole arena (ParamArena.zeroGrads) ------------------------------------
+
+struct ZeroParams {
+  n: u32,
+}
+
+@group(0) @binding(0) var<uniform> zp: ZeroParams;
+@group(0) @binding(1) var<storage, read_write> z_grad: array<f32>;     // (n) = 0
+
+@compute @workgroup_size(WG_SIZE)
+fn fptt_update_zero(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg, WG_SIZE);
+  if (i < zp.n) { z_grad[i] = 0.0; }
+}

@@ -1,0 +1,323 @@
+/**
+ * `webgpu-snn train <task>`: resolves the run configuration (preset ← --config ← flags, or the
+ * checkpoint's with --resume), builds the data, the trainer and the loop, writes
+ * metrics.jsonl / config.json / checkpoint.safetensors into the run folder, shows progress and
+ * prints a summary. Ctrl-C finishes the current sequence, writes a checkpoint and exits (130).
+ */
+import { existsSync, mkdirSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Engine } from '../gpu/engine.js';
+import { Trainer } from './../train/trainer.js';
+import {
+  captureCheckpoint,
+  checkCompatible,
+  readCheckpointFile,
+  restoreCheckpoint,
+  writeCheckpointFile,
+  writeFileAtomic,
+  type Checkpoint,
+  type TrainerOptionsMeta,
+} from '../train/checkpoint.js';
+import { TrainingLoop, recordToJsonl, type LoopCounters, type MetricRecord } from '../train/loop.js';
+import {
+  ConfigError,
+  configToJson,
+  mergeConfig,
+  netSpecOf,
+  parseConfigObject,
+  parseConfigText,
+  validateRunConfig,
+  type PartialRunConfig,
+  type RunConfig,
+} from '../tasks/config.js';
+import { checkTaskSteps, presetFor, type TaskPreset } from '../tasks/presets.js';
+import { createTaskData, defaultDataDir } from '../tasks/node_data.js';
+import { stateSeed } from '../tasks/data.js';
+import { UsageError, parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import { ProgressPrinter, formatBytes, formatDuration, metricText } from './progress.js';
+import type { CliIo } from './io.js';
+import type { BatchSourceState } from '../data/dataset.js';
+
+export const TRAIN_OPTIONS: OptionSpec[] = [
+  { name: 'steps', type: 'int', arg: 'T', help: 'sequence length in time steps' },
+  { name: 'iterations', type: 'int', arg: 'N', help: 'stop after N training iterations (batches)' },
+  { name: 'epochs', type: 'int', arg: 'E', help: 'epochs over the training set (classification tasks)' },
+  { name: 'batch', type: 'int', arg: 'B', help: 'sequences per batch' },
+  { name: 'hidden', type: 'int', arg: 'H', help: 'neurons in every hidden layer' },
+  { name: 'lr', type: 'number', arg: 'X', help: 'learning rate' },
+  { name: 'optimizer', type: 'string', arg: 'adam|adamax', choices: ['adam', 'adamax'], help: 'optimiser' },
+  { name: 'method', type: 'string', arg: 'fptt|bptt', choices: ['fptt', 'bptt'], help: 'trainer: online FPTT (default) or the BPTT baseline' },
+  { name: 'K', type: 'int', arg: 'k', help: 'FPTT chunks per sequence (default T: one update per step)' },
+  { name: 'alpha', type: 'number', arg: 'A', help: 'FPTT regularisation α' },
+  { name: 'seed', type: 'count', arg: 'S', help: 'seed of parameters, data order and states (default 0)' },
+  { name: 'data', type: 'string', arg: 'DIR', help: 'data folder (default $SNN_DATA_DIR, else ../shared/data next to the package)' },
+  { name: 'out', type: 'string', arg: 'DIR', help: 'run folder: metrics.jsonl, config.json, checkpoint.safetensors (default runs/<task>-<time>)' },
+  { name: 'subset', type: 'int', arg: 'N', help: 'use only the first N training (and test) samples' },
+  { name: 'test-subset', type: 'int', arg: 'N', help: 'use only the first N test samples' },
+  { name: 'pool', type: 'int', arg: 'F', help: 'sum-pool event frames by F (nmnist, dvsgesture)' },
+  { name: 'config', type: 'string', arg: 'FILE', help: 'JSON run config {task, seed, network, trainer, data, schedule}; flags override it' },
+  { name: 'resume', type: 'string', arg: 'CKPT', help: 'continue from a checkpoint (its settings are kept; the run folder is its folder)' },
+  { name: 'checkpoint-every', type: 'count', arg: 'N', help: 'write a checkpoint every N iterations (0: only at the end and on Ctrl-C)' },
+  { name: 'log-every', type: 'int', arg: 'N', help: 'read the training metrics every N iterations' },
+  { name: 'eval-every', type: 'count', arg: 'N', help: 'evaluate every N iterations (0: at epoch ends and at the end only)' },
+  { name: 'eval-batches', type: 'int', arg: 'N', help: 'batches per evaluation (add task)' },
+  { name: 'eval-mean', type: 'flag', help: 'also evaluate the running mean W̄ (add task)' },
+  { name: 'adapter', type: 'string', arg: 'NAME', help: 'use the GPU adapter whose name contains NAME (e.g. swiftshader)' },
+  { name: 'force', type: 'flag', help: 'start a new run in a folder that already holds one (overwrites it)' },
+  { name: 'quiet', type: 'flag', help: 'no progress output (the summary is still printed)' },
+];
+
+/** Flags that may change when resuming (they do not change what is computed). */
+const RESUME_FREE = new Set(['iterations', 'epochs', 'data', 'out', 'checkpoint-every', 'log-every', 'eval-every', 'eval-batches', 'eval-mean', 'adapter', 'quiet', 'resume', 'force']);
+
+/** The config overlay of the command-line flags. */
+export function flagsToConfig(o: ParsedOptions, base: RunConfig): PartialRunConfig {
+  const p: PartialRunConfig = {};
+  const trainer: NonNullable<PartialRunConfig['trainer']> = {};
+  const data: NonNullable<PartialRunConfig['data']> = {};
+  const schedule: NonNullable<PartialRunConfig['schedule']> = {};
+  if (o['steps'] !== undefined) trainer.steps = o['steps'] as number;
+  if (o['method'] !== undefined) trainer.method = o['method'] as 'fptt' | 'bptt';
+  if (o['K'] !== undefined) trainer.K = o['K'] as number;
+  if (o['alpha'] !== undefined) trainer.fptt = { alpha: o['alpha'] as number };
+  if (o['lr'] !== undefined || o['optimizer'] !== undefined) {
+    trainer.optimizer = {};
+    if (o['lr'] !== undefined) trainer.optimizer.lr = o['lr'] as number;
+    if (o['optimizer'] !== undefined) trainer.optimizer.kind = o['optimizer'] as 'adam' | 'adamax';
+  }
+  if (o['batch'] !== undefined) data.batch = o['batch'] as number;
+  if (o['subset'] !== undefined) data.subset = o['subset'] as number;
+  if (o['test-subset'] !== undefined) data.testSubset = o['test-subset'] as number;
+  if (o['pool'] !== undefined) data.pool = o['pool'] as number;
+  if (o['iterations'] !== undefined) schedule.iterations = o['iterations'] as number;
+  if (o['epochs'] !== undefined) schedule.epochs = o['epochs'] as number;
+  if (o['checkpoint-every'] !== undefined) schedule.checkpointEvery = o['checkpoint-every'] as number;
+  if (o['log-every'] !== undefined) schedule.logEvery = o['log-every'] as number;
+  if (o['eval-every'] !== undefined) schedule.evalEvery = o['eval-every'] as number;
+  if (o['eval-batches'] !== undefined) schedule.evalBatches = o['eval-batches'] as number;
+  if (o['seed'] !== undefined) p.seed = o['seed'] as number;
+  if (o['hidden'] !== undefined) p.network = { layers: base.network.layers.map((l) => ({ ...l, size: o['hidden'] as number })) };
+  if (Object.keys(trainer).length) p.trainer = trainer;
+  if (Object.keys(data).length) p.data = data;
+  if (Object.keys(schedule).length) p.schedule = schedule;
+  return p;
+}
+
+export function trainerMetaOf(cfg: RunConfig): TrainerOptionsMeta {
+  const t = cfg.trainer;
+  return {
+    method: t.method,
+    steps: t.steps,
+    K: t.method === 'bptt' ? 1 : (t.K ?? t.steps),
+    fptt: { ...t.fptt, clip: Number.isFinite(t.fptt.clip) ? t.fptt.clip : null },
+    optimizer: { ...t.optimizer },
+  };
+}
+
+export interface ResolvedRun {
+  cfg: RunConfig;
+  preset: TaskPreset;
+  checkpoint: Checkpoint | null;
+  checkpointFile: string | null;
+  declaredInput?: number;
+}
+
+/** Preset ← --config ← flags (fresh run), or the checkpoint's config ← allowed flags (resume). */
+export async function resolveRunConfig(task: string | undefined, o: ParsedOptions, cwd: string): Promise<ResolvedRun> {
+  if (o['resume'] !== undefined) {
+    const file = path.resolve(cwd, o['resume'] as string);
+    const ck = await readCheckpointFile(file);
+    if (task !== undefined && task !== ck.meta.task) throw new UsageError(`${file} is a checkpoint of the task "${ck.meta.task}", not "${task}"`, 'train');
+    if (o['config'] !== undefined) throw new UsageError('--config cannot be combined with --resume (a resumed run keeps its checkpoint\'s configuration)', 'train');
+    const preset = presetFor(ck.meta.task);
+    if (ck.meta.config === undefined) throw new ConfigError(`checkpoint ${file}: it holds no run config (written by the API, not the CLI); it cannot be resumed with \`train\``);
+    const stored = mergeConfig(preset.defaults, parseConfigObject(ck.meta.config, `checkpoint ${file} (config)`));
+    const cfg = mergeConfig(stored, flagsToConfig(o, stored));
+    for (const k of Object.keys(o)) {
+      if (RESUME_FREE.has(k)) continue;
+      const changed = mergeConfig(stored, flagsToConfig({ [k]: o[k]! }, stored));
+      if (configToJson(changed) !== configToJson(stored)) {
+        throw new UsageError(`--${k} ${String(o[k])} changes the run stored in ${file}; a resumed run keeps its network, trainer, data and seed (only ${[...RESUME_FREE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may be given)`, 'train');
+      }
+    }
+    return { cfg, preset, checkpoint: ck, checkpointFile: file };
+  }
+  let fileCfg: PartialRunConfig = {};
+  let source = 'config';
+  if (o['config'] !== undefined) {
+    source = path.resolve(cwd, o['config'] as string);
+    let text: string;
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--config ${o['config']}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'train');
+    }
+    fileCfg = parseConfigText(text, source);
+  }
+  const name = task ?? fileCfg.task;
+  if (name === undefined) throw new UsageError('which task? `webgpu-snn train <task>` (add, smnist, psmnist, rmnist, fmnist, nmnist, dvsgesture)', 'train');
+  if (task !== undefined && fileCfg.task !== undefined && fileCfg.task !== task) throw new UsageError(`the task is "${task}" but ${source} says task "${fileCfg.task}"`, 'train');
+  let preset: TaskPreset;
+  try {
+    preset = presetFor(name);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'train');
+  }
+  let cfg = mergeConfig(preset.defaults, fileCfg);
+  if (cfg.task !== preset.name) cfg.task = preset.name;
+  const flags = flagsToConfig(o, cfg);
+  if (flags.schedule?.epochs !== undefined && preset.classes === 0) throw new UsageError(`the ${preset.name} task has no epochs; use --iterations`, 'train');
+  // a classification run capped by --iterations alone keeps its epochs as the upper bound
+  cfg = mergeConfig(cfg, flags);
+  if (preset.classes === 0 && cfg.schedule.epochs !== null) cfg.schedule.epochs = null;
+  const declared = fileCfg.network?.input;
+  if (fileCfg.network?.batch !== undefined && flags.data?.batch !== undefined && flags.data.batch !== fileCfg.network.batch) {
+    throw new ConfigError(`${source}: network.batch = ${fileCfg.network.batch}, but --batch ${flags.data.batch} was given`);
+  }
+  return { cfg, preset, checkpoint: null, checkpointFile: null, ...(declared !== undefined ? { declaredInput: declared } : {}) };
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Keep only the records up to `step` (a resumed run continues after its checkpoint). */
+async function truncateMetrics(file: string, step: number): Promise<void> {
+  if (!existsSync(file)) return;
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const keep = lines.filter((l) => {
+    try {
+      const r = JSON.parse(l) as { step?: number };
+      return typeof r.step !== 'number' || r.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (keep.length !== lines.length) await writeFileAtomic(file, new TextEncoder().encode(keep.map((l) => l + '\n').join('')));
+}
+
+export async function trainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { positionals, options: o } = parseArgs(argv, TRAIN_OPTIONS, 'train');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])} (one task name is expected)`, 'train');
+  const cwd = io.cwd ?? process.cwd();
+  const resolved = await resolveRunConfig(positionals[0], o, cwd);
+  const { cfg, preset, checkpoint: ck, checkpointFile } = resolved;
+  const source = o['config'] !== undefined ? path.resolve(cwd, o['config'] as string) : checkpointFile ? `checkpoint ${checkpointFile}` : 'run settings';
+  checkTaskSteps(preset, cfg, source);
+  validateRunConfig(cfg, preset.shape(cfg), source, resolved.declaredInput);
+
+  // run folder
+  const outDir = path.resolve(cwd, (o['out'] as string | undefined) ?? (checkpointFile ? path.dirname(checkpointFile) : path.join('runs', `${cfg.task}-${timestamp()}`)));
+  const metricsFile = path.join(outDir, 'metrics.jsonl');
+  const ckFile = path.join(outDir, 'checkpoint.safetensors');
+  if (!ck && existsSync(metricsFile) && !o['force']) {
+    throw new UsageError(`${outDir} already holds a run (metrics.jsonl); continue it with --resume ${path.relative(cwd, ckFile) || ckFile}, or pass --force to start over, or choose another --out`, 'train');
+  }
+  mkdirSync(outDir, { recursive: true });
+
+  const dataDir = path.resolve(cwd, (o['data'] as string | undefined) ?? defaultDataDir(io.packageRoot));
+  const data = createTaskData(cfg, dataDir);
+  const input = preset.shape(cfg).input;
+  const spec = netSpecOf(cfg, input);
+  if (ck) checkCompatible(ck, { task: cfg.task, spec, trainer: trainerMetaOf(cfg) }, checkpointFile!);
+
+  const printer = new ProgressPrinter(io.stdout, { quiet: !!o['quiet'] });
+  const engine = io.engine ?? (await Engine.create(o['adapter'] !== undefined ? { adapterName: o['adapter'] as string } : {}));
+  const ownsEngine = !io.engine;
+  let trainer: Trainer | null = null;
+  const removeSignal: (() => void)[] = [];
+  try {
+    trainer = new Trainer(engine, spec, {
+      method: cfg.trainer.method,
+      steps: cfg.trainer.steps,
+      ...(cfg.trainer.K !== null ? { K: cfg.trainer.K } : {}),
+      fptt: cfg.trainer.fptt,
+      optimizer: cfg.trainer.optimizer,
+      seed: cfg.seed,
+    });
+    if (ck) restoreCheckpoint(trainer, ck, checkpointFile!);
+
+    if (ck) await truncateMetrics(metricsFile, (ck.meta.counters['iteration'] as number | undefined) ?? 0);
+    else writeFileSync(metricsFile, '');
+    writeFileSync(path.join(outDir, 'config.json'), configToJson(cfg, 2) + '\n');
+
+    const loop: TrainingLoop = new TrainingLoop({
+      trainer,
+      data,
+      schedule: cfg.schedule,
+      stateSeed: stateSeed(cfg),
+      evalMean: !!o['eval-mean'],
+      ...(ck
+        ? { resume: { counters: ck.meta.counters as unknown as LoopCounters, rng: ck.meta.rng, data: ck.meta.data as BatchSourceState } }
+        : {}),
+      onRecord: (r: MetricRecord) => {
+        appendFileSync(metricsFile, recordToJsonl(r) + '\n');
+        printer.record(r, loop.totalIterations, data.batchesPerEpoch === null ? null : cfg.schedule.epochs);
+      },
+      onProgress: (p) => printer.progress(p),
+      onCheckpoint: async (_reason, l) => {
+        const snap = l.snapshot();
+        const c = await captureCheckpoint(trainer!, {
+          task: cfg.task,
+          counters: snap.counters as unknown as Record<string, number>,
+          rng: snap.rng,
+          data: snap.data,
+          config: JSON.parse(configToJson(cfg)),
+        });
+        await writeCheckpointFile(ckFile, c);
+      },
+    });
+    io.onLoop?.(loop);
+
+    // header
+    const total = loop.totalIterations;
+    const T = cfg.trainer.steps;
+    const layers = cfg.network.layers.map((l) => `${l.kind ?? 'ltc'}(${l.size}${l.recurrent === false ? ', ff' : ''})`).join(' → ');
+    const head = cfg.network.head.kind === 'readout' ? `readout(${cfg.network.head.classes})` : 'linear';
+    const K = trainerMetaOf(cfg).K;
+    printer.line(`${preset.title}: ${input} → ${layers} → ${head}; T = ${T}, batch ${cfg.data.batch}, ${cfg.trainer.method === 'fptt' ? `FPTT K = ${K}, α = ${cfg.trainer.fptt.alpha}` : 'BPTT'}, ${cfg.trainer.optimizer.kind} lr ${cfg.trainer.optimizer.lr}`);
+    const sched = data.batchesPerEpoch !== null ? `${total} iterations (${data.batchesPerEpoch} per epoch over ${data.trainSize} samples), evaluation on ${data.evalSize} samples` : `${total} iterations, evaluation every ${cfg.schedule.evalEvery || total} on ${data.evalSize} samples`;
+    printer.line(`adapter: ${engine.adapterName}; ${sched}`);
+    for (const n of data.notes) printer.line(`note: ${n}`);
+    if (ck) printer.line(`resuming from ${checkpointFile} at iteration ${loop.counters.iteration}`);
+    printer.line(`run folder: ${outDir}`);
+
+    // Ctrl-C: finish the current sequence, write a checkpoint, exit; a second Ctrl-C exits at once
+    if (io.signals !== false) {
+      let count = 0;
+      const onSigint = () => {
+        count++;
+        if (count === 1) {
+          loop.requestStop();
+          printer.line('stopping after the current sequence (Ctrl-C again to quit without a checkpoint)…');
+        } else {
+          io.stderr.write('\ninterrupted\n');
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSigint);
+      removeSignal.push(() => process.off('SIGINT', onSigint));
+    }
+
+    const res = await loop.run();
+    printer.finish();
+
+    // summary
+    const out = (s: string) => io.stdout.write(s + '\n');
+    const T_ = cfg.trainer.steps;
+    const rate = res.wall > 0 ? res.iterations / res.wall : 0;
+    out(res.stopped ? `stopped at iteration ${res.counters.iteration}/${total}; checkpoint written: ${ckFile}` : `done: ${res.counters.iteration} iterations`);
+    out(`  this session: ${res.iterations} iterations in ${formatDuration(res.wall)} (${rate.toFixed(2)} it/s, ${(rate * T_ * cfg.data.batch).toFixed(0)} sample-steps/s); total training time ${formatDuration(res.counters.elapsed)}`);
+    if (res.lastTrain) out(`  final train: ${metricText(res.lastTrain)}`);
+    if (res.lastEval) out(`  final eval (${res.lastEval.weights === 'mean' ? 'W̄' : 'W'}, ${res.lastEval.samples} samples, step ${res.lastEval.step}): ${metricText(res.lastEval)}`);
+    out(`  adapter: ${engine.adapterName}; peak device memory ${formatBytes(engine.memory.peakBytes)}`);
+    out(`  run folder: ${outDir} (metrics.jsonl, config.json, checkpoint.safetensors)`);
+    if (res.stopped) out(`  continue with: webgpu-snn train --resume ${path.relative(cwd, ckFile) || ckFile}`);
+    return res.stopped ? 130 : 0;
+  } finally {
+    for (const r of removeSignal) r();
+    trainer?.destroy();
+    if (ownsEngine) engine.destroy();
+  }
+}

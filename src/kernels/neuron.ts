@@ -1,0 +1,164 @@
+/**
+ * Launchers for shaders/ltc_neuron.wgsl (the fused elementwise LTC / LIF / ALIF step and its local
+ * backward), shaders/readout.wgsl and shaders/loss.wgsl.
+ */
+import type { Engine } from '../gpu/engine.js';
+import { dispatch1d, ceilDiv, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Surrogate } from '../ref/surrogate.js';
+import { tuningFor } from './tuning.js';
+
+export const NEURON_FORWARD: KernelSpec = {
+  name: 'ltc_forward',
+  file: 'ltc_neuron.wgsl',
+  entry: 'ltc_forward',
+  params: [
+    ['B', 'u32'], ['H', 'u32'], ['cs', 'u32'], ['b0', 'f32'], ['beta', 'f32'], ['theta_fixed', 'f32'],
+    ['use_du', 'u32'], ['use_ds', 'u32'], ['use_db', 'u32'],
+    ['sg_gamma', 'f32'], ['sg_sigma', 'f32'], ['sg_k', 'f32'], ['sg_h', 'f32'], ['sg_alpha', 'f32'],
+  ],
+  storage: [
+    { name: 'state_prev', access: 'read' },
+    { name: 'pm', access: 'read' },
+    { name: 'pa', access: 'read' },
+    { name: 'cur', access: 'read' },
+    { name: 'gates', access: 'read_write' },
+    { name: 'state', access: 'read_write' },
+  ],
+};
+
+export const NEURON_BACKWARD: KernelSpec = {
+  name: 'ltc_backward',
+  file: 'ltc_neuron.wgsl',
+  entry: 'ltc_backward',
+  params: NEURON_FORWARD.params!,
+  storage: [
+    { name: 'state_prev', access: 'read' },
+    { name: 'state', access: 'read' },
+    { name: 'cur', access: 'read' },
+    { name: 'gates', access: 'read' },
+    { name: 'dstate', access: 'read' },
+    { name: 'dcur', access: 'read_write' },
+    { name: 'dgates', access: 'read_write' },
+    { name: 'dstate_prev', access: 'read_write' },
+  ],
+};
+
+export const NEURON_PARAM_GRAD: KernelSpec = {
+  name: 'neuron_param_grad',
+  file: 'ltc_neuron.wgsl',
+  entry: 'neuron_param_grad',
+  params: [['B', 'u32'], ['H', 'u32'], ['cs', 'u32'], ['adapt', 'u32']],
+  storage: [
+    { name: 'dgates', access: 'read' },
+    { name: 'dpm', access: 'read_write' },
+    { name: 'dpa', access: 'read_write' },
+  ],
+};
+
+export const READOUT_FORWARD: KernelSpec = {
+  name: 'readout_forward',
+  file: 'readout.wgsl',
+  entry: 'readout_forward',
+  params: [['B', 'u32'], ['C', 'u32'], ['has_loss', 'u32'], ['use_future', 'u32']],
+  storage: [
+    { name: 'o_prev', access: 'read' },
+    { name: 'po', access: 'read' },
+    { name: 'z', access: 'read' },
+    { name: 'to', access: 'read_write' },
+    { name: 'o', access: 'read_write' },
+  ],
+};
+
+export const READOUT_BACKWARD: KernelSpec = {
+  name: 'readout_backward',
+  file: 'readout.wgsl',
+  entry: 'readout_backward',
+  params: READOUT_FORWARD.params!,
+  storage: [
+    { name: 'o_prev', access: 'read' },
+    { name: 'z', access: 'read' },
+    { name: 'to', access: 'read' },
+    { name: 'dloss', access: 'read' },
+    { name: 'do_future', access: 'read' },
+    { name: 'dz', access: 'read_write' },
+    { name: 'dzo', access: 'read_write' },
+    { name: 'do_prev', access: 'read_write' },
+  ],
+};
+
+export const XENT_LOSS: KernelSpec = {
+  name: 'xent_loss',
+  file: 'loss.wgsl',
+  entry: 'xent_loss',
+  params: [['B', 'u32'], ['C', 'u32'], ['has_q', 'u32'], ['count_pred', 'u32'], ['w', 'f32'], ['scale', 'f32']],
+  storage: [
+    { name: 'o', access: 'read' },
+    { name: 'labels', access: 'read' },
+    { name: 'q', access: 'read' },
+    { name: 'dloss', access: 'read_write' },
+    { name: 'metrics', access: 'read_write' },
+  ],
+};
+
+export const MSE_LOSS: KernelSpec = {
+  name: 'mse_loss',
+  file: 'loss.wgsl',
+  entry: 'mse_loss',
+  params: [['B', 'u32'], ['O', 'u32'], ['count_pred', 'u32'], ['w', 'f32']],
+  storage: [
+    { name: 'pred', access: 'read' },
+    { name: 'target', access: 'read' },
+    { name: 'dpred', access: 'read_write' },
+    { name: 'metrics', access: 'read_write' },
+  ],
+};
+
+export const NEURON_KERNELS = [NEURON_FORWARD, NEURON_BACKWARD, NEURON_PARAM_GRAD];
+export const READOUT_KERNELS = [READOUT_FORWARD, READOUT_BACKWARD];
+export const LOSS_KERNELS = [XENT_LOSS, MSE_LOSS];
+
+export const SURROGATE_DEFINES: Record<Surrogate['kind'], string> = {
+  'multi-gaussian': 'SURROGATE_IS_MULTI_GAUSSIAN',
+  gaussian: 'SURROGATE_IS_GAUSSIAN',
+  'fast-sigmoid': 'SURROGATE_IS_FAST_SIGMOID',
+};
+
+/** The pipeline variant of the neuron kernels for a layer. */
+export function neuronVariant(engine: Engine, liquid: boolean, adapt: boolean, surrogate: Surrogate['kind']): PipelineVariant {
+  const defines: Record<string, number> = { LIQUID: liquid ? 1 : 0, ADAPT: adapt ? 1 : 0 };
+  for (const [kind, name] of Object.entries(SURROGATE_DEFINES)) defines[name] = kind === surrogate ? 1 : 0;
+  return { defines, constants: { WG: tuningFor(engine.ctx.info).elementwiseWorkgroup } };
+}
+
+export function elementwiseVariant(engine: Engine, defines: Record<string, number> = {}): PipelineVariant {
+  return { defines, constants: { WG: tuningFor(engine.ctx.info).elementwiseWorkgroup } };
+}
+
+export interface NeuronConstants {
+  b0: number;
+  beta: number;
+  thetaFixed: number;
+  surrogate: Surrogate;
+}
+
+/** Uniforms of the neuron kernels; `use` says which components of dL/d(state) hold a gradient. */
+export function neuronParams(B: number, H: number, cs: number, c: NeuronConstants, use: { useDu: boolean; useDs: boolean; useDb: boolean }) {
+  const p = c.surrogate.params;
+  return {
+    B, H, cs, b0: c.b0, beta: c.beta, theta_fixed: c.thetaFixed,
+    use_du: use.useDu ? 1 : 0, use_ds: use.useDs ? 1 : 0, use_db: use.useDb ? 1 : 0,
+    sg_gamma: p.gamma ?? 0, sg_sigma: p.sigma ?? 1, sg_k: p.k ?? 1, sg_h: p.h ?? 0, sg_alpha: p.alpha ?? 0,
+  };
+}
+
+/** Workgroups of a 1-D elementwise dispatch over n elements. */
+export function elementwiseGroups(engine: Engine, n: number): [number, number, number] {
+  return dispatch1d(n, tuningFor(engine.ctx.info).elementwiseWorkgroup, engine.limits.maxComputeWorkgroupsPerDimension);
+}
+
+export function paramGradGroups(engine: Engine, H: number): [number, number, number] {
+  return [ceilDiv(H, tuningFor(engine.ctx.info).elementwiseWorkgroup), 1, 1];
+}
+
+export type { Tensor };

@@ -1,0 +1,50 @@
+/**
+ * Every kernel the engine can dispatch, with the pipeline variants it is built in. Tests check
+ * each against its WGSL (test/gpu/registry.test.ts: bindings, access modes and uniform fields
+ * with wgsl_reflect, and that the pipeline builds on the adapter).
+ */
+import type { KernelSpec, PipelineVariant } from '../gpu/kernel.js';
+import { channelNormRegistry } from './channel_norm.js';
+import { conv2dRegistry } from './conv2d.js';
+import { FPTT_UPDATE_KERNELS } from './fptt_update.js';
+import { MATMUL_KERNELS, matmulVariants } from './matmul.js';
+import { LOSS_KERNELS, NEURON_KERNELS, READOUT_KERNELS, SURROGATE_DEFINES } from './neuron.js';
+import { pool2dRegistry } from './pool2d.js';
+import { TUNING_TABLE } from './tuning.js';
+
+export interface RegisteredKernel {
+  spec: KernelSpec;
+  /** Variants to validate (every define set the launchers can choose). */
+  variants: PipelineVariant[];
+}
+
+// every tiling of the tuning table × VEC4 on/off × with/without SUBGROUPS (src/kernels/matmul.ts)
+const matmulVariantList: PipelineVariant[] = matmulVariants();
+
+// fptt_update: every elementwise workgroup size of the tuning table (a power of two each).
+const fpttUpdateVariants: PipelineVariant[] = [...new Set(Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup))].map((wg) => ({
+  constants: { WG_SIZE: wg },
+}));
+
+// every (liquid, adapt, surrogate) combination the layers can ask for
+const neuronVariants: PipelineVariant[] = [];
+for (const liquid of [0, 1]) {
+  for (const adapt of [0, 1]) {
+    for (const chosen of Object.values(SURROGATE_DEFINES)) {
+      const defines: Record<string, number> = { LIQUID: liquid, ADAPT: adapt };
+      for (const name of Object.values(SURROGATE_DEFINES)) defines[name] = name === chosen ? 1 : 0;
+      neuronVariants.push({ defines, constants: { WG: 64 } });
+    }
+  }
+}
+
+export const KERNEL_REGISTRY: RegisteredKernel[] = [
+  ...MATMUL_KERNELS.map((spec) => ({ spec, variants: matmulVariantList })),
+  ...NEURON_KERNELS.map((spec) => ({ spec, variants: neuronVariants })),
+  ...READOUT_KERNELS.map((spec) => ({ spec, variants: [0, 1].map((liquid) => ({ defines: { LIQUID: liquid }, constants: { WG: 64 } })) })),
+  ...LOSS_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
+  ...FPTT_UPDATE_KERNELS.map((spec) => ({ spec, variants: fpttUpdateVariants })),
+  ...conv2dRegistry(),
+  ...pool2dRegistry(),
+  ...channelNormRegistry(),
+];

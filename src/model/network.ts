@@ -1,0 +1,532 @@
+/**
+ * A dense spiking network on the GPU: LTC / LIF / ALIF layers, then a liquid or non-liquid
+ * readout (classification) or a linear head on the last layer's membrane (regression, the Add
+ * task). Every layer has an explicit forward and an explicit local backward (llm.c style); no tape.
+ *
+ * Time is cut into chunks of at most `slots` steps (FPTT-K: a chunk; pure online FPTT: 1 step;
+ * BPTT: the whole sequence). Each layer owns, per chunk position j:
+ *   state[j]  [u | s | b]     state before step j (state[j+1] after it); state[0] is the state
+ *                              carried into the chunk (detached), copied from state[L] after it
+ *   cur[j], gates[j] [τm | τa | u']   what the forward keeps for the backward
+ * and, shared by all positions, dcur, dgates [dzm | dza] and two gradient slots grad[0], grad[1]
+ * holding dL/d(state at step j) in grad[j % 2]. The readout keeps o[j], z[j], to[j], dloss[j]
+ * and dOut[j % 2] the same way. So memory grows with the chunk length, never with T.
+ * (A buffer may not be read-only and writable in one dispatch, so what a matmul reads and what it
+ * writes never share a buffer: that is why I and the gates are separate buffers.)
+ *
+ * Dispatch lists are built once per (position, role) and cached; a training step only encodes them.
+ * Gradient conventions: parameter gradients accumulate (+=) and are zeroed by the update;
+ * activation gradients are written (=) at the chunk's last step and accumulated (+=) before it.
+ */
+import type { Engine } from '../gpu/engine.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import { Slot } from '../gpu/slots.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
+import {
+  MSE_LOSS,
+  NEURON_BACKWARD,
+  NEURON_FORWARD,
+  NEURON_PARAM_GRAD,
+  READOUT_BACKWARD,
+  READOUT_FORWARD,
+  XENT_LOSS,
+  elementwiseGroups,
+  elementwiseVariant,
+  neuronParams,
+  neuronVariant,
+  paramGradGroups,
+} from '../kernels/neuron.js';
+import type { LtcConfig } from '../ref/ltc.js';
+import { initNetRef, initialStateRef, netConfig, netParamShapes, type NetConfig, type NetSpec } from '../ref/network.js';
+import { Rng } from '../util/rng.js';
+
+/** Where the network's parameters and their gradients live (the FPTT arena). */
+export interface ParamStore {
+  param(name: string): Tensor;
+  grad(name: string): Tensor;
+}
+
+/** Which kind of backward a chunk position runs. */
+export interface StepRole {
+  /** j is the chunk's last step: no gradient comes back from j+1. */
+  isEnd: boolean;
+  /** This step has a loss term. */
+  hasLoss: boolean;
+}
+
+class LayerRuntime {
+  readonly state: Slot[];
+  readonly cur: Tensor[];
+  readonly gates: Slot[];
+  readonly dcur: Tensor;
+  readonly dgates: Slot;
+  readonly grad: [Slot, Slot];
+  readonly liquid: boolean;
+
+  constructor(
+    engine: Engine,
+    readonly index: number,
+    readonly cfg: LtcConfig,
+    slots: number,
+  ) {
+    const { B, H } = cfg;
+    const name = `l${index}`;
+    this.liquid = cfg.kind === 'ltc';
+    this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.state[${j}]`));
+    this.cur = Array.from({ length: slots }, (_, j) => engine.tensor([B, H], { label: `${name}.I[${j}]` }));
+    this.gates = Array.from({ length: slots }, (_, j) => new Slot(engine, ['tm', 'ta', 'uPre'], [B, H], `${name}.gates[${j}]`));
+    this.dcur = engine.tensor([B, H], { label: `${name}.dI` });
+    this.dgates = new Slot(engine, ['dzm', 'dza'], [B, H], `${name}.dgates`);
+    this.grad = [new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[0]`), new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[1]`)];
+  }
+
+  destroy(): void {
+    for (const s of [...this.state, ...this.gates, this.dgates, ...this.grad]) s.destroy();
+    for (const t of [...this.cur, this.dcur]) t.destroy();
+  }
+}
+
+export interface NetworkOptions {
+  /** Longest chunk the network will run (1 for pure online FPTT, T for BPTT). */
+  slots?: number;
+  /** Seed of the parameter initialisation (SPEC §1). */
+  seed?: number;
+}
+
+export class SpikingNetwork {
+  readonly cfg: NetConfig;
+  readonly slots: number;
+  readonly layers: LayerRuntime[];
+  /** Inputs of the chunk's steps, each (B, D). */
+  readonly inputs: Tensor[];
+  /** Readout head (classification). */
+  readonly readout: {
+    C: number;
+    liquid: boolean;
+    o: Tensor[];
+    z: Tensor[];
+    to: Tensor[];
+    dz: Tensor;
+    dzo: Tensor;
+    dOut: [Tensor, Tensor];
+    dloss: Tensor[];
+    labels: Tensor;
+    q: Tensor | null;
+  } | null;
+  /** Linear head on u (regression). */
+  readonly linear: { O: number; pred: Tensor[]; dpred: Tensor[]; target: Tensor } | null;
+  /** Loss and accuracy accumulators (see shaders/loss.wgsl). */
+  readonly metrics: Tensor;
+  private cache = new Map<string, Dispatch[]>();
+  private lossCache = new Map<number, Dispatch>();
+
+  constructor(
+    readonly engine: Engine,
+    readonly spec: NetSpec,
+    readonly store: ParamStore,
+    opts: NetworkOptions = {},
+  ) {
+    this.cfg = netConfig(spec);
+    const slots = opts.slots ?? 1;
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`SpikingNetwork: slots must be a positive integer, got ${slots}`);
+    this.slots = slots;
+    const { B, D } = this.cfg;
+    this.layers = this.cfg.layers.map((l, i) => new LayerRuntime(engine, i, l, slots));
+    this.inputs = Array.from({ length: slots }, (_, j) => engine.tensor([B, D], { label: `input[${j}]` }));
+    const head = this.cfg.head;
+    if (head.kind === 'readout') {
+      const C = head.cfg.C;
+      this.readout = {
+        C,
+        liquid: head.cfg.liquid,
+        o: Array.from({ length: slots + 1 }, (_, j) => engine.tensor([B, C], { label: `readout.o[${j}]` })),
+        z: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.z[${j}]` })),
+        to: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.to[${j}]` })),
+        dz: engine.tensor([B, C], { label: 'readout.dz' }),
+        dzo: engine.tensor([B, C], { label: 'readout.dzo' }),
+        dOut: [engine.tensor([B, C], { label: 'readout.dOut[0]' }), engine.tensor([B, C], { label: 'readout.dOut[1]' })],
+        dloss: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.dloss[${j}]` })),
+        labels: engine.tensor([B], { dtype: 'u32', label: 'labels' }),
+        q: null,
+      };
+      this.linear = null;
+    } else {
+      const O = head.cfg.O;
+      this.readout = null;
+      this.linear = {
+        O,
+        pred: Array.from({ length: slots }, (_, j) => engine.tensor([B, O], { label: `head.pred[${j}]` })),
+        dpred: Array.from({ length: slots }, (_, j) => engine.tensor([B, O], { label: `head.dpred[${j}]` })),
+        target: engine.tensor([B, O], { label: 'head.target' }),
+      };
+    }
+    this.metrics = engine.tensor([8], { label: 'metrics' });
+  }
+
+  /** Parameter names and shapes (SPEC §7 names), in the CPU reference's order. */
+  static shapesOf(cfg: NetConfig): { name: string; shape: number[] }[] {
+    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: p.cols === 1 ? [p.rows] : [p.rows, p.cols] }));
+  }
+
+  /** SPEC §1 initialisation from a seed, as host arrays. */
+  static initialParams(spec: NetSpec, seed: number): Record<string, Float32Array> {
+    return initNetRef(netConfig(spec), seed).params;
+  }
+
+  get top(): LayerRuntime {
+    return this.layers[this.layers.length - 1]!;
+  }
+
+  // ---- host-side state ---------------------------------------------------------------------
+
+  /** Write a state (SPEC §7 names: l{i}.u, l{i}.s, l{i}.b, o) into position 0 (the chunk's start). */
+  writeState(state: Record<string, ArrayLike<number>>): void {
+    const e = this.engine;
+    this.layers.forEach((l, i) => {
+      for (const c of ['u', 's', 'b']) {
+        const v = state[`l${i}.${c}`];
+        if (!v) throw new Error(`writeState: missing l${i}.${c}`);
+        e.upload(l.state[0]!.get(c), v);
+      }
+    });
+    if (this.readout) {
+      const o = state['o'];
+      if (!o) throw new Error('writeState: missing o');
+      e.upload(this.readout.o[0]!, o);
+    }
+  }
+
+  /** The initial state of a sequence (SPEC §1: u ~ U(0,1), s = 0, b = b0; zero for the Add task). */
+  resetState(rng: Rng | null): void {
+    this.writeState(initialStateRef(this.cfg, rng));
+  }
+
+  /** Read the state at chunk position j (default: after the chunk's last step was copied back, position 0). */
+  async readState(position = 0): Promise<Record<string, Float32Array>> {
+    const names: string[] = [];
+    const ts: Tensor[] = [];
+    this.layers.forEach((l, i) => {
+      for (const c of ['u', 's', 'b']) {
+        names.push(`l${i}.${c}`);
+        ts.push(l.state[position]!.get(c));
+      }
+    });
+    if (this.readout) {
+      names.push('o');
+      ts.push(this.readout.o[position]!);
+    }
+    const vals = await this.engine.readMany(ts);
+    return Object.fromEntries(names.map((n, i) => [n, vals[i]!]));
+  }
+
+  setLabels(labels: ArrayLike<number>): void {
+    if (!this.readout) throw new Error('setLabels: this network has a regression head; use setTarget');
+    const C = this.readout.C;
+    for (let i = 0; i < labels.length; i++) {
+      const y = labels[i]!;
+      if (!Number.isInteger(y) || y < 0 || y >= C) throw new Error(`setLabels: label ${y} at ${i} is not a class index in 0..${C - 1}`);
+    }
+    this.engine.upload(this.readout.labels, labels);
+  }
+
+  setTarget(values: ArrayLike<number>): void {
+    if (!this.linear) throw new Error('setTarget: this network has a readout head; use setLabels');
+    this.engine.upload(this.linear.target, values);
+  }
+
+  setInput(position: number, x: ArrayLike<number>): void {
+    const t = this.inputs[position];
+    if (!t) throw new Error(`setInput: position ${position} is outside the ${this.slots} slots`);
+    this.engine.upload(t, x);
+  }
+
+  // ---- dispatch lists ---------------------------------------------------------------------------
+
+  private cached(key: string, build: () => Dispatch[]): Dispatch[] {
+    let d = this.cache.get(key);
+    if (!d) {
+      d = build();
+      this.cache.set(key, d);
+    }
+    return d;
+  }
+
+  private layerInput(i: number, j: number): Tensor {
+    return i === 0 ? this.inputs[j]! : this.layers[i - 1]!.state[j + 1]!.get('s');
+  }
+
+  /** Forward of step j: every layer, then the head (without the loss). */
+  forward(j: number): Dispatch[] {
+    return this.cached(`fwd:${j}`, () => {
+      const e = this.engine;
+      const out: Dispatch[] = [];
+      for (const l of this.layers) {
+        const i = l.index;
+        const p = (n: string) => this.store.param(`l${i}.${n}`);
+        const prev = l.state[j]!;
+        const next = l.state[j + 1]!;
+        const gates = l.gates[j]!;
+        const I = l.cur[j]!;
+        out.push(matmulForward(e, { x: this.layerInput(i, j), w: p('Wx'), bias: p('bx'), y: I, label: `l${i}.I[${j}]` }));
+        if (l.cfg.recurrent) out.push(matmulForward(e, { x: prev.get('s'), w: p('Wr'), y: I, accumulate: true, label: `l${i}.I+=Wr s[${j}]` }));
+        if (l.liquid) {
+          out.push(matmulForward(e, { x: I, x2: prev.get('u'), w: p('Wtm'), bias: p('btm'), y: gates.get('tm'), label: `l${i}.zm[${j}]` }));
+          if (l.cfg.adapt) out.push(matmulForward(e, { x: I, x2: prev.get('b'), w: p('Wta'), bias: p('bta'), y: gates.get('ta'), label: `l${i}.za[${j}]` }));
+        }
+        const k = e.kernel(NEURON_FORWARD, neuronVariant(e, l.liquid, l.cfg.adapt, l.cfg.surrogate.kind));
+        const B = l.cfg.B;
+        const H = l.cfg.H;
+        out.push(
+          e.dispatch(
+            k,
+            {
+              state_prev: prev.whole,
+              pm: l.liquid ? null : p('pm'),
+              pa: !l.liquid && l.cfg.adapt ? p('pa') : null,
+              cur: I,
+              gates: gates.whole,
+              state: next.whole,
+            },
+            neuronParams(B, H, prev.cs, l.cfg, { useDu: false, useDs: false, useDb: false }),
+            elementwiseGroups(e, B * H),
+            `l${i}.ltc_forward[${j}]`,
+          ),
+        );
+      }
+      out.push(...this.headForward(j));
+      return out;
+    });
+  }
+
+  private headForward(j: number): Dispatch[] {
+    const e = this.engine;
+    const top = this.top;
+    const s = top.state[j + 1]!;
+    if (this.readout) {
+      const r = this.readout;
+      const z = r.z[j]!;
+      const out = [matmulForward(e, { x: s.get('s'), w: this.store.param('Wo'), bias: this.store.param('bo'), y: z, label: `readout.z[${j}]` })];
+      if (r.liquid) out.push(matmulForward(e, { x: z, x2: r.o[j]!, w: this.store.param('Wto'), bias: this.store.param('bto'), y: r.to[j]!, label: `readout.zo[${j}]` }));
+      const k = e.kernel(READOUT_FORWARD, elementwiseVariant(e, { LIQUID: r.liquid ? 1 : 0 }));
+      out.push(
+        e.dispatch(
+          k,
+          { o_prev: r.o[j]!, po: r.liquid ? null : this.store.param('po'), z, to: r.to[j]!, o: r.o[j + 1]! },
+          { B: this.cfg.B, C: r.C, has_loss: 0, use_future: 0 },
+          elementwiseGroups(e, this.cfg.B * r.C),
+          `readout_forward[${j}]`,
+        ),
+      );
+      return out;
+    }
+    const h = this.linear!;
+    return [matmulForward(e, { x: s.get('u'), w: this.store.param('Wl'), bias: this.store.param('bl'), y: h.pred[j]!, label: `head.pred[${j}]` })];
+  }
+
+  /**
+   * The loss of step j (writes dloss[j] / dpred[j] and adds to the metrics). Its uniforms change
+   * with the global step, so the caller sets them with `setLoss` before each submit.
+   */
+  loss(j: number): Dispatch {
+    let d = this.lossCache.get(j);
+    if (d) return d;
+    const e = this.engine;
+    const B = this.cfg.B;
+    if (this.readout) {
+      const r = this.readout;
+      const k = e.kernel(XENT_LOSS, elementwiseVariant(e));
+      d = e.dispatch(
+        k,
+        { o: r.o[j + 1]!, labels: r.labels, q: r.q, dloss: r.dloss[j]!, metrics: this.metrics },
+        { B, C: r.C, has_q: r.q ? 1 : 0, count_pred: 0, w: 1, scale: 1 },
+        [1, 1, 1],
+        `xent_loss[${j}]`,
+      );
+    } else {
+      const h = this.linear!;
+      const k = e.kernel(MSE_LOSS, elementwiseVariant(e));
+      d = e.dispatch(k, { pred: h.pred[j]!, target: h.target, dpred: h.dpred[j]!, metrics: this.metrics }, { B, O: h.O, count_pred: 0, w: 1 }, [1, 1, 1], `mse_loss[${j}]`);
+    }
+    this.lossCache.set(j, d);
+    return d;
+  }
+
+  /**
+   * Set the loss weights of position j: classification ℓ_t with mix weight w = (t+1)/T, times
+   * `scale`; regression `weight`·MSE. `countPrediction` counts accuracy / error at this step.
+   */
+  setLoss(j: number, o: { w: number; scale: number; countPrediction: boolean }): void {
+    const d = this.loss(j);
+    if (this.readout) {
+      d.setParams({ B: this.cfg.B, C: this.readout.C, has_q: this.readout.q ? 1 : 0, count_pred: o.countPrediction ? 1 : 0, w: o.w, scale: o.scale });
+    } else {
+      d.setParams({ B: this.cfg.B, O: this.linear!.O, count_pred: o.countPrediction ? 1 : 0, w: o.w * o.scale });
+    }
+  }
+
+  /** Backward of step j, top to bottom. */
+  backward(j: number, role: StepRole): Dispatch[] {
+    return this.cached(`bwd:${j}:${role.isEnd ? 1 : 0}:${role.hasLoss ? 1 : 0}`, () => {
+      const out: Dispatch[] = [];
+      out.push(...this.headBackward(j, role));
+      for (let i = this.layers.length - 1; i >= 0; i--) out.push(...this.layerBackward(this.layers[i]!, j, role));
+      return out;
+    });
+  }
+
+  private headBackward(j: number, role: StepRole): Dispatch[] {
+    const e = this.engine;
+    const top = this.top;
+    const sTop = top.state[j + 1]!;
+    const gTop = top.grad[j % 2]!;
+    const needPrev = j > 0;
+    if (this.readout) {
+      const r = this.readout;
+      const dz = r.dz;
+      const dzo = r.dzo;
+      const dPrev = r.dOut[(j + 1) % 2]!;
+      const out: Dispatch[] = [];
+      const k = e.kernel(READOUT_BACKWARD, elementwiseVariant(e));
+      out.push(
+        e.dispatch(
+          k,
+          { o_prev: r.o[j]!, z: r.z[j]!, to: r.to[j]!, dloss: r.dloss[j]!, do_future: r.dOut[j % 2]!, dz, dzo, do_prev: dPrev },
+          { B: this.cfg.B, C: r.C, has_loss: role.hasLoss ? 1 : 0, use_future: role.isEnd ? 0 : 1 },
+          elementwiseGroups(e, this.cfg.B * r.C),
+          `readout_backward[${j}]`,
+        ),
+      );
+      if (r.liquid) {
+        const Wto = this.store.param('Wto');
+        const dWto = this.store.grad('Wto');
+        out.push(matmulBackwardInput(e, { dy: dzo, w: Wto, dx: dz, colOffset: 0, accumulate: true, label: `readout.dz+=[${j}]` }));
+        if (needPrev) out.push(matmulBackwardInput(e, { dy: dzo, w: Wto, dx: dPrev, colOffset: r.C, accumulate: true, label: `readout.do_prev+=[${j}]` }));
+        out.push(matmulBackwardWeight(e, { dy: dzo, x: r.z[j]!, dw: dWto, db: this.store.grad('bto'), colOffset: 0, label: `readout.dWto(z)[${j}]` }));
+        out.push(matmulBackwardWeight(e, { dy: dzo, x: r.o[j]!, dw: dWto, colOffset: r.C, label: `readout.dWto(o)[${j}]` }));
+      } else {
+        const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));
+        out.push(
+          e.dispatch(k2, { dgates: dzo, dpm: this.store.grad('po'), dpa: null }, { B: this.cfg.B, H: r.C, cs: 0, adapt: 0 }, paramGradGroups(e, r.C), `readout.dpo[${j}]`),
+        );
+      }
+      out.push(matmulBackwardWeight(e, { dy: dz, x: sTop.get('s'), dw: this.store.grad('Wo'), db: this.store.grad('bo'), label: `readout.dWo[${j}]` }));
+      out.push(matmulBackwardInput(e, { dy: dz, w: this.store.param('Wo'), dx: gTop.get('s'), accumulate: !role.isEnd, label: `readout.ds_top[${j}]` }));
+      return out;
+    }
+    if (!role.hasLoss) return [];
+    const h = this.linear!;
+    return [
+      matmulBackwardWeight(e, { dy: h.dpred[j]!, x: sTop.get('u'), dw: this.store.grad('Wl'), db: this.store.grad('bl'), label: `head.dWl[${j}]` }),
+      matmulBackwardInput(e, { dy: h.dpred[j]!, w: this.store.param('Wl'), dx: gTop.get('u'), accumulate: !role.isEnd, label: `head.du_top[${j}]` }),
+    ];
+  }
+
+  private layerBackward(l: LayerRuntime, j: number, role: StepRole): Dispatch[] {
+    const e = this.engine;
+    const i = l.index;
+    const isTop = i === this.layers.length - 1;
+    const p = (n: string) => this.store.param(`l${i}.${n}`);
+    const g = (n: string) => this.store.grad(`l${i}.${n}`);
+    const prev = l.state[j]!;
+    const gates = l.gates[j]!;
+    const I = l.cur[j]!;
+    const gradHere = l.grad[j % 2]!;
+    const gradPrev = l.grad[(j + 1) % 2]!;
+    const needPrev = j > 0;
+    const { B, H } = l.cfg;
+    // What dL/d(state_j) holds: at the chunk's end only what the layer above / the head wrote.
+    const useDu = !role.isEnd || (isTop && this.linear !== null);
+    const useDb = !role.isEnd;
+    const useDs = !role.isEnd || !isTop || this.readout !== null;
+    const out: Dispatch[] = [];
+    const k = e.kernel(NEURON_BACKWARD, neuronVariant(e, l.liquid, l.cfg.adapt, l.cfg.surrogate.kind));
+    const params = neuronParams(B, H, prev.cs, l.cfg, { useDu, useDs, useDb });
+    out.push(
+      e.dispatch(
+        k,
+        {
+          state_prev: prev.whole,
+          state: l.state[j + 1]!.whole,
+          cur: I,
+          gates: gates.whole,
+          dstate: gradHere.whole,
+          dcur: l.dcur,
+          dgates: l.dgates.whole,
+          dstate_prev: gradPrev.whole,
+        },
+        params,
+        elementwiseGroups(e, B * H),
+        `l${i}.ltc_backward[${j}]`,
+      ),
+    );
+    const dI = l.dcur;
+    const dzm = l.dgates.get('dzm');
+    const dza = l.dgates.get('dza');
+    if (l.liquid) {
+      out.push(matmulBackwardInput(e, { dy: dzm, w: p('Wtm'), dx: dI, colOffset: 0, accumulate: true, label: `l${i}.dI+=zm[${j}]` }));
+      if (l.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: p('Wta'), dx: dI, colOffset: 0, accumulate: true, label: `l${i}.dI+=za[${j}]` }));
+      if (needPrev) {
+        out.push(matmulBackwardInput(e, { dy: dzm, w: p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `l${i}.du_prev+=[${j}]` }));
+        if (l.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `l${i}.db_prev+=[${j}]` }));
+      }
+      out.push(matmulBackwardWeight(e, { dy: dzm, x: I, dw: g('Wtm'), db: g('btm'), colOffset: 0, label: `l${i}.dWtm(I)[${j}]` }));
+      out.push(matmulBackwardWeight(e, { dy: dzm, x: prev.get('u'), dw: g('Wtm'), colOffset: H, label: `l${i}.dWtm(u)[${j}]` }));
+      if (l.cfg.adapt) {
+        out.push(matmulBackwardWeight(e, { dy: dza, x: I, dw: g('Wta'), db: g('bta'), colOffset: 0, label: `l${i}.dWta(I)[${j}]` }));
+        out.push(matmulBackwardWeight(e, { dy: dza, x: prev.get('b'), dw: g('Wta'), colOffset: H, label: `l${i}.dWta(b)[${j}]` }));
+      }
+    } else {
+      const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));
+      out.push(
+        e.dispatch(k2, { dgates: l.dgates.whole, dpm: g('pm'), dpa: l.cfg.adapt ? g('pa') : null }, { B, H, cs: l.dgates.cs, adapt: l.cfg.adapt ? 1 : 0 }, paramGradGroups(e, H), `l${i}.dpm[${j}]`),
+      );
+    }
+    out.push(matmulBackwardWeight(e, { dy: dI, x: this.layerInput(i, j), dw: g('Wx'), db: g('bx'), label: `l${i}.dWx[${j}]` }));
+    if (l.cfg.recurrent) {
+      out.push(matmulBackwardWeight(e, { dy: dI, x: prev.get('s'), dw: g('Wr'), label: `l${i}.dWr[${j}]` }));
+      if (needPrev) out.push(matmulBackwardInput(e, { dy: dI, w: p('Wr'), dx: gradPrev.get('s'), accumulate: true, label: `l${i}.ds_prev+=[${j}]` }));
+    }
+    if (i > 0) {
+      const below = this.layers[i - 1]!;
+      out.push(matmulBackwardInput(e, { dy: dI, w: p('Wx'), dx: below.grad[j % 2]!.get('s'), accumulate: !role.isEnd, label: `l${i}.dx[${j}]` }));
+    }
+    return out;
+  }
+
+  /**
+   * Copy the state after the chunk's last step (position L) into position 0, so the next chunk
+   * starts from it. Recorded into `enc` outside any compute pass.
+   */
+  encodeCarry(enc: GPUCommandEncoder, L: number): void {
+    if (L === 0) return;
+    for (const l of this.layers) enc.copyBufferToBuffer(l.state[L]!.whole.buffer, 0, l.state[0]!.whole.buffer, 0, l.state[0]!.whole.byteLength);
+    if (this.readout) {
+      const r = this.readout;
+      enc.copyBufferToBuffer(r.o[L]!.buffer, 0, r.o[0]!.buffer, 0, r.o[0]!.byteLength);
+    }
+  }
+
+  /** Reset the metrics accumulators (queued). */
+  resetMetrics(): void {
+    this.engine.upload(this.metrics, new Float32Array(8));
+  }
+
+  async readMetrics(): Promise<Float32Array> {
+    return this.engine.read(this.metrics);
+  }
+
+  destroy(): void {
+    for (const l of this.layers) l.destroy();
+    for (const t of this.inputs) t.destroy();
+    for (const d of this.cache.values()) for (const x of d) x.uniformBuffer && this.engine.destroyBuffer(x.uniformBuffer);
+    for (const d of this.lossCache.values()) d.uniformBuffer && this.engine.destroyBuffer(d.uniformBuffer);
+    const r = this.readout;
+    if (r) {
+      for (const t of [...r.o, ...r.z, ...r.to, r.dz, r.dzo, ...r.dOut, ...r.dloss, r.labels]) t.destroy();
+    }
+    const h = this.linear;
+    if (h) for (const t of [...h.pred, ...h.dpred, h.target]) t.destroy();
+    this.metrics.destroy();
+  }
+}

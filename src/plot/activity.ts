@@ -1,0 +1,111 @@
+/**
+ * Runs a trained network forward over one sample on the GPU, reading the state after every step
+ * (readback is fine here: this is for plotting, not training), and draws raster.svg and
+ * membrane.svg. Browser-safe.
+ */
+import type { Engine } from '../gpu/engine.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { netConfig, type NetSpec } from '../ref/network.js';
+import { Trainer, type SequenceBatchSource } from '../train/trainer.js';
+import { Rng } from '../util/rng.js';
+import { membraneChart, rasterChart, type MembraneTrace, type RasterLayer } from './svg.js';
+
+export interface LayerActivity {
+  size: number;
+  /** Per step: spikes s (H). */
+  s: Float32Array[];
+  /** Per step: membrane before the reset u' (H). */
+  uPre: Float32Array[];
+  /** Per step: threshold θ (H): b0 + β·b for adaptive layers, else θ fixed. */
+  theta: Float32Array[];
+}
+
+export interface Activity {
+  steps: number;
+  layers: LayerActivity[];
+  /** Last-step readout o (C) or linear prediction (O). */
+  output: Float32Array;
+}
+
+/**
+ * Forward over one sample (batch 1) with the given parameters. `src` fills steps of a batch of
+ * one; `stateSeed` draws the random initial state (classification networks).
+ */
+export async function recordActivity(engine: Engine, spec: NetSpec, params: Record<string, Float32Array>, steps: number, src: SequenceBatchSource, stateSeed = 0): Promise<Activity> {
+  const one: NetSpec = { ...spec, batch: 1 };
+  const cfg = netConfig(one);
+  const trainer = new Trainer(engine, one, { method: 'fptt', steps, K: steps, params });
+  try {
+    const net = trainer.net;
+    net.resetState(new Rng(stateSeed));
+    const buf = new Float32Array(cfg.D);
+    const layers: LayerActivity[] = cfg.layers.map((l) => ({ size: l.H, s: [], uPre: [], theta: [] }));
+    let output: Float32Array = new Float32Array(0);
+    for (let t = 0; t < steps; t++) {
+      src.fillStep(t, buf);
+      net.setInput(0, buf);
+      const enc = engine.device.createCommandEncoder({ label: 'activity' });
+      const pass = enc.beginComputePass({ label: 'activity' });
+      for (const d of net.forward(0)) d.encode(pass);
+      pass.end();
+      net.encodeCarry(enc, 1); // position 0 now holds the state (and o) after step t
+      engine.submit(enc, `activity step ${t}`);
+      const ts: Tensor[] = [];
+      for (const l of net.layers) ts.push(l.state[0]!.get('s'), l.state[0]!.get('b'), l.gates[0]!.get('uPre'));
+      const head = net.readout ? net.readout.o[0]! : net.linear!.pred[0]!;
+      ts.push(head);
+      const vals = await engine.readMany(ts);
+      cfg.layers.forEach((l, i) => {
+        const s = vals[3 * i]!;
+        const b = vals[3 * i + 1]!;
+        const u = vals[3 * i + 2]!;
+        const th = new Float32Array(l.H);
+        for (let h = 0; h < l.H; h++) th[h] = l.adapt ? l.b0 + l.beta * b[h]! : l.thetaFixed;
+        layers[i]!.s.push(s);
+        layers[i]!.uPre.push(u);
+        layers[i]!.theta.push(th);
+      });
+      output = vals[vals.length - 1]!;
+    }
+    return { steps, layers, output };
+  } finally {
+    trainer.destroy();
+  }
+}
+
+export interface ActivityPlotOptions {
+  title: string;
+  /** Raster: only this layer (default all). Membrane: this layer (default the last). */
+  layer?: number;
+  /** Membrane traces (default 4): the most active neurons of the layer. */
+  neurons?: number;
+}
+
+export function activityCharts(a: Activity, o: ActivityPlotOptions): { 'raster.svg': string; 'membrane.svg': string } {
+  const idx = a.layers.map((_, i) => i);
+  if (o.layer !== undefined && (o.layer < 0 || o.layer >= a.layers.length)) throw new Error(`layer ${o.layer} does not exist (the network has ${a.layers.length})`);
+  const shown = o.layer === undefined ? idx : [o.layer];
+  const raster: RasterLayer[] = shown.map((i) => ({ name: `layer ${i}`, size: a.layers[i]!.size, spikes: a.layers[i]!.s }));
+  const li = o.layer ?? a.layers.length - 1;
+  const L = a.layers[li]!;
+  const count = new Array<number>(L.size).fill(0);
+  for (const s of L.s) for (let h = 0; h < L.size; h++) count[h]! += s[h]! ? 1 : 0;
+  // the most active neurons; if none spiked, the ones whose u' came closest to θ
+  const closeness = new Array<number>(L.size).fill(-Infinity);
+  for (let t = 0; t < a.steps; t++) for (let h = 0; h < L.size; h++) closeness[h] = Math.max(closeness[h]!, L.uPre[t]![h]! - L.theta[t]![h]!);
+  const order = [...Array(L.size).keys()].sort((x, y) => count[y]! - count[x]! || closeness[y]! - closeness[x]! || x - y);
+  const k = Math.min(o.neurons ?? 4, L.size);
+  const traces: MembraneTrace[] = order
+    .slice(0, k)
+    .sort((x, y) => x - y)
+    .map((h) => ({
+      name: `n${h}`,
+      u: Float32Array.from(L.uPre, (v) => v[h]!),
+      theta: Float32Array.from(L.theta, (v) => v[h]!),
+      spikes: Float32Array.from(L.s, (v) => v[h]!),
+    }));
+  return {
+    'raster.svg': rasterChart(raster, { title: `${o.title}: spike raster`, steps: a.steps }),
+    'membrane.svg': membraneChart(traces, { title: `${o.title}: membrane potential, layer ${li}` }),
+  };
+}

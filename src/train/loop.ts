@@ -1,0 +1,431 @@
+/**
+ * The training loop behind `webgpu-snn train` (and, later, the browser page). Browser-safe.
+ *
+ * Per iteration: one batch of sequences from the task's BatchSource, `trainer.trainSequence`
+ * (all chunks submitted, nothing read back). Every `logEvery` iterations the metrics
+ * accumulated on the GPU are read (one readback) and a `train` record is emitted. Evaluation:
+ *   - tasks with epochs (classification): at each epoch end W ← W̄ (commitMean, SPEC §4), then
+ *     the whole test split is evaluated; if the run stops mid-epoch (an iteration cap), the final
+ *     evaluation uses W̄ without committing it (W is swapped out and restored exactly);
+ *   - tasks without epochs (Add task): every `evalEvery` iterations and at the end, on the same
+ *     fixed seeded evaluation batches, with the current W (and W̄ beside it with `evalMean`).
+ * Evaluation metrics are computed on the host from the last step's outputs (readback is fine
+ * there), so a smaller last batch is padded and the padding is not counted.
+ *
+ * Stop requests (Ctrl-C) are honoured between sequences: the loop reads the metrics, asks for a
+ * checkpoint and returns. Everything that decides the future of the run — the trainer's tensors
+ * and step, the data source's state, the initial-state Rng and the loop counters — is in
+ * `snapshot()`, so a resumed run continues bit for bit.
+ */
+import type { Batch, BatchSourceState } from '../data/dataset.js';
+import { rngStateFromJson, rngStateToJson } from '../data/dataset.js';
+import type { ScheduleConfig } from '../tasks/config.js';
+import type { TaskData } from '../tasks/data.js';
+import { Rng } from '../util/rng.js';
+import type { SequenceBatchSource, Trainer } from './trainer.js';
+
+export interface MetricRecord {
+  kind: 'train' | 'eval';
+  /** Epoch (1-based) the record belongs to; 0 for tasks without epochs. */
+  epoch: number;
+  /** Training iterations (batches) done. */
+  step: number;
+  loss: number | null;
+  accuracy?: number | null;
+  mse?: number | null;
+  /** Mean ‖g‖ before clipping over the window (train). */
+  gradNorm?: number | null;
+  /** Iterations per second over the window (train). */
+  stepsPerSec?: number;
+  /** Seconds of training since the run began (summed over resumed sessions). */
+  time: number;
+  /** Samples evaluated (eval). */
+  samples?: number;
+  /** Which weights were evaluated (eval): 'W' or 'mean' (W̄). */
+  weights?: 'W' | 'mean';
+  /** Evaluation of W̄ beside W (eval, Add task with evalMean). */
+  lossMean?: number | null;
+  mseMean?: number | null;
+}
+
+export interface LoopCounters {
+  iteration: number;
+  /** Completed epochs. */
+  epoch: number;
+  batchInEpoch: number;
+  /** Seconds trained in earlier sessions. */
+  elapsed: number;
+  /** Iteration of the last evaluation (-1: none). */
+  lastEval: number;
+}
+
+export interface LoopSnapshot {
+  counters: LoopCounters;
+  rng: Record<string, (number | null)[]>;
+  data: BatchSourceState;
+}
+
+export interface Progress {
+  iteration: number;
+  total: number;
+  epoch: number;
+  epochs: number | null;
+  batchInEpoch: number;
+  batchesPerEpoch: number | null;
+  lastTrain: MetricRecord | null;
+  lastEval: MetricRecord | null;
+  /** Iterations per second (recent). */
+  stepsPerSec: number;
+  /** Seconds left at the recent rate (NaN before the first measurement). */
+  eta: number;
+  time: number;
+  phase: 'train' | 'eval' | 'checkpoint' | 'done';
+}
+
+export type CheckpointReason = 'periodic' | 'stop' | 'end';
+
+export interface LoopOptions {
+  trainer: Trainer;
+  data: TaskData;
+  schedule: ScheduleConfig;
+  /** Seed of the initial-state Rng (random initial states of classification networks). */
+  stateSeed: number;
+  /** Seed of the evaluation's initial states (the same at every evaluation). */
+  evalStateSeed?: number;
+  /** Also evaluate W̄ on tasks without epochs. */
+  evalMean?: boolean;
+  /** Restore a snapshot (resume). */
+  resume?: LoopSnapshot;
+  onRecord?: (r: MetricRecord) => void | Promise<void>;
+  onProgress?: (p: Progress) => void;
+  onCheckpoint?: (reason: CheckpointReason, loop: TrainingLoop) => Promise<void>;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+export interface LoopResult {
+  stopped: boolean;
+  counters: LoopCounters;
+  lastTrain: MetricRecord | null;
+  lastEval: MetricRecord | null;
+  /** Wall seconds of this session's loop. */
+  wall: number;
+  /** Iterations this session. */
+  iterations: number;
+}
+
+const yieldNow = (): Promise<void> =>
+  new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** A batch as the trainer's source, padded to B rows by repeating its own rows. */
+export function paddedSource(batch: Batch, B: number): SequenceBatchSource {
+  const n = batch.size;
+  const D = batch.inputSize;
+  if (n > B) throw new Error(`paddedSource: batch of ${n} is larger than the network's batch ${B}`);
+  const labels = new Int32Array(B);
+  for (let r = 0; r < B; r++) labels[r] = batch.labels[r % n]!;
+  let targets: Float32Array | undefined;
+  if (batch.targets) {
+    targets = new Float32Array(B);
+    for (let r = 0; r < B; r++) targets[r] = batch.targets[r % n]!;
+  }
+  return {
+    fillStep(t: number, out: Float32Array) {
+      batch.fillStep(t, out, 0);
+      for (let r = n; r < B; r++) out.copyWithin(r * D, (r % n) * D, (r % n) * D + D);
+    },
+    labels,
+    ...(targets ? { targets } : {}),
+  };
+}
+
+export class TrainingLoop {
+  readonly trainer: Trainer;
+  readonly data: TaskData;
+  readonly schedule: ScheduleConfig;
+  readonly classification: boolean;
+  readonly stateRng: Rng;
+  counters: LoopCounters = { iteration: 0, epoch: 0, batchInEpoch: 0, elapsed: 0, lastEval: -1 };
+  lastTrain: MetricRecord | null = null;
+  lastEval: MetricRecord | null = null;
+  private stopRequested = false;
+  private readonly now: () => number;
+  private sessionStart = 0;
+  private windowStart = 0;
+  private windowIters = 0;
+  private rate = NaN;
+  private readonly evalStateSeed: number;
+
+  constructor(readonly opts: LoopOptions) {
+    this.trainer = opts.trainer;
+    this.data = opts.data;
+    this.schedule = opts.schedule;
+    this.classification = this.trainer.net.readout !== null;
+    this.stateRng = new Rng(opts.stateSeed);
+    this.evalStateSeed = opts.evalStateSeed ?? (opts.stateSeed + 0x5eed) >>> 0;
+    this.now = opts.now ?? (() => (typeof performance !== 'undefined' ? performance.now() : Date.now()));
+    if (opts.resume) this.restore(opts.resume);
+  }
+
+  /** Total iterations of the run (the iteration cap, or epochs × batches per epoch). */
+  get totalIterations(): number {
+    const s = this.schedule;
+    const bpe = this.data.batchesPerEpoch;
+    const byEpochs = s.epochs !== null && bpe !== null ? s.epochs * bpe : Infinity;
+    const cap = s.iterations ?? Infinity;
+    const total = Math.min(byEpochs, cap);
+    if (!Number.isFinite(total)) throw new Error('TrainingLoop: the schedule sets neither iterations nor epochs (for a task with epochs)');
+    return total;
+  }
+
+  /** Ask the loop to stop after the current sequence (it writes a checkpoint first). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Seconds trained, this session included. */
+  get time(): number {
+    return this.counters.elapsed + (this.sessionStart ? (this.now() - this.sessionStart) / 1000 : 0);
+  }
+
+  snapshot(): LoopSnapshot {
+    return {
+      counters: { ...this.counters, elapsed: this.time },
+      rng: { state: rngStateToJson(this.stateRng) },
+      data: this.data.train.getState(),
+    };
+  }
+
+  private restore(s: LoopSnapshot): void {
+    const c = s.counters;
+    for (const k of ['iteration', 'epoch', 'batchInEpoch', 'elapsed', 'lastEval'] as const) {
+      if (typeof c[k] !== 'number' || !Number.isFinite(c[k])) throw new Error(`TrainingLoop: snapshot counter ${k} is ${String(c[k])}`);
+    }
+    this.counters = { iteration: c.iteration, epoch: c.epoch, batchInEpoch: c.batchInEpoch, elapsed: c.elapsed, lastEval: c.lastEval };
+    this.stateRng.setState(rngStateFromJson(s.rng['state'], 'TrainingLoop snapshot rng.state'));
+    this.data.train.setState(s.data);
+  }
+
+  private currentEpoch(): number {
+    return this.data.batchesPerEpoch === null ? 0 : this.counters.epoch + 1;
+  }
+
+  private progress(phase: Progress['phase']): void {
+    if (!this.opts.onProgress) return;
+    const total = this.totalIterations;
+    this.opts.onProgress({
+      iteration: this.counters.iteration,
+      total,
+      epoch: this.currentEpoch(),
+      epochs: this.data.batchesPerEpoch === null ? null : this.schedule.epochs,
+      batchInEpoch: this.counters.batchInEpoch,
+      batchesPerEpoch: this.data.batchesPerEpoch,
+      lastTrain: this.lastTrain,
+      lastEval: this.lastEval,
+      stepsPerSec: this.rate,
+      eta: Number.isFinite(this.rate) && this.rate > 0 ? (total - this.counters.iteration) / this.rate : NaN,
+      time: this.time,
+      phase,
+    });
+  }
+
+  private async emit(r: MetricRecord): Promise<void> {
+    if (r.kind === 'train') this.lastTrain = r;
+    else this.lastEval = r;
+    await this.opts.onRecord?.(r);
+  }
+
+  /** Read the metrics window (one readback) and emit a train record if it holds iterations. */
+  private async flushTrain(epoch = this.currentEpoch()): Promise<void> {
+    if (this.windowIters === 0) return;
+    const m = await this.trainer.readMetrics();
+    const secs = (this.now() - this.windowStart) / 1000;
+    const sps = secs > 0 ? this.windowIters / secs : NaN;
+    if (Number.isFinite(sps)) this.rate = Number.isFinite(this.rate) ? 0.5 * this.rate + 0.5 * sps : sps;
+    const r: MetricRecord = {
+      kind: 'train',
+      epoch,
+      step: this.counters.iteration,
+      loss: finite(m.loss),
+      ...(this.classification ? { accuracy: finite(m.accuracy) } : { mse: finite(m.mse) }),
+      gradNorm: finite(m.gradNorm),
+      stepsPerSec: Number.isFinite(sps) ? +sps.toPrecision(4) : 0,
+      time: round3(this.time),
+    };
+    this.windowIters = 0;
+    await this.emit(r);
+    this.windowStart = this.now();
+  }
+
+  /** Evaluate the current W over the task's evaluation batches (host-side metrics). */
+  async evaluateCurrent(): Promise<{ loss: number; accuracy: number; mse: number; samples: number }> {
+    const tr = this.trainer;
+    const B = tr.net.cfg.B;
+    const rng = new Rng(this.evalStateSeed);
+    let n = 0;
+    let lossSum = 0;
+    let correct = 0;
+    let sq = 0;
+    for (const batch of this.data.evalBatches()) {
+      const src = paddedSource(batch, B);
+      tr.evaluateSequence(src, rng);
+      const rows = batch.size;
+      if (this.classification) {
+        const r = tr.net.readout!;
+        const o = await tr.engine.read(r.o[0]!);
+        const C = r.C;
+        for (let b = 0; b < rows; b++) {
+          const y = batch.labels[b]!;
+          let mx = -Infinity;
+          let arg = 0;
+          for (let c = 0; c < C; c++) {
+            const v = o[b * C + c]!;
+            if (v > mx) {
+              mx = v;
+              arg = c;
+            }
+          }
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += Math.exp(o[b * C + c]! - mx);
+          lossSum += -(o[b * C + y]! - mx - Math.log(sum));
+          if (arg === y) correct++;
+        }
+      } else {
+        const h = tr.net.linear!;
+        const pred = await tr.engine.read(h.pred[0]!);
+        const O = h.O;
+        for (let b = 0; b < rows; b++) {
+          for (let k = 0; k < O; k++) {
+            const d = pred[b * O + k]! - batch.targets![b * O + k]!;
+            sq += d * d / O;
+          }
+        }
+      }
+      n += rows;
+    }
+    await tr.readMetrics(); // discard what the evaluation added to the training accumulators
+    if (n === 0) return { loss: NaN, accuracy: NaN, mse: NaN, samples: 0 };
+    return this.classification
+      ? { loss: lossSum / n, accuracy: correct / n, mse: NaN, samples: n }
+      : { loss: sq / n, accuracy: NaN, mse: sq / n, samples: n };
+  }
+
+  /** Evaluate W̄ without changing the training state: W is saved, replaced by W̄, then restored exactly. */
+  async evaluateMean(): Promise<{ loss: number; accuracy: number; mse: number; samples: number }> {
+    const arena = this.trainer.arena;
+    if (!arena.hasFptt) return this.evaluateCurrent();
+    const saved = await arena.readAll('param');
+    arena.writeAll('param', await arena.readAll('mean'));
+    try {
+      return await this.evaluateCurrent();
+    } finally {
+      arena.writeAll('param', saved);
+    }
+  }
+
+  private async evaluate(weights: 'current' | 'mean-swap' | 'committed', epoch: number): Promise<void> {
+    this.progress('eval');
+    const t0 = this.now();
+    const m = weights === 'mean-swap' ? await this.evaluateMean() : await this.evaluateCurrent();
+    const r: MetricRecord = {
+      kind: 'eval',
+      epoch,
+      step: this.counters.iteration,
+      loss: finite(m.loss),
+      ...(this.classification ? { accuracy: finite(m.accuracy) } : { mse: finite(m.mse) }),
+      samples: m.samples,
+      weights: weights === 'current' || !this.trainer.arena.hasFptt ? 'W' : 'mean',
+      time: round3(this.time),
+    };
+    if (weights === 'current' && this.opts.evalMean && this.trainer.arena.hasFptt) {
+      const mm = await this.evaluateMean();
+      r.lossMean = finite(mm.loss);
+      if (!this.classification) r.mseMean = finite(mm.mse);
+    }
+    this.counters.lastEval = this.counters.iteration;
+    await this.emit(r);
+    // evaluation time is not training time for the rate
+    this.windowStart += this.now() - t0;
+  }
+
+  private async checkpoint(reason: CheckpointReason): Promise<void> {
+    if (!this.opts.onCheckpoint) return;
+    this.progress('checkpoint');
+    const t0 = this.now();
+    await this.opts.onCheckpoint(reason, this);
+    this.windowStart += this.now() - t0;
+  }
+
+  /** Train until the schedule ends or a stop is requested. */
+  async run(): Promise<LoopResult> {
+    const s = this.schedule;
+    const bpe = this.data.batchesPerEpoch;
+    const total = this.totalIterations;
+    const B = this.trainer.net.cfg.B;
+    this.sessionStart = this.now();
+    this.windowStart = this.sessionStart;
+    this.windowIters = 0;
+    const startIteration = this.counters.iteration;
+    // start from empty accumulators
+    await this.trainer.readMetrics();
+    this.progress('train');
+
+    while (this.counters.iteration < total && !this.stopRequested) {
+      const batch = this.data.train.nextBatch();
+      if (batch.size !== B) throw new Error(`TrainingLoop: the training batch has ${batch.size} sequences, the network expects ${B}`);
+      const src: SequenceBatchSource = {
+        fillStep: (t, out) => batch.fillStep(t, out, 0),
+        ...(this.classification ? { labels: batch.labels } : { targets: batch.targets! }),
+      };
+      this.trainer.trainSequence(src, this.stateRng);
+      const c = this.counters;
+      c.iteration++;
+      c.batchInEpoch++;
+      this.windowIters++;
+      const epochEnd = bpe !== null && c.batchInEpoch >= bpe;
+      if (c.iteration % s.logEvery === 0 || epochEnd) await this.flushTrain();
+      if (epochEnd) {
+        const finished = c.epoch + 1;
+        c.epoch = finished;
+        c.batchInEpoch = 0;
+        this.trainer.commitMean();
+        await this.evaluate('committed', finished);
+      } else if (s.evalEvery > 0 && c.iteration % s.evalEvery === 0) {
+        await this.flushTrain();
+        await this.evaluate('current', this.currentEpoch());
+      }
+      if (s.checkpointEvery > 0 && c.iteration % s.checkpointEvery === 0 && c.iteration < total) await this.checkpoint('periodic');
+      this.progress('train');
+      await yieldNow();
+    }
+    await this.flushTrain();
+    const stopped = this.stopRequested && this.counters.iteration < total;
+    if (!stopped && this.counters.lastEval !== this.counters.iteration) {
+      // the run ends between epoch ends / evaluation points: one last evaluation
+      await this.evaluate(bpe !== null ? 'mean-swap' : 'current', this.currentEpoch());
+    }
+    await this.checkpoint(stopped ? 'stop' : 'end');
+    this.progress('done');
+    const wall = (this.now() - this.sessionStart) / 1000;
+    return {
+      stopped,
+      counters: { ...this.counters, elapsed: this.time },
+      lastTrain: this.lastTrain,
+      lastEval: this.lastEval,
+      wall,
+      iterations: this.counters.iteration - startIteration,
+    };
+  }
+}
+
+/** One JSONL line (NaN and ±Infinity as null). */
+export function recordToJsonl(r: MetricRecord): string {
+  return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+}

@@ -1,0 +1,282 @@
+/**
+ * Trainers: FPTT-K (SPEC §4; K = T is the pure online case, one update per step) and BPTT (the
+ * baseline: one update per sequence, gradients through all T steps).
+ *
+ * A chunk of L steps is recorded into ONE command encoder: the L forward steps (each with its
+ * loss where it has one), the L backward steps in reverse order, the fused optimiser update, then
+ * the copy that carries the last state into the next chunk. Inputs are streamed: the chunk's L
+ * inputs are written just before its submit, so device memory holds L steps of input, never T.
+ * Nothing is read back inside a chunk; metrics accumulate on the GPU and are read every N steps.
+ *
+ * Chunk p covers steps [⌊pT/K⌋, ⌊(p+1)T/K⌋). FPTT losses: classification ℓ_t at the chunk's last
+ * step t (mix weight (t+1)/T); regression ((p+1)/K)·MSE. BPTT: classification (1/T)Σ_t ℓ_t,
+ * regression MSE at the last step (the same choices as src/ref/network.ts).
+ */
+import type { Engine } from '../gpu/engine.js';
+import { ParamArena } from '../gpu/arena.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import { createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
+import { SpikingNetwork, type ParamStore } from '../model/network.js';
+import { netConfig, type NetSpec } from '../ref/network.js';
+import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.js';
+import { Rng } from '../util/rng.js';
+
+export type Method = 'fptt' | 'bptt';
+
+export interface TrainerOptions {
+  method: Method;
+  /** Sequence length T. */
+  steps: number;
+  /** FPTT chunks per sequence (default T: one update per step). */
+  K?: number;
+  fptt?: Partial<FpttConfig>;
+  optimizer?: Partial<OptimizerOptions>;
+  /** Parameter initialisation seed (SPEC §1), ignored when `params` is given. */
+  seed?: number;
+  /** Initial parameters by SPEC §7 name. */
+  params?: Record<string, ArrayLike<number>>;
+}
+
+/** One batch of sequences, streamed step by step. */
+export interface SequenceBatchSource {
+  /** Write the input of step t, (B, D) row-major, into out. */
+  fillStep(t: number, out: Float32Array): void;
+  /** Class labels (B), for a readout head. */
+  labels?: ArrayLike<number>;
+  /** Regression targets (B×O), for a linear head. */
+  targets?: ArrayLike<number>;
+}
+
+export interface TrainMetrics {
+  /** Mean of the losses taken since the last read (each the batch mean of one loss term). */
+  loss: number;
+  /** Accuracy of the last-step predictions counted since the last read (classification), else NaN. */
+  accuracy: number;
+  /** Mean squared error of the counted predictions (regression), else NaN. */
+  mse: number;
+  /** Mean ‖g‖ before clipping over the updates since the last read. */
+  gradNorm: number;
+  /** Number of loss evaluations and of updates in the window. */
+  lossCount: number;
+  updates: number;
+}
+
+export function chunkBounds(T: number, K: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = 0; p < K; p++) out.push([Math.floor((p * T) / K), Math.floor(((p + 1) * T) / K)]);
+  return out;
+}
+
+export class Trainer {
+  readonly arena: ParamArena;
+  readonly net: SpikingNetwork;
+  readonly update: FpttUpdate;
+  readonly T: number;
+  readonly K: number;
+  readonly method: Method;
+  readonly chunks: [number, number][];
+  readonly fptt: FpttConfig;
+  readonly optimizer: OptimizerOptions;
+  private inputBuf: Float32Array;
+  /** Sequences trained so far. */
+  sequences = 0;
+
+  constructor(
+    readonly engine: Engine,
+    readonly spec: NetSpec,
+    opts: TrainerOptions,
+  ) {
+    const cfg = netConfig(spec);
+    const T = opts.steps;
+    if (!Number.isInteger(T) || T < 1) throw new Error(`Trainer: steps (T) must be a positive integer, got ${T}`);
+    if (opts.method !== 'fptt' && opts.method !== 'bptt') throw new Error(`Trainer: method must be 'fptt' or 'bptt', got ${JSON.stringify(opts.method)}`);
+    const K = opts.method === 'bptt' ? 1 : (opts.K ?? T);
+    if (!Number.isInteger(K) || K < 1 || K > T) throw new Error(`Trainer: K must be an integer in 1..T (T = ${T}), got ${K}`);
+    this.T = T;
+    this.K = K;
+    this.method = opts.method;
+    this.chunks = chunkBounds(T, K);
+    const maxChunk = Math.max(...this.chunks.map(([a, b]) => b - a));
+    this.fptt = { ...DEFAULT_FPTT, ...(opts.fptt ?? {}) };
+    this.optimizer = { ...DEFAULT_OPTIMIZER, ...(opts.optimizer ?? {}) };
+
+    const params = opts.params ?? SpikingNetwork.initialParams(spec, opts.seed ?? 0);
+    this.arena = new ParamArena('params');
+    const shapes = netParamShapesOf(spec);
+    for (const { name, shape } of shapes) {
+      const init = params[name];
+      if (!init) throw new Error(`Trainer: initial parameter "${name}" ${JSON.stringify(shape)} is missing`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (init.length !== n) throw new Error(`Trainer: parameter "${name}" has ${init.length} values, expected ${n} (${shape.join('×')})`);
+      this.arena.add(name, shape, Float32Array.from(init));
+    }
+    for (const k of Object.keys(params)) {
+      if (!shapes.some((s) => s.name === k)) throw new Error(`Trainer: unknown parameter "${k}" for this network (expected ${shapes.map((s) => s.name).join(', ')})`);
+    }
+    this.arena.build(engine, { fptt: this.method === 'fptt' });
+    const store: ParamStore = { param: (n) => this.arena.view(n).param, grad: (n) => this.arena.view(n).grad };
+    this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk });
+    this.update = createFpttUpdate(engine, this.arena, {
+      alpha: this.fptt.alpha,
+      beta: this.fptt.beta,
+      clip: this.fptt.clip,
+      optimizer: this.optimizer,
+      fptt: this.method === 'fptt',
+    });
+    this.inputBuf = new Float32Array(cfg.B * cfg.D);
+  }
+
+  /** Loss role of chunk position j of chunk p (see the file header). */
+  private lossOf(p: number, j: number, L: number): { w: number; scale: number } | null {
+    const [t0] = this.chunks[p]!;
+    const t = t0 + j;
+    const classification = this.net.readout !== null;
+    if (this.method === 'fptt') {
+      if (j !== L - 1) return null;
+      return classification ? { w: (t + 1) / this.T, scale: 1 } : { w: (p + 1) / this.K, scale: 1 };
+    }
+    if (classification) return { w: (t + 1) / this.T, scale: 1 / this.T };
+    return j === L - 1 ? { w: 1, scale: 1 } : null;
+  }
+
+  /** The dispatches of chunk p, in order (forward, losses, backward, update). */
+  private chunkDispatches(p: number, L: number): Dispatch[] {
+    const net = this.net;
+    const out: Dispatch[] = [];
+    for (let j = 0; j < L; j++) {
+      out.push(...net.forward(j));
+      if (this.lossOf(p, j, L)) out.push(net.loss(j));
+    }
+    for (let j = L - 1; j >= 0; j--) out.push(...net.backward(j, { isEnd: j === L - 1, hasLoss: this.lossOf(p, j, L) !== null }));
+    out.push(...this.update.dispatches);
+    return out;
+  }
+
+  private setTargets(src: SequenceBatchSource): void {
+    if (this.net.readout) {
+      if (!src.labels) throw new Error('Trainer: this network classifies; the batch needs labels');
+      this.net.setLabels(src.labels);
+    } else {
+      if (!src.targets) throw new Error('Trainer: this network regresses; the batch needs targets');
+      this.net.setTarget(src.targets);
+    }
+  }
+
+  private current: SequenceBatchSource | null = null;
+
+  /**
+   * Start a batch of sequences: reset the state (`rng` draws a random initial state, or give the
+   * state itself by SPEC §7 names) and set the targets.
+   */
+  beginSequence(src: SequenceBatchSource, init: Rng | Record<string, ArrayLike<number>> | null = null): void {
+    if (init instanceof Rng || init === null) this.net.resetState(init);
+    else this.net.writeState(init);
+    this.setTargets(src);
+    this.current = src;
+  }
+
+  /** Record and submit chunk p of the current sequence (one command encoder, no readback). */
+  trainChunk(p: number): void {
+    const src = this.current;
+    if (!src) throw new Error('Trainer.trainChunk: call beginSequence first');
+    const net = this.net;
+    const bounds = this.chunks[p];
+    if (!bounds) throw new Error(`Trainer.trainChunk: chunk ${p} does not exist (K = ${this.K})`);
+    const [t0, t1] = bounds;
+    const L = t1 - t0;
+    for (let j = 0; j < L; j++) {
+      src.fillStep(t0 + j, this.inputBuf);
+      net.setInput(j, this.inputBuf);
+      const loss = this.lossOf(p, j, L);
+      if (loss) net.setLoss(j, { ...loss, countPrediction: t0 + j === this.T - 1 });
+    }
+    const enc = this.engine.device.createCommandEncoder({ label: `${this.method} chunk ${p}` });
+    const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
+    for (const d of this.chunkDispatches(p, L)) d.encode(pass);
+    pass.end();
+    net.encodeCarry(enc, L);
+    this.engine.submit(enc, `${this.method} training chunk ${p} (steps ${t0}..${t1 - 1}) of sequence ${this.sequences}`);
+    if (p === this.chunks.length - 1) this.sequences++;
+  }
+
+  /** Train on one batch of sequences: every chunk, submitted without any readback. */
+  trainSequence(src: SequenceBatchSource, rng: Rng | null = null): void {
+    this.beginSequence(src, rng);
+    for (let p = 0; p < this.chunks.length; p++) this.trainChunk(p);
+  }
+
+  /** Dispatches per update (chunk), for the step benchmark. */
+  dispatchesPerChunk(p = 0): number {
+    const [t0, t1] = this.chunks[p]!;
+    return this.chunkDispatches(p, t1 - t0).length;
+  }
+
+  /**
+   * Forward only over a whole batch of sequences (no update); the loss and prediction of the last
+   * step go into the metrics. Uses position 0 of the slots, one submit per step.
+   */
+  evaluateSequence(src: SequenceBatchSource, rng: Rng | null = null): void {
+    const net = this.net;
+    net.resetState(rng);
+    this.setTargets(src);
+    for (let t = 0; t < this.T; t++) {
+      src.fillStep(t, this.inputBuf);
+      net.setInput(0, this.inputBuf);
+      const last = t === this.T - 1;
+      if (last) net.setLoss(0, { w: 1, scale: 1, countPrediction: true });
+      const enc = this.engine.device.createCommandEncoder({ label: 'evaluate' });
+      const pass = enc.beginComputePass({ label: 'evaluate' });
+      for (const d of net.forward(0)) d.encode(pass);
+      if (last) net.loss(0).encode(pass);
+      pass.end();
+      net.encodeCarry(enc, 1);
+      this.engine.submit(enc, `evaluation step ${t}`);
+    }
+  }
+
+  /** Read and reset the metrics accumulated since the last call (one readback). */
+  async readMetrics(): Promise<TrainMetrics> {
+    const [m, s] = await this.engine.readMany([this.net.metrics, this.update.state]);
+    const su = new Uint32Array(s!.buffer, s!.byteOffset, s!.length);
+    const lossSum = m![0]!;
+    const lossCount = m![1]!;
+    const correct = m![2]!;
+    const counted = m![3]!;
+    const sqErr = m![4]!;
+    const gnSum = s![2]!;
+    const gnCount = su[3]!;
+    this.net.resetMetrics();
+    this.update.resetGradNormSum();
+    const classification = this.net.readout !== null;
+    return {
+      loss: lossCount > 0 ? lossSum / lossCount : NaN,
+      accuracy: classification && counted > 0 ? correct / counted : NaN,
+      mse: !classification && counted > 0 ? sqErr / counted : NaN,
+      gradNorm: gnCount > 0 ? gnSum / gnCount : NaN,
+      lossCount,
+      updates: gnCount,
+    };
+  }
+
+  /** W ← W̄ (FPTT, at the end of an epoch: the evaluated model is the running mean). */
+  commitMean(): void {
+    if (this.method !== 'fptt') return;
+    this.arena.commitMean();
+  }
+
+  async readParams(): Promise<Record<string, Float32Array>> {
+    return this.arena.readAll('param');
+  }
+
+  destroy(): void {
+    this.update.destroy();
+    this.net.destroy();
+    this.arena.destroy();
+  }
+}
+
+function netParamShapesOf(spec: NetSpec): { name: string; shape: number[] }[] {
+  const net = netConfig(spec);
+  // same order and names as the CPU reference (src/ref/network.ts)
+  return SpikingNetwork.shapesOf(net);
+}

@@ -1,0 +1,184 @@
+/**
+ * Resume is bit-exact: N iterations uninterrupted vs N/2, checkpoint (through a file), a new
+ * Trainer (other seed) restored from it, then the other N/2 — every tensor (W, W̄, λ, m, v), the
+ * optimiser step, the data position and the metrics equal bit for bit. Also: restoring into
+ * another network is refused.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getEngine } from '../helpers/gpu.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { TrainingLoop, type LoopCounters, type MetricRecord } from '../../src/train/loop.js';
+import { captureCheckpoint, readCheckpointFile, restoreCheckpoint, writeCheckpointFile, CheckpointError } from '../../src/train/checkpoint.js';
+import { mergeConfig, netSpecOf, parseConfigObject, type RunConfig } from '../../src/tasks/config.js';
+import { PRESETS } from '../../src/tasks/presets.js';
+import { addTaskData, datasetTaskData, stateSeed, type TaskData } from '../../src/tasks/data.js';
+import type { SequenceDataset } from '../../src/data/dataset.js';
+import type { BatchSourceState } from '../../src/data/dataset.js';
+import { Rng } from '../../src/util/rng.js';
+import { tmpDir } from './helpers.js';
+
+/** A small labelled dataset made up in memory (T steps of D values, C classes). */
+function toyDataset(n: number, T: number, D: number, C: number, seed: number): SequenceDataset {
+  const rng = new Rng(seed);
+  const x = rng.uniformArray(n * T * D, -1, 3);
+  const y = Int32Array.from({ length: n }, () => rng.int(C));
+  return {
+    name: `toy${seed}`,
+    length: n,
+    steps: T,
+    inputSize: D,
+    classes: C,
+    fillStep: (i, t, out, off) => out.set(x.subarray((i * T + t) * D, (i * T + t + 1) * D), off),
+    label: (i) => y[i]!,
+  };
+}
+
+interface Case {
+  name: string;
+  cfg: RunConfig;
+  data: () => TaskData;
+  input: number;
+  stopAt: number;
+}
+
+const addCfg = (over: unknown) => mergeConfig(PRESETS.add.defaults, parseConfigObject(over, 'test'));
+const addBase = { network: { layers: [{ size: 16, adapt: false }] }, trainer: { steps: 20 }, data: { batch: 8 }, schedule: { iterations: 6, logEvery: 2, evalEvery: 3, evalBatches: 1, checkpointEvery: 0 } };
+const classCfg = mergeConfig(
+  mergeConfig(PRESETS.rmnist.defaults, {}),
+  parseConfigObject({ network: { layers: [{ size: 6 }, { size: 5, kind: 'alif' }], head: { kind: 'readout', classes: 3 } }, trainer: { steps: 6, K: 2 }, data: { batch: 4 }, schedule: { epochs: 2, iterations: null, logEvery: 2, checkpointEvery: 0 } }, 'test'),
+);
+
+const CASES: Case[] = [
+  { name: 'Add task, FPTT K = T, Adam', cfg: addCfg(addBase), data: () => addTaskData(addCfg(addBase)), input: 2, stopAt: 3 },
+  {
+    name: 'Add task, BPTT (no W̄ / λ)',
+    cfg: addCfg({ ...addBase, trainer: { steps: 20, method: 'bptt' } }),
+    data: () => addTaskData(addCfg({ ...addBase, trainer: { steps: 20, method: 'bptt' } })),
+    input: 2,
+    stopAt: 4,
+  },
+  {
+    // 24 samples / batch 4 = 6 batches per epoch; stopping at 7 is just after the W ← W̄ commit
+    name: 'classification, FPTT K = 2, Adamax, random initial states, shuffled epochs',
+    cfg: classCfg,
+    data: () => datasetTaskData(classCfg, toyDataset(24, 6, 3, 3, 1), toyDataset(10, 6, 3, 3, 2)),
+    input: 3,
+    stopAt: 7,
+  },
+];
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+function makeTrainer(e: Awaited<ReturnType<typeof getEngine>>, c: Case, seed: number): Trainer {
+  const t = c.cfg.trainer;
+  return new Trainer(e, netSpecOf(c.cfg, c.input), { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}), fptt: t.fptt, optimizer: t.optimizer, seed });
+}
+
+async function everything(tr: Trainer) {
+  const out: Record<string, Record<string, Float32Array>> = {};
+  for (const k of ['param', 'mean', 'lambda', 'm', 'v'] as const) if (tr.arena.hasFptt || (k !== 'mean' && k !== 'lambda')) out[k] = await tr.arena.readAll(k);
+  return { tensors: out, step: (await tr.update.readState()).step };
+}
+
+describe('resume is bit-exact', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const e = await getEngine();
+      // uninterrupted
+      const a = makeTrainer(e, c, c.cfg.seed);
+      const recA: MetricRecord[] = [];
+      const dataA = c.data();
+      const loopA = new TrainingLoop({ trainer: a, data: dataA, schedule: c.cfg.schedule, stateSeed: stateSeed(c.cfg), onRecord: (r) => void recA.push(r) });
+      await loopA.run();
+      const ref = await everything(a);
+      const refData = dataA.train.getState();
+      a.destroy();
+
+      // interrupted after stopAt iterations: the stop writes a checkpoint file
+      const file = path.join(tmpDir(), 'ck.safetensors');
+      const b = makeTrainer(e, c, c.cfg.seed);
+      const recB: MetricRecord[] = [];
+      let loopB: TrainingLoop;
+      loopB = new TrainingLoop({
+        trainer: b,
+        data: c.data(),
+        schedule: c.cfg.schedule,
+        stateSeed: stateSeed(c.cfg),
+        onRecord: (r) => void recB.push(r),
+        onProgress: (p) => {
+          if (p.iteration === c.stopAt) loopB.requestStop();
+        },
+        onCheckpoint: async (reason, l) => {
+          expect(reason).toBe('stop');
+          const s = l.snapshot();
+          await writeCheckpointFile(file, await captureCheckpoint(b, { task: c.cfg.task, counters: s.counters as unknown as Record<string, number>, rng: s.rng, data: s.data }));
+        },
+      });
+      const resB = await loopB.run();
+      expect(resB.stopped).toBe(true);
+      expect(resB.counters.iteration).toBe(c.stopAt);
+      b.destroy();
+
+      // a new trainer with other initial parameters, restored from the file
+      const ck = await readCheckpointFile(file);
+      const r = makeTrainer(e, c, 999);
+      restoreCheckpoint(r, ck, file);
+      const recC: MetricRecord[] = [];
+      const dataC = c.data();
+      const loopC = new TrainingLoop({
+        trainer: r,
+        data: dataC,
+        schedule: c.cfg.schedule,
+        stateSeed: stateSeed(c.cfg), // (the Rng state itself comes from the snapshot)
+        resume: { counters: ck.meta.counters as unknown as LoopCounters, rng: ck.meta.rng, data: ck.meta.data as BatchSourceState },
+        onRecord: (x) => void recC.push(x),
+      });
+      const resC = await loopC.run();
+      expect(resC.stopped).toBe(false);
+      const got = await everything(r);
+      r.destroy();
+
+      expect(got.step).toBe(ref.step);
+      expect(got.step).toBeGreaterThan(0);
+      expect(Object.keys(got.tensors)).toEqual(Object.keys(ref.tensors));
+      let n = 0;
+      for (const [kind, m] of Object.entries(ref.tensors)) {
+        for (const [name, v] of Object.entries(m)) {
+          const w = got.tensors[kind]![name]!;
+          const diff = bits(v).findIndex((x, i) => x !== bits(w)[i]);
+          expect(diff, `${kind}/${name} differs at ${diff}: ${v[diff]} vs ${w[diff]}`).toBe(-1);
+          n += v.length;
+        }
+      }
+      expect(n).toBeGreaterThan(100);
+      expect(dataC.train.getState()).toEqual(refData);
+      // the records after the stop equal the uninterrupted run's (times aside)
+      const strip = (x: MetricRecord) => ({ ...x, time: 0, stepsPerSec: 0 });
+      const tailA = recA.filter((x) => x.step > c.stopAt).map(strip);
+      const tailC = recC.filter((x) => x.step > c.stopAt && !(x.kind === 'train' && x.step === recC[0]!.step)).map(strip);
+      expect(tailC.filter((x) => x.kind === 'eval')).toEqual(tailA.filter((x) => x.kind === 'eval'));
+      expect(tailA.some((x) => x.kind === 'eval')).toBe(true);
+    });
+  }
+
+  it('refuses to restore into a network of other shapes', async () => {
+    const e = await getEngine();
+    const c = CASES[0]!;
+    const a = makeTrainer(e, c, 0);
+    const ck = await captureCheckpoint(a, { task: 'add', counters: {}, rng: {}, data: null });
+    a.destroy();
+    const other: Case = { ...c, cfg: addCfg({ ...addBase, network: { layers: [{ size: 12, adapt: false }] } }) };
+    const b = makeTrainer(e, other, 0);
+    try {
+      expect(() => restoreCheckpoint(b, ck, 'ck.st')).toThrow(CheckpointError);
+      expect(() => restoreCheckpoint(b, ck, 'ck.st')).toThrow('checkpoint ck.st: tensor "param/l0.Wx" has shape [16,2], this network needs [12,2]');
+      ck.tensors.delete('v/bl');
+      const c2 = makeTrainer(e, c, 0);
+      expect(() => restoreCheckpoint(c2, ck, 'ck.st')).toThrow('tensor "v/bl" [1] is missing');
+      c2.destroy();
+    } finally {
+      b.destroy();
+    }
+  });
+});
