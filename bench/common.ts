@@ -160,7 +160,7 @@ export function printTable(headers: readonly string[], rows: ReadonlyArray<Reado
 /** Numbers for tables: 3 significant digits, no exponent for ordinary magnitudes. */
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
   const a = Math.abs(x);
   if (a >= 100) return x.toFixed(0);
   if (a >= 10) return x.toFixed(1);

@@ -7,9 +7,13 @@
  */
 import { parseArgs, setJsonMode, type BenchArgs } from './common.js';
 import { runMatmulBench } from './matmul.bench.js';
+import { runMemoryBench } from './memory.bench.js';
+import { runStepBench } from './step.bench.js';
 
 export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
   matmul: runMatmulBench,
+  step: runStepBench,
+  memory: runMemoryBench,
 };
 
 function usage(): string {
@@ -17,6 +21,8 @@ function usage(): string {
     'usage: npm run bench -- <name> [--json] [--quick] [options]',
     `benches: ${Object.keys(BENCHES).join(', ')}`,
     '  matmul  [--sizes=128,512,1024] [--repeats=N] [--no-tfjs]   ours vs tfjs-webgpu vs tfjs-wasm',
+    '  step    [--steps=N] [--repeats=N]   dispatches and ms per FPTT step, Add-task and S-MNIST networks',
+    '  memory  [--T=100,300,1000] [--H=128] [--B=128]   peak device bytes, FPTT vs BPTT, against T',
     '  matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]   tile sweep for tuning.ts',
   ].join('\n');
 }

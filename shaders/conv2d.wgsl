@@ -26,7 +26,9 @@
 // each lane loads one of the 4 values of a b-side vector, which subgroupBroadcast hands to the
 // other lanes (one load instead of four). Without it every invocation loads all four.
 // The workgroup (WG invocations, an override constant) runs along the rows; workgroup_id.z picks
-// the column block, and (x, y) fold the row blocks (x + y·num_workgroups.x).
+// the column block, and (x, y) fold the row blocks (x + y·num_workgroups.x). Channel loops are
+// unrolled by 4. The input gradient visits every tap for every pixel and masks the taps whose
+// output position is not whole (stride > 1), so it does s_y·s_x times the useful work there.
 //
 // Defines (part of the pipeline key, chosen in src/kernels/conv2d.ts):
 //   ROWS = 1..4 with ROWS_2 / ROWS_3 / ROWS_4 set when ROWS ≥ 2 / 3 / 4;  COLS = 4 or 8, COLS_8;
@@ -417,7 +419,8 @@ fn conv2d_backward_input(
 // ---- conv2d_backward_weight ---------------------------------------------------------------------
 // dW[o, c, i, j] += Σ_{n, y, x} dY[n, o, y, x] · Xs[n, c, y·s_y − p_y + i·d_y, x·s_x − p_x + j·d_x].
 // Rows r of the dispatch enumerate (channel block, tap): tap t = r % (KH·KW), channels
-// (r / (KH·KW))·ROWS + 0..ROWS−1. The loop runs over every output pixel.
+// (r / (KH·KW))·ROWS + 0..ROWS−1. The loop runs over every output pixel. db is summed after the
+// main loop by the invocation with r = 0 of each column block (a short serial pass over dY).
 
 @group(0) @binding(1) var<storage, read> w_dy: array<f32>;        // (N, C_out, OH, OW)
 @group(0) @binding(2) var<storage, read> w_x1: array<f32>;        // (N, C_in, H, W)

@@ -3,8 +3,9 @@
 // Every trainable tensor lives in one flat f32 arena (src/gpu/arena.ts); grads, the running mean
 // W̄ and the multiplier λ, and the optimiser moments m, v have the same layout. Each tensor starts
 // at an offset aligned to minStorageBufferOffsetAlignment; the elements between tensors are
-// padding, which the update never touches (they stay 0). `segments` lists [start, end) of every
-// tensor in arena elements, sorted.
+// padding, which the update never touches (they stay 0). `chunks` cuts the tensors into pieces of
+// at most CHUNK elements, (start, length) each, one workgroup per piece: each invocation walks its
+// piece with a stride of WG_SIZE, so no element needs a search and no workgroup is idle.
 //
 // Per element, with the step count t (from 1) kept on the GPU in `state`:
 //   g  = grad − λ + α(W − W̄)                     (FPTT; plain mode: g = grad, λ and W̄ untouched)
@@ -21,7 +22,7 @@
 // small |t·ln β| (no f32 pow: its error near 1 would be ~1e-4 relative).
 //
 // Three dispatches in one pass, deterministic (fixed summation order, no atomics):
-//   fptt_update_norm_partials  partials[wg] = Σ g² over the workgroup's elements        partials =
+//   fptt_update_norm_partials  partials[chunk·WG + lane] = Σ g² over the lane's elements   partials =
 //   fptt_update_norm_finish    one workgroup: Σ partials in a fixed order, ‖g‖, clip scale,
 //                              t += 1, bias corrections                                  state = / +=
 //   fptt_update_apply          the elementwise update                W, m, v, λ, W̄ =;  grad = 0
@@ -32,8 +33,9 @@
 //   [2] Σ ‖g‖ since the last reset      [3] number of updates in [2] (u32)
 //   [4] clip scale of the last update   [5] lr/(1−β1ᵗ)     [6] √(1−β2ᵗ)     [7] unused
 //
-// Workgroup size WG_SIZE (override constant) must be a power of two (tree reductions). A 1-D
-// dispatch larger than the per-dimension limit is folded into (x, y) (linear_index).
+// Barriers are few on purpose (they are very expensive on CPU adapters): partial sums stay in
+// registers, and the finish kernel has one barrier. Workgroups are folded into (x, y) past the
+// per-dimension limit.
 
 #include "common/index.wgsl"
 
@@ -41,8 +43,8 @@ override WG_SIZE: u32 = 64u;
 
 struct Params {
   n: u32,             // arena elements, padding included
-  num_segments: u32,  // tensors in the arena
-  num_partials: u32,  // workgroups of fptt_update_norm_partials
+  num_chunks: u32,    // pieces in `chunks` (workgroups of the partials and apply kernels)
+  num_partials: u32,  // num_chunks · WG_SIZE
   fptt: u32,          // 1: FPTT regulariser, λ and W̄ updates; 0: plain step (BPTT)
   adamax: u32,        // 0: adam, 1: adamax
   has_clip: u32,      // 0: no clipping
@@ -76,21 +78,7 @@ var<workgroup> red: array<f32, WG_SIZE>;
 
 // Shared by the three update entry points: the uniform, and (a), (c) bind the segment table at 1.
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> segments: array<u32>;         // (2·num_segments) [start, end)
-
-/** Whether arena element i belongs to a tensor (false for padding): binary search of `segments`. */
-fn in_segment(i: u32) -> bool {
-  // the last segment with start <= i (segments are sorted and disjoint)
-  var lo = 0u;
-  var hi = p.num_segments;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (segments[2u * mid] <= i) { lo = mid; } else { hi = mid; }
-  }
-  return p.num_segments > 0u && segments[2u * lo] <= i && i < segments[2u * lo + 1u];
-}
-
-// ---- (a) partial sums of g² ---------------------------------------------------------------
+@group(0) @binding(1) var<storage, read> chunks: array<u32>;           // (2·num_chunks) (start, length)
 
 @group(0) @binding(2) var<storage, read> p_param: array<f32>;          // (n) W
 @group(0) @binding(3) var<storage, read> p_grad: array<f32>;           // (n) ∇ℓ
@@ -100,29 +88,25 @@ fn in_segment(i: u32) -> bool {
 
 @compute @workgroup_size(WG_SIZE)
 fn fptt_update_norm_partials(
-  @builtin(global_invocation_id) gid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let i = linear_index(gid, nwg, WG_SIZE);
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.num_chunks) { return; }
+  let start = chunks[2u * c];
+  let len = chunks[2u * c + 1u];
   var sq = 0.0;
-  if (i < p.n && in_segment(i)) {
+  for (var e = lid; e < len; e += WG_SIZE) {
+    let i = start + e;
     var g = p_grad[i];
     if (p.fptt != 0u) { g = g - p_lambda[i] + p.alpha * (p_param[i] - p_mean[i]); }
-    sq = g * g;
+    sq += g * g;
   }
-  red[lid] = sq;
-  workgroupBarrier();
-  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let w = wid.x + wid.y * nwg.x;
-  if (lid == 0u && w < p.num_partials) { p_partials[w] = red[0]; }
+  p_partials[c * WG_SIZE + lid] = sq;
 }
 
-// ---- (b) the norm, clip scale, step count and bias corrections ------------------------------
+// ---- (b) ‖g‖, clip scale, step count, bias corrections (one workgroup) -----------------------
 
 @group(0) @binding(1) var<storage, read> f_partials: array<f32>;            // (num_partials)
 @group(0) @binding(2) var<storage, read_write> f_state: UpdateState;        // 8 words
@@ -142,12 +126,10 @@ fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
   for (var j = lid; j < p.num_partials; j += WG_SIZE) { acc += f_partials[j]; }
   red[lid] = acc;
   workgroupBarrier();
-  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
   if (lid == 0u) {
-    let norm = sqrt(red[0]);
+    var total = 0.0;
+    for (var j = 0u; j < WG_SIZE; j++) { total += red[j]; }
+    let norm = sqrt(total);
     var scale = 1.0;
     if (p.has_clip != 0u && norm > 0.0) { scale = min(1.0, p.clip / norm); }
     let t = f_state.step + 1u;
@@ -173,9 +155,21 @@ fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(8) var<storage, read_write> a_v: array<f32>;        // (n) exp_avg_sq / exp_inf =
 
 @compute @workgroup_size(WG_SIZE)
-fn fptt_update_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg, WG_SIZE);
-  if (i >= p.n || !in_segment(i)) { return; }
+fn fptt_update_apply(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.num_chunks) { return; }
+  let start = chunks[2u * c];
+  let len = chunks[2u * c + 1u];
+  for (var e = lid; e < len; e += WG_SIZE) {
+    apply_one(start + e);
+  }
+}
+
+fn apply_one(i: u32) {
   let w0 = a_param[i];
   var g = a_grad[i];
   var mean0 = 0.0;

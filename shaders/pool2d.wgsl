@@ -14,13 +14,15 @@
 //                                                                          dX =, or += with accumulate
 //   divisor = KH·KW when count_include_pad, else the number of taps inside the image.
 //
-// One invocation per output element (forward) or per input element (backward). The backward
-// passes gather from the windows that contain their input pixel instead of scattering, so they
-// need no atomics and are deterministic. 1-D dispatches fold into (x, y) (linear_index).
+// One invocation per output element (forward) or per input element (backward), on a 3-D grid:
+// x and y run along the columns and rows of a plane, z over the N·C planes; each invocation
+// loops over planes z, z + num_workgroups.z, … so any N·C fits and the launcher may hand each
+// invocation several planes (cheaper on SwiftShader). The backward passes gather from the
+// windows that contain their input pixel instead of scattering, so they need no atomics and are
+// deterministic.
 
-#include "common/index.wgsl"
-
-override WG: u32 = 64u;
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
 struct PoolParams {
   N: u32, C: u32, H: u32, W: u32,
@@ -35,7 +37,7 @@ struct PoolParams {
 fn covering(i: u32, pad: u32, k: u32, s: u32, out_size: u32) -> vec2<u32> {
   let t = i + pad; // window o covers i when o·s ≤ t ≤ o·s + k − 1
   var lo = 0u;
-  if (t + 1u > k) { lo = (t + 1u - k + s - 1u) / s; }
+  if (t + 1u > k) { lo = (t + s - k) / s; } // ⌈(t + 1 − k) / s⌉
   let hi = min(t / s + 1u, out_size);
   return vec2<u32>(lo, max(lo, hi));
 }
@@ -60,36 +62,35 @@ fn divisor(oy: u32, ox: u32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> mf_y: array<f32>;       // (N, C, OH, OW)
 @group(0) @binding(3) var<storage, read_write> mf_argmax: array<u32>;  // (N, C, OH, OW)
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn pool2d_max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg, WG);
-  let ohw = p.OH * p.OW;
-  if (i >= p.N * p.C * ohw) { return; }
-  let plane = i / ohw;
-  let s = i % ohw;
-  let oy = s / p.OW;
-  let ox = s % p.OW;
-  let base = plane * p.H * p.W;
+  let ox = gid.x;
+  let oy = gid.y;
+  if (ox >= p.OW || oy >= p.OH) { return; }
   let y0 = i32(oy * p.stride_y) - i32(p.pad_y);
   let x0 = i32(ox * p.stride_x) - i32(p.pad_x);
-  var best = 0.0;
-  var arg = 0xffffffffu;
-  for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = u32(y0 + i32(ky));
-    if (iy >= p.H) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let ix = u32(x0 + i32(kx));
-      if (ix >= p.W) { continue; }
-      let k = iy * p.W + ix;
-      let v = mf_x[base + k];
-      if (arg == 0xffffffffu || v > best) {
-        best = v;
-        arg = k;
+  for (var plane = gid.z; plane < p.N * p.C; plane += nwg.z) {
+    let base = plane * p.H * p.W;
+    var best = 0.0;
+    var arg = 0xffffffffu;
+    for (var ky = 0u; ky < p.KH; ky++) {
+      let iy = u32(y0 + i32(ky));
+      if (iy >= p.H) { continue; }
+      for (var kx = 0u; kx < p.KW; kx++) {
+        let ix = u32(x0 + i32(kx));
+        if (ix >= p.W) { continue; }
+        let k = iy * p.W + ix;
+        let v = mf_x[base + k];
+        if (arg == 0xffffffffu || v > best) {
+          best = v;
+          arg = k;
+        }
       }
     }
+    let o = (plane * p.OH + oy) * p.OW + ox;
+    mf_y[o] = best;
+    mf_argmax[o] = arg;
   }
-  mf_y[i] = best;
-  mf_argmax[i] = arg;
 }
 
 // ---- pool2d_max_backward -------------------------------------------------------------------------
@@ -98,25 +99,27 @@ fn pool2d_max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 @group(0) @binding(2) var<storage, read> mb_argmax: array<u32>;        // (N, C, OH, OW)
 @group(0) @binding(3) var<storage, read_write> mb_dx: array<f32>;      // (N, C, H, W)
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn pool2d_max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg, WG);
-  let hw = p.H * p.W;
-  if (i >= p.N * p.C * hw) { return; }
-  let plane = i / hw;
-  let k = i % hw;
-  let ry = covering(k / p.W, p.pad_y, p.KH, p.stride_y, p.OH);
-  let rx = covering(k % p.W, p.pad_x, p.KW, p.stride_x, p.OW);
-  let obase = plane * p.OH * p.OW;
-  var acc = 0.0;
-  for (var oy = ry.x; oy < ry.y; oy++) {
-    for (var ox = rx.x; ox < rx.y; ox++) {
-      let o = obase + oy * p.OW + ox;
-      if (mb_argmax[o] == k) { acc += mb_dy[o]; }
+  let ix = gid.x;
+  let iy = gid.y;
+  if (ix >= p.W || iy >= p.H) { return; }
+  let k = iy * p.W + ix;
+  let ry = covering(iy, p.pad_y, p.KH, p.stride_y, p.OH);
+  let rx = covering(ix, p.pad_x, p.KW, p.stride_x, p.OW);
+  for (var plane = gid.z; plane < p.N * p.C; plane += nwg.z) {
+    let obase = plane * p.OH * p.OW;
+    var acc = 0.0;
+    for (var oy = ry.x; oy < ry.y; oy++) {
+      for (var ox = rx.x; ox < rx.y; ox++) {
+        let o = obase + oy * p.OW + ox;
+        if (mb_argmax[o] == k) { acc += mb_dy[o]; }
+      }
     }
+    let i = plane * p.H * p.W + k;
+    if (p.accumulate != 0u) { acc += mb_dx[i]; }
+    mb_dx[i] = acc;
   }
-  if (p.accumulate != 0u) { acc += mb_dx[i]; }
-  mb_dx[i] = acc;
 }
 
 // ---- pool2d_avg_forward --------------------------------------------------------------------------
@@ -124,29 +127,28 @@ fn pool2d_max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 @group(0) @binding(1) var<storage, read> af_x: array<f32>;             // (N, C, H, W)
 @group(0) @binding(2) var<storage, read_write> af_y: array<f32>;       // (N, C, OH, OW)
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn pool2d_avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg, WG);
-  let ohw = p.OH * p.OW;
-  if (i >= p.N * p.C * ohw) { return; }
-  let plane = i / ohw;
-  let s = i % ohw;
-  let oy = s / p.OW;
-  let ox = s % p.OW;
-  let base = plane * p.H * p.W;
+  let ox = gid.x;
+  let oy = gid.y;
+  if (ox >= p.OW || oy >= p.OH) { return; }
   let y0 = i32(oy * p.stride_y) - i32(p.pad_y);
   let x0 = i32(ox * p.stride_x) - i32(p.pad_x);
-  var acc = 0.0;
-  for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = u32(y0 + i32(ky));
-    if (iy >= p.H) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let ix = u32(x0 + i32(kx));
-      if (ix >= p.W) { continue; }
-      acc += af_x[base + iy * p.W + ix];
+  let scale = 1.0 / divisor(oy, ox);
+  for (var plane = gid.z; plane < p.N * p.C; plane += nwg.z) {
+    let base = plane * p.H * p.W;
+    var acc = 0.0;
+    for (var ky = 0u; ky < p.KH; ky++) {
+      let iy = u32(y0 + i32(ky));
+      if (iy >= p.H) { continue; }
+      for (var kx = 0u; kx < p.KW; kx++) {
+        let ix = u32(x0 + i32(kx));
+        if (ix >= p.W) { continue; }
+        acc += af_x[base + iy * p.W + ix];
+      }
     }
+    af_y[(plane * p.OH + oy) * p.OW + ox] = acc * scale;
   }
-  af_y[i] = acc / divisor(oy, ox);
 }
 
 // ---- pool2d_avg_backward -------------------------------------------------------------------------
@@ -154,22 +156,23 @@ fn pool2d_avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 @group(0) @binding(1) var<storage, read> ab_dy: array<f32>;            // (N, C, OH, OW)
 @group(0) @binding(2) var<storage, read_write> ab_dx: array<f32>;      // (N, C, H, W)
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn pool2d_avg_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg, WG);
-  let hw = p.H * p.W;
-  if (i >= p.N * p.C * hw) { return; }
-  let plane = i / hw;
-  let k = i % hw;
-  let ry = covering(k / p.W, p.pad_y, p.KH, p.stride_y, p.OH);
-  let rx = covering(k % p.W, p.pad_x, p.KW, p.stride_x, p.OW);
-  let obase = plane * p.OH * p.OW;
-  var acc = 0.0;
-  for (var oy = ry.x; oy < ry.y; oy++) {
-    for (var ox = rx.x; ox < rx.y; ox++) {
-      acc += ab_dy[obase + oy * p.OW + ox] / divisor(oy, ox);
+  let ix = gid.x;
+  let iy = gid.y;
+  if (ix >= p.W || iy >= p.H) { return; }
+  let ry = covering(iy, p.pad_y, p.KH, p.stride_y, p.OH);
+  let rx = covering(ix, p.pad_x, p.KW, p.stride_x, p.OW);
+  for (var plane = gid.z; plane < p.N * p.C; plane += nwg.z) {
+    let obase = plane * p.OH * p.OW;
+    var acc = 0.0;
+    for (var oy = ry.x; oy < ry.y; oy++) {
+      for (var ox = rx.x; ox < rx.y; ox++) {
+        acc += ab_dy[obase + oy * p.OW + ox] / divisor(oy, ox);
+      }
     }
+    let i = plane * p.H * p.W + iy * p.W + ix;
+    if (p.accumulate != 0u) { acc += ab_dx[i]; }
+    ab_dx[i] = acc;
   }
-  if (p.accumulate != 0u) { acc += ab_dx[i]; }
-  ab_dx[i] = acc;
 }

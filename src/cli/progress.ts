@@ -98,7 +98,7 @@ export class ProgressPrinter {
 
   private draw(p: Progress, force: boolean): void {
     if (!force) this.lastDraw = Date.now();
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const width = Math.max(40, (this.out.columns || 100) - 1);
     const frac = p.total > 0 ? Math.min(1, p.iteration / p.total) : 0;
     const parts: string[] = [];
     if (p.epochs !== null) parts.push(`epoch ${Math.min(p.epoch, p.epochs)}/${p.epochs}`);
@@ -107,9 +107,15 @@ export class ProgressPrinter {
     parts.push(`${Number.isFinite(p.stepsPerSec) ? p.stepsPerSec.toFixed(2) : '--'} it/s`);
     parts.push(p.phase === 'eval' ? 'evaluating…' : p.phase === 'checkpoint' ? 'saving…' : `ETA ${formatDuration(p.eta)}`);
     const text = parts.join('  ');
-    const barWidth = Math.max(10, Math.min(30, width - text.length - 9));
-    const filled = Math.round(frac * barWidth);
-    let line = `[${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}%  ${text}`;
+    const pctText = `${String(Math.floor(frac * 100)).padStart(3)}%  `;
+    // the bar shrinks first (and goes away) on narrow terminals; the numbers stay
+    const room = width - text.length - pctText.length - 3;
+    let line = pctText + text;
+    if (room >= 10) {
+      const barWidth = Math.min(30, room);
+      const filled = Math.round(frac * barWidth);
+      line = `[${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}] ${line}`;
+    }
     if (line.length > width) line = line.slice(0, width - 1) + '…';
     this.out.write(`\r\x1b[K${line}`);
     this.barShown = true;

@@ -1,7 +1,7 @@
 /**
  * Launcher for shaders/fptt_update.wgsl: the FPTT (or plain) optimiser update over a ParamArena,
  * as three prepared dispatches to encode after the backward kernels, in the same pass:
- *   1. fptt_update_norm_partials  per-workgroup Σ g²
+ *   1. fptt_update_norm_partials  per-invocation Σ g² over a piece of the arena
  *   2. fptt_update_norm_finish    ‖g‖, clip scale, t += 1, bias corrections (one workgroup)
  *   3. fptt_update_apply          optimiser step, λ and W̄ updates, grad ← 0
  * The step count lives on the GPU (`state`), so a training step writes no uniforms. Equations in
@@ -16,9 +16,12 @@ import { tuningFor } from './tuning.js';
 
 const FILE = 'fptt_update.wgsl';
 
+/** Elements per invocation in one piece of the arena (a piece is WG_SIZE · CHUNK_LANES elements). */
+const CHUNK_LANES = 16;
+
 const UPDATE_PARAMS: readonly ParamField[] = [
   ['n', 'u32'],
-  ['num_segments', 'u32'],
+  ['num_chunks', 'u32'],
   ['num_partials', 'u32'],
   ['fptt', 'u32'],
   ['adamax', 'u32'],
@@ -44,7 +47,7 @@ export const FPTT_UPDATE_NORM_PARTIALS: KernelSpec = {
   entry: 'fptt_update_norm_partials',
   params: UPDATE_PARAMS,
   storage: [
-    { name: 'segments', access: 'read' },
+    { name: 'chunks', access: 'read' },
     { name: 'param', access: 'read' },
     { name: 'grad', access: 'read' },
     { name: 'mean', access: 'read' },
@@ -70,7 +73,7 @@ export const FPTT_UPDATE_APPLY: KernelSpec = {
   entry: 'fptt_update_apply',
   params: UPDATE_PARAMS,
   storage: [
-    { name: 'segments', access: 'read' },
+    { name: 'chunks', access: 'read' },
     { name: 'state', access: 'read' },
     { name: 'grad', access: 'read_write' },
     { name: 'param', access: 'read_write' },
@@ -157,7 +160,7 @@ function checkNumber(what: string, x: unknown, ok: (x: number) => boolean, rule:
 }
 
 /** Validated uniform values for the update (also used to re-pack on setLearningRate). */
-function uniformValues(opts: FpttUpdateOptions, n: number, numSegments: number, numPartials: number): Record<string, number> {
+function uniformValues(opts: FpttUpdateOptions, n: number, numChunks: number, numPartials: number): Record<string, number> {
   const o = opts.optimizer;
   if (!o || (o.kind !== 'adam' && o.kind !== 'adamax')) {
     throw new Error(`createFpttUpdate: optimizer.kind must be 'adam' or 'adamax', got ${JSON.stringify(o?.kind)}`);
@@ -178,7 +181,7 @@ function uniformValues(opts: FpttUpdateOptions, n: number, numSegments: number, 
   const logBeta = (b: number) => (b > 0 ? Math.max(-100, Math.log(b)) : -100);
   return {
     n,
-    num_segments: numSegments,
+    num_chunks: numChunks,
     num_partials: numPartials,
     fptt: opts.fptt ? 1 : 0,
     adamax: o.kind === 'adamax' ? 1 : 0,
@@ -212,11 +215,17 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
     throw new Error(`createFpttUpdate: workgroupSize must be a power of two ≤ ${maxWg}, got ${wg}`);
   }
   const n = arena.totalElements;
-  const numSegments = arena.names.length;
+  // Pieces of at most CHUNK_LANES elements per invocation, one workgroup each (see the shader header).
+  const chunkSize = wg * CHUNK_LANES;
+  const table: number[] = [];
+  for (const v of arena.views) {
+    for (let s = 0; s < v.size; s += chunkSize) table.push(v.offset + s, Math.min(chunkSize, v.size - s));
+  }
+  const numChunks = table.length / 2;
   const maxPerDim = engine.limits.maxComputeWorkgroupsPerDimension;
-  const groups = dispatch1d(n, wg, maxPerDim);
-  const numPartials = groups[0] * groups[1];
-  const values = uniformValues(opts, n, numSegments, numPartials);
+  const groups = dispatch1d(numChunks, 1, maxPerDim);
+  const numPartials = numChunks * wg;
+  const values = uniformValues(opts, n, numChunks, numPartials);
 
   const variant = { constants: { WG_SIZE: wg } };
   const partials = engine.tensor([numPartials], { label: `${label}.partials` });
@@ -235,11 +244,12 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   }
   const param = arena.flat('param');
   const grad = arena.flat('grad');
-  const segments = arena.segments;
+  const chunks = engine.tensor([table.length], { dtype: 'u32', label: `${label}.chunks`, data: table });
+  owned.push(chunks);
 
   const dPartials = engine.dispatch(
     engine.kernel(FPTT_UPDATE_NORM_PARTIALS, variant),
-    { segments, param, grad, mean, lambda, partials },
+    { chunks, param, grad, mean, lambda, partials },
     values,
     groups,
     `${label}.norm_partials`,
@@ -247,7 +257,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   const dFinish = engine.dispatch(engine.kernel(FPTT_UPDATE_NORM_FINISH, variant), { partials, state }, values, [1, 1, 1], `${label}.norm_finish`);
   const dApply = engine.dispatch(
     engine.kernel(FPTT_UPDATE_APPLY, variant),
-    { segments, state, grad, param, mean, lambda, m: arena.flat('m'), v: arena.flat('v') },
+    { chunks, state, grad, param, mean, lambda, m: arena.flat('m'), v: arena.flat('v') },
     values,
     groups,
     `${label}.apply`,
@@ -280,7 +290,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
       engine.device.queue.writeBuffer(state.buffer, state.byteOffset + STATE_STEP * 4, new Uint32Array([step]));
     },
     setLearningRate(lr: number) {
-      const next = uniformValues({ ...opts, optimizer: { ...opts.optimizer, lr } }, n, numSegments, numPartials);
+      const next = uniformValues({ ...opts, optimizer: { ...opts.optimizer, lr } }, n, numChunks, numPartials);
       opts = { ...opts, optimizer: { ...opts.optimizer, lr } };
       Object.assign(values, next);
       for (const d of dispatches) d.setParams(values);

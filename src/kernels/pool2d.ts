@@ -8,7 +8,7 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
-import { dispatch1d, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
+import { ceilDiv, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../ref/pool2d.js';
 import { TUNING_TABLE, tuningFor } from './tuning.js';
@@ -94,10 +94,29 @@ function params(g: Pool2dGeometry, accumulate: boolean) {
   };
 }
 
-function launch(engine: Engine, spec: KernelSpec, bindings: Record<string, Tensor>, g: Pool2dGeometry, accumulate: boolean, n: number, what: string): Dispatch {
-  const wg = tuningFor(engine.ctx.info).elementwiseWorkgroup;
-  const k = engine.kernel(spec, { constants: { WG: wg } });
-  return engine.dispatch(k, bindings, params(g, accumulate), dispatch1d(n, wg, engine.limits.maxComputeWorkgroupsPerDimension), what);
+/**
+ * Planes (n, c) each invocation loops over, per tuning row of src/kernels/tuning.ts: on
+ * SwiftShader an invocation costs more than its few loads, so 8 planes per invocation ran ~40%
+ * faster (8×64×32×32, 2×2 windows); on a discrete GPU parallelism matters more (a guess).
+ */
+export const POOL_PLANES_PER_INVOCATION: Record<string, number> = { swiftshader: 8, default: 1 };
+
+/** Workgroup shape (WG_X × WG_Y) for an elementwise workgroup size of the tuning table. */
+function poolWorkgroup(wg: number): { WG_X: number; WG_Y: number } {
+  const WG_X = wg >= 256 ? 16 : 8;
+  return { WG_X, WG_Y: Math.max(1, Math.floor(wg / WG_X)) };
+}
+
+/** A 3-D grid over (cols, rows) of one plane × planes (folded: invocations loop over z). */
+function launch(engine: Engine, spec: KernelSpec, bindings: Record<string, Tensor>, g: Pool2dGeometry, accumulate: boolean, backward: boolean, what: string): Dispatch {
+  const tuning = tuningFor(engine.ctx.info);
+  const wg = poolWorkgroup(tuning.elementwiseWorkgroup);
+  const planes = POOL_PLANES_PER_INVOCATION[tuning.name] ?? POOL_PLANES_PER_INVOCATION.default!;
+  const k = engine.kernel(spec, { constants: wg });
+  const [cols, rows] = backward ? [g.W, g.H] : [g.OW, g.OH];
+  const max = engine.limits.maxComputeWorkgroupsPerDimension;
+  const grid: [number, number, number] = [ceilDiv(cols, wg.WG_X), ceilDiv(rows, wg.WG_Y), Math.min(ceilDiv(g.N * g.C, planes), max)];
+  return engine.dispatch(k, bindings, params(g, accumulate), grid, what);
 }
 
 export interface MaxPool2dForwardArgs extends Pool2dOptions {
@@ -118,7 +137,7 @@ export function maxPool2dForward(engine: Engine, a: MaxPool2dForwardArgs): Dispa
   expectShape4(a.y, out, what, 'output', a.x);
   expectShape4(a.argmax, out, what, 'argmax', a.x);
   if (a.argmax.dtype !== 'u32') throw new ShapeError(`${what}: argmax ${a.argmax} must have dtype u32`);
-  return launch(engine, POOL2D_MAX_FORWARD, { x: a.x, y: a.y, argmax: a.argmax }, g, false, g.N * g.C * g.OH * g.OW, what);
+  return launch(engine, POOL2D_MAX_FORWARD, { x: a.x, y: a.y, argmax: a.argmax }, g, false, false, what);
 }
 
 export interface MaxPool2dBackwardArgs extends Pool2dOptions {
@@ -141,7 +160,7 @@ export function maxPool2dBackward(engine: Engine, a: MaxPool2dBackwardArgs): Dis
   expectShape4(a.dy, out, what, 'output gradient', a.dx);
   expectShape4(a.argmax, out, what, 'argmax', a.dx);
   if (a.argmax.dtype !== 'u32') throw new ShapeError(`${what}: argmax ${a.argmax} must have dtype u32`);
-  return launch(engine, POOL2D_MAX_BACKWARD, { dy: a.dy, argmax: a.argmax, dx: a.dx }, g, !!a.accumulate, g.N * g.C * g.H * g.W, what);
+  return launch(engine, POOL2D_MAX_BACKWARD, { dy: a.dy, argmax: a.argmax, dx: a.dx }, g, !!a.accumulate, true, what);
 }
 
 export interface AvgPool2dForwardArgs extends Pool2dOptions {
@@ -157,7 +176,7 @@ export function avgPool2dForward(engine: Engine, a: AvgPool2dForwardArgs): Dispa
   const what = a.label ?? 'avgPool2dForward';
   const g = geometryOf(a.x, a, what);
   expectShape4(a.y, [g.N, g.C, g.OH, g.OW], what, 'output', a.x);
-  return launch(engine, POOL2D_AVG_FORWARD, { x: a.x, y: a.y }, g, false, g.N * g.C * g.OH * g.OW, what);
+  return launch(engine, POOL2D_AVG_FORWARD, { x: a.x, y: a.y }, g, false, false, what);
 }
 
 export interface AvgPool2dBackwardArgs extends Pool2dOptions {
@@ -175,11 +194,11 @@ export function avgPool2dBackward(engine: Engine, a: AvgPool2dBackwardArgs): Dis
   const what = a.label ?? 'avgPool2dBackward';
   const g = geometryOf(a.dx, a, what);
   expectShape4(a.dy, [g.N, g.C, g.OH, g.OW], what, 'output gradient', a.dx);
-  return launch(engine, POOL2D_AVG_BACKWARD, { dy: a.dy, dx: a.dx }, g, !!a.accumulate, g.N * g.C * g.H * g.W, what);
+  return launch(engine, POOL2D_AVG_BACKWARD, { dy: a.dy, dx: a.dx }, g, !!a.accumulate, true, what);
 }
 
 /** Every (spec, variant) the launchers can build (each elementwise workgroup size of the tuning table). */
 export function pool2dRegistry(): { spec: KernelSpec; variants: { constants: Record<string, number> }[] }[] {
   const sizes = [...new Set(Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup))];
-  return POOL2D_KERNELS.map((spec) => ({ spec, variants: sizes.map((wg) => ({ constants: { WG: wg } })) }));
+  return POOL2D_KERNELS.map((spec) => ({ spec, variants: sizes.map((wg) => ({ constants: { ...poolWorkgroup(wg) } })) }));
 }

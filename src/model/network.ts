@@ -166,7 +166,7 @@ export class SpikingNetwork {
 
   /** Parameter names and shapes (SPEC §7 names), in the CPU reference's order. */
   static shapesOf(cfg: NetConfig): { name: string; shape: number[] }[] {
-    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: p.cols === 1 ? [p.rows] : [p.rows, p.cols] }));
+    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: p.sym.includes('×') ? [p.rows, p.cols] : [p.rows] }));
   }
 
   /** SPEC §1 initialisation from a seed, as host arrays. */

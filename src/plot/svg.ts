@@ -34,6 +34,24 @@ export function niceTicks(lo: number, hi: number, target = 6): number[] {
   return out;
 }
 
+/** Ticks of a nice step whose range covers [lo, hi] (extended outward to whole steps). */
+export function niceScale(lo: number, hi: number, target = 5): { lo: number; hi: number; step: number; ticks: number[] } {
+  if (!(hi > lo)) {
+    const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
+    lo -= d;
+    hi += d;
+  }
+  const raw = (hi - lo) / Math.max(1, target);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const n = raw / mag;
+  const step = (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * mag;
+  const a = Math.floor(lo / step + 1e-9);
+  const b = Math.ceil(hi / step - 1e-9);
+  const ticks: number[] = [];
+  for (let k = a; k <= b; k++) ticks.push(Math.abs(k * step) < step * 1e-9 ? 0 : +(k * step).toPrecision(12));
+  return { lo: a * step, hi: b * step, step, ticks };
+}
+
 /** Compact tick label. */
 export function tickLabel(v: number, step = 0): string {
   if (v === 0) return '0';
@@ -269,7 +287,8 @@ export function rasterChart(layers: readonly RasterLayer[], o: { title: string; 
     const color = PALETTE[li % PALETTE.length]!;
     const y0 = fr.top + row * rh;
     if (li > 0) out.push(`<line x1="${fr.left}" x2="${fr.left + W}" y1="${f(y0)}" y2="${f(y0)}" stroke="${AXIS}" stroke-width="0.8" stroke-dasharray="4 3"/>`);
-    out.push(`<text x="${fr.left - 10}" y="${f(y0 + (l.size * rh) / 2 + 4)}" text-anchor="end" fill="${color}" font-weight="600">${escapeXml(l.name)}</text>`);
+    out.push(`<text x="${fr.left - 30}" y="${f(y0 + (l.size * rh) / 2 + 4)}" text-anchor="end" fill="${color}" font-weight="600">${escapeXml(l.name)}</text>`);
+    out.push(`<g fill="${MUTED}" font-size="10" text-anchor="end"><text x="${fr.left - 6}" y="${f(y0 + rh / 2 + 3.5)}">0</text>${l.size > 1 ? `<text x="${fr.left - 6}" y="${f(y0 + (l.size - 0.5) * rh + 3.5)}">${l.size - 1}</text>` : ''}</g>`);
     out.push(`<g fill="${color}">`);
     let n = 0;
     for (let t = 0; t < l.spikes.length && t < T; t++) {
@@ -321,7 +340,7 @@ export interface MembraneTrace {
 export function membraneChart(traces: readonly MembraneTrace[], o: { title: string; width?: number }): string {
   const panelH = 120;
   const gap = 18;
-  const fr: Frame = { width: o.width ?? 860, height: 44 + 40 + traces.length * (panelH + gap), left: 84, right: 24, top: 44, bottom: 40 };
+  const fr: Frame = { width: o.width ?? 860, height: 64 + 44 + traces.length * (panelH + gap), left: 84, right: 24, top: 64, bottom: 44 };
   const W = plotW(fr);
   const T = Math.max(1, ...traces.map((t) => t.u.length));
   const tx = (t: number) => fr.left + (T > 1 ? (t / (T - 1)) * W : W / 2);
@@ -343,11 +362,12 @@ export function membraneChart(traces: readonly MembraneTrace[], o: { title: stri
       lo = 0;
       hi = 1;
     }
-    const ticks = niceTicks(Math.min(lo, 0), hi + (hi - lo) * 0.08, 3);
-    const y0 = ticks[0] ?? lo;
-    const y1 = ticks[ticks.length - 1] ?? hi;
+    const sc = niceScale(Math.min(lo, 0), hi, 3);
+    const ticks = sc.ticks;
+    const y0 = sc.lo;
+    const y1 = sc.hi;
     const ty = (v: number) => top + panelH - ((v - y0) / (y1 - y0 || 1)) * panelH;
-    const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : 0;
+    const step = sc.step;
     out.push(`<rect x="${fr.left}" y="${top}" width="${W}" height="${panelH}" fill="#fafafa" stroke="${GRID}"/>`);
     out.push(`<g stroke="${GRID}">`);
     for (const v of ticks) out.push(`<line x1="${fr.left}" x2="${fr.left + W}" y1="${f(ty(v))}" y2="${f(ty(v))}"/>`);
@@ -365,8 +385,11 @@ export function membraneChart(traces: readonly MembraneTrace[], o: { title: stri
       for (let t = 0; t < a.length; t++) if (Number.isFinite(a[t]!)) d += `${d ? 'L' : 'M'}${f(tx(t))} ${f(ty(a[t]!))}`;
       return d;
     };
+    out.push(`<defs><clipPath id="panel${i}"><rect x="${fr.left}" y="${top - 2}" width="${W}" height="${panelH + 4}"/></clipPath></defs>`);
+    out.push(`<g clip-path="url(#panel${i})">`);
     out.push(`<path d="${path(tr.theta)}" fill="none" stroke="${AXIS}" stroke-width="1.2" stroke-dasharray="5 4"/>`);
     out.push(`<path d="${path(tr.u)}" fill="none" stroke="${color}" stroke-width="1.6" stroke-linejoin="round"/>`);
+    out.push('</g>');
   });
   const bottom = fr.top + traces.length * (panelH + gap) - gap;
   const xt = niceTicks(0, T - 1, 8).filter((v) => v >= 0 && v <= T - 1 && Number.isInteger(v));
@@ -376,8 +399,9 @@ export function membraneChart(traces: readonly MembraneTrace[], o: { title: stri
   out.push(`<text x="${f(fr.left + W / 2)}" y="${bottom + 34}" text-anchor="middle" fill="${TEXT}">time step</text>`);
   // legend
   out.push(
-    `<g font-size="11" fill="${MUTED}"><line x1="${fr.left + W - 250}" x2="${fr.left + W - 228}" y1="34" y2="34" stroke="${AXIS}" stroke-dasharray="5 4"/><text x="${fr.left + W - 222}" y="38">threshold θ</text>` +
-      `<line x1="${fr.left + W - 140}" x2="${fr.left + W - 118}" y1="34" y2="34" stroke="${PALETTE[0]}" stroke-width="1.6"/><text x="${fr.left + W - 112}" y="38">u′ (before reset)</text></g>`,
+    `<g font-size="11" fill="${MUTED}"><line x1="${fr.left + W - 330}" x2="${fr.left + W - 308}" y1="46" y2="46" stroke="${AXIS}" stroke-dasharray="5 4"/><text x="${fr.left + W - 302}" y="50">threshold θ</text>` +
+      `<line x1="${fr.left + W - 220}" x2="${fr.left + W - 198}" y1="46" y2="46" stroke="${PALETTE[0]}" stroke-width="1.6"/><text x="${fr.left + W - 192}" y="50">u′ (before the reset)</text>` +
+      `<line x1="${fr.left + W - 70}" x2="${fr.left + W - 70}" y1="39" y2="53" stroke="${PALETTE[0]}" stroke-opacity="0.35"/><text x="${fr.left + W - 62}" y="50">spike</text></g>`,
   );
   out.push('</svg>');
   return out.join('\n') + '\n';

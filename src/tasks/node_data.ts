@@ -58,7 +58,7 @@ export function createTaskData(cfg: RunConfig, dataDir: string): TaskData {
       if (heldOut >= all.length) throw new ConfigError(`data.heldOut = ${heldOut} leaves no training samples of the ${all.length} Fashion-MNIST images`);
       const split = trainHeldOutSplit(test.labels, { heldOut, seed: 0 });
       return datasetTaskData(cfg, new SubsetDataset(all, split.train, 'fmnist-train-split'), new SubsetDataset(all, split.heldOut, 'fmnist-heldout'), [
-        `no Fashion-MNIST train images in ${dir}: training on ${split.train.length} of the ${all.length} test images, evaluating on the other ${split.heldOut.length} (fixed stratified split)`,
+        `no Fashion-MNIST train images in ${dir}: the ${all.length} test images are split (fixed, stratified) into ${split.train.length} for training and ${split.heldOut.length} held out for evaluation`,
       ]);
     }
     case 'nmnist': {

@@ -205,6 +205,12 @@ export class Trainer {
     for (let p = 0; p < this.chunks.length; p++) this.trainChunk(p);
   }
 
+  /** The dispatches of chunk p in recording order (for profiling). */
+  chunkDispatchList(p = 0): Dispatch[] {
+    const [t0, t1] = this.chunks[p]!;
+    return this.chunkDispatches(p, t1 - t0);
+  }
+
   /** Dispatches per update (chunk), for the step benchmark. */
   dispatchesPerChunk(p = 0): number {
     const [t0, t1] = this.chunks[p]!;

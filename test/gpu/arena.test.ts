@@ -96,17 +96,18 @@ describe('ParamArena', () => {
     for (const k of arena.names) grads[k] = rng.normalArray(arena.view(k).size);
     arena.writeAll('grad', grads);
     // read bindings at offsets: Σ (∇ − λ + α(W − W̄))² over view 'c' with W̄ = view 'w', λ = view 'b'
-    // (fptt_update_norm_partials with one segment [0, 67) and 64-wide workgroups: 2 partial sums)
+    // (fptt_update_norm_partials with two pieces [0, 64) and [64, 67), 64-wide workgroups: one
+    // partial sum per lane, 2 × 64 of them)
     const c = arena.view('c');
-    const seg = e.tensor([2], { dtype: 'u32', label: 'seg', data: [0, c.size] });
-    const partials = e.tensor([2], { label: 'partials' });
+    const seg = e.tensor([4], { dtype: 'u32', label: 'chunks', data: [0, 64, 64, c.size - 64] });
+    const partials = e.tensor([128], { label: 'partials' });
     const alpha = 0.25;
     const uniforms = Object.fromEntries(FPTT_UPDATE_NORM_PARTIALS.params!.map(([name]) => [name, 0]));
-    Object.assign(uniforms, { n: c.size, num_segments: 1, num_partials: 2, fptt: 1, alpha });
+    Object.assign(uniforms, { n: c.size, num_chunks: 2, num_partials: 128, fptt: 1, alpha });
     const kp = e.kernel(FPTT_UPDATE_NORM_PARTIALS, { constants: { WG_SIZE: 64 } });
     const mean = arena.view('w').param; // 91 elements ≥ 67
     const lambda = arena.view('d').grad; // 320 elements ≥ 67
-    e.run([e.dispatch(kp, { segments: seg, param: c.param, grad: c.grad, mean, lambda, partials }, uniforms, [2, 1, 1])]);
+    e.run([e.dispatch(kp, { chunks: seg, param: c.param, grad: c.grad, mean, lambda, partials }, uniforms, [2, 1, 1])]);
     const [part] = await e.readMany([partials]);
     const dAll = grads.d!;
     const expected = [0, 0];
@@ -114,7 +115,8 @@ describe('ParamArena', () => {
       const g = Math.fround(grads.c![i]! - dAll[i]! + alpha * (init.c![i]! - init.w![i]!));
       expected[i < 64 ? 0 : 1]! += g * g;
     }
-    assertClose(part!, expected, { atol: 1e-4, rtol: 1e-5, what: 'Σg² from views' });
+    const perChunk = [0, 1].map((k) => part!.subarray(k * 64, k * 64 + 64).reduce((a, b) => a + b, 0));
+    assertClose(perChunk, expected, { atol: 1e-4, rtol: 1e-5, what: 'Σg² from views' });
     seg.destroy();
     partials.destroy();
     // read_write binding at an offset: zero the grad of 'd' only

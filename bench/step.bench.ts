@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- step`: dispatches per training step and ms per step (median) for the
+ * Add-task and S-MNIST networks, FPTT with K = T (one update per step) — the number every change
+ * to the step is judged by. Before timing, a few steps are checked against the CPU reference.
+ */
+import { Engine } from '../src/gpu/engine.js';
+import { Trainer } from '../src/train/trainer.js';
+import { Rng } from '../src/util/rng.js';
+import { initNetRef, netConfig, windowForwardBackwardRef, initialStateRef } from '../src/ref/network.js';
+import { classificationLossRef, regressionLossRef } from '../src/ref/loss.js';
+import { adapterLine, gitCommit, jsonLine, median, note, numOption, printTable, validateClose, type BenchArgs } from './common.js';
+import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
+
+/** One FPTT step on the GPU against the CPU reference (loss of step 0 of T). */
+async function validate(engine: Engine, net: BenchNet, T: number): Promise<void> {
+  const cfg = netConfig(net.spec);
+  const params = initNetRef(cfg, 1).params;
+  const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, params, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
+  const rng = new Rng(5);
+  const x = rng.uniformArray(cfg.B * cfg.D, 0, 1);
+  const classification = cfg.head.kind === 'readout';
+  const labels = Int32Array.from({ length: cfg.B }, () => rng.int(10));
+  const targets = rng.uniformArray(cfg.B, 0, 2);
+  const state0 = initialStateRef(cfg, new Rng(9));
+  trainer.beginSequence({ fillStep: (_t, out) => out.set(x), ...(classification ? { labels } : { targets }) }, state0);
+  await trainer.readMetrics();
+  trainer.trainChunk(0);
+  const m = await trainer.readMetrics();
+  const ref = windowForwardBackwardRef({ cfg, params }, state0, [x], (_i, out) => {
+    if (classification) {
+      const r = classificationLossRef(out, labels, cfg.B, 10, 0, T);
+      return { loss: r.loss, dOut: r.dO };
+    }
+    const r = regressionLossRef(out, targets, cfg.B, 1, 1 / T);
+    return { loss: r.loss, dOut: r.dPred };
+  });
+  validateClose([m.loss], [ref.loss], `${net.name}: loss of one step`, 1e-5, 1e-4);
+  trainer.destroy();
+}
+
+export async function runStepBench(args: BenchArgs): Promise<void> {
+  const engine = await Engine.create();
+  note(adapterLine(engine));
+  note(`commit: ${gitCommit()}`);
+  const steps = numOption(args, 'steps', args.quick ? 10 : 40);
+  const repeats = numOption(args, 'repeats', args.quick ? 3 : 5);
+  const T = 784;
+  const nets = [addTaskNet(numOption(args, 'add-h', 128), numOption(args, 'add-b', 128)), smnistNet(numOption(args, 'smnist-h', 256), numOption(args, 'smnist-b', 64))];
+  const rows: (string | number)[][] = [];
+  for (const net of nets) {
+    await validate(engine, net, T);
+    const cfg = netConfig(net.spec);
+    const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, seed: 1, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
+    const rng = new Rng(3);
+    const x = rng.uniformArray(cfg.B * cfg.D);
+    const classification = cfg.head.kind === 'readout';
+    trainer.beginSequence(
+      { fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B) }) },
+      new Rng(1),
+    );
+    const dispatches = trainer.dispatchesPerChunk(0);
+    // warm-up: pipelines and bind groups are built on first use
+    for (let i = 0; i < 3; i++) trainer.trainChunk(i);
+    await engine.sync();
+    const samples: number[] = [];
+    let p = 3;
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) trainer.trainChunk(p++ % T);
+      await engine.sync();
+      samples.push((performance.now() - t0) / steps);
+    }
+    const ms = median(samples);
+    rows.push([net.name, dispatches, ms.toFixed(3), (1000 / ms).toFixed(1)]);
+    jsonLine({ bench: 'step', net: net.name, trainer: 'fptt', K: 'T', dispatches_per_step: dispatches, ms_per_step: ms, adapter: engine.adapterName });
+    trainer.destroy();
+  }
+  printTable(['network (FPTT, K = T)', 'dispatches/step', 'ms/step (median)', 'steps/s'], rows);
+  if (args.options.get('profile') === 'true') for (const net of nets) await profileStep(engine, net);
+}
+
+/**
+ * `npm run bench -- step --profile`: the time of every dispatch of one FPTT step (timestamp
+ * queries where the adapter has them), summed by kernel label, largest first.
+ */
+export async function profileStep(engine: Engine, net: BenchNet, top = 25): Promise<{ label: string; ms: number }[]> {
+  const { GpuTimer } = await import('../src/gpu/timer.js');
+  const cfg = netConfig(net.spec);
+  const T = 784;
+  const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, seed: 1, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
+  const classification = cfg.head.kind === 'readout';
+  const x = new Rng(3).uniformArray(cfg.B * cfg.D);
+  trainer.beginSequence({ fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B) }) }, new Rng(1));
+  trainer.trainChunk(0);
+  await engine.sync();
+  const dispatches = trainer.chunkDispatchList(1);
+  const timer = new GpuTimer(engine);
+  const t = await timer.timeDispatches(dispatches.map((d) => [d]), 3, 1);
+  const byLabel = new Map<string, number>();
+  dispatches.forEach((d, i) => {
+    const key = d.label.replace(/\[\d+\]/g, '');
+    byLabel.set(key, (byLabel.get(key) ?? 0) + t.ms[i]!);
+  });
+  trainer.destroy();
+  note(`profile of one FPTT step, ${net.name} (${t.method}):`);
+  const rows = [...byLabel.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+  printTable(['dispatch', 'ms'], rows.map(([l, ms]) => [l, ms.toFixed(3)]));
+  return rows.map(([label, ms]) => ({ label, ms }));
+}
