@@ -10,8 +10,10 @@
  *       ours e2e  wall clock of submit + readback of Y, measured like tfjs
  *       tfjs      wall clock of tf.matMul(a, bᵀ pre-transposed) + `await data()`, median
  *   npm run bench -- matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]
- *     times every candidate tiling of each kernel (validated first) and prints the best ones and
- *     a row for src/kernels/tuning.ts.
+ *                                   [--candidates=4x8x8s,3x8x16] [--rank=min] [--repeats=N]
+ *     times every candidate tiling (ROWSxCOLSxWG, s = with subgroups) of each kernel, validated
+ *     first, all interleaved in each repeat, and prints the best ones and a row for
+ *     src/kernels/tuning.ts.
  *
  * FLOPs: 2·M·N·K per product (one multiply and one add per term).
  */
@@ -309,6 +311,13 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   return out;
 }
 
+/** "4x8x16s" → { ROWS: 4, COLS: 8, WG: 16, subgroups: true } (no trailing s: without subgroups). */
+function parseTiles(text: string): MatmulTiles {
+  const m = text.trim().match(/^(\d)x(4|8)x(\d+)(s?)$/);
+  if (!m) throw new Error(`--candidates: "${text}" is not ROWSxCOLSxWG[s] (e.g. 4x8x16s)`);
+  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8, WG: Number(m[3]), subgroups: m[4] === 's' };
+}
+
 async function runSweep(args: BenchArgs): Promise<void> {
   const S = numOption(args, 'size', args.quick ? 256 : 512);
   const repeats = numOption(args, 'repeats', args.quick ? 3 : 5);
@@ -322,7 +331,8 @@ async function runSweep(args: BenchArgs): Promise<void> {
   note(`timing: ${timer.method}, median of ${repeats} repeats, all candidates interleaved in each repeat`);
   const p = makeProblem(S, 7);
   const g = new GpuProblem(e, p);
-  const cands = candidates(e, args.quick, args.options.get('wide') === 'true');
+  const listed = args.options.get('candidates');
+  const cands = listed ? listed.split(',').map(parseTiles) : candidates(e, args.quick, args.options.get('wide') === 'true');
   const best: Partial<Record<Kind, MatmulTiles>> = {};
   for (const kind of kinds) {
     const ds: Dispatch[] = [];
@@ -332,7 +342,11 @@ async function runSweep(args: BenchArgs): Promise<void> {
       ds.push(d);
     }
     const r = await timer.timeDispatches(ds.map((d) => [d]), repeats, 0);
-    const order = cands.map((t, i) => ({ t, ms: r.ms[i]!, min: Math.min(...r.samples[i]!) })).sort((a, b) => a.ms - b.ms);
+    // Ranked by the median; with --rank=min by the fastest repeat (steadier when other processes share the CPU).
+    const byMin = args.options.get('rank') === 'min';
+    const order = cands
+      .map((t, i) => ({ t, ms: r.ms[i]!, min: Math.min(...r.samples[i]!) }))
+      .sort((a, b) => (byMin ? a.min - b.min : a.ms - b.ms));
     note('');
     note(`${kind} (${cands.length} candidates), fastest first:`);
     printTable(

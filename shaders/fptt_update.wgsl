@@ -3,9 +3,10 @@
 // Every trainable tensor lives in one flat f32 arena (src/gpu/arena.ts); grads, the running mean
 // W̄ and the multiplier λ, and the optimiser moments m, v have the same layout. Each tensor starts
 // at an offset aligned to minStorageBufferOffsetAlignment; the elements between tensors are
-// padding, which the update never touches (they stay 0). `chunks` cuts the tensors into pieces of
-// at most CHUNK elements, (start, length) each, one workgroup per piece: each invocation walks its
-// piece with a stride of WG_SIZE, so no element needs a search and no workgroup is idle.
+// padding, which stays 0. `chunks` cuts the tensors into pieces, one workgroup per piece, as
+// (start/4, vec4 count, element count): each invocation walks its piece in vec4s with a stride of
+// WG_SIZE, so no element needs a search and no workgroup is idle. Tensors start at multiples of 4,
+// so a vec4 never straddles two tensors; lanes past a tensor's end are padding and masked.
 //
 // Per element, with the step count t (from 1) kept on the GPU in `state`:
 //   g  = grad − λ + α(W − W̄)                     (FPTT; plain mode: g = grad, λ and W̄ untouched)
@@ -78,12 +79,12 @@ var<workgroup> red: array<f32, WG_SIZE>;
 
 // Shared by the three update entry points: the uniform, and (a), (c) bind the segment table at 1.
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> chunks: array<u32>;           // (2·num_chunks) (start, length)
+@group(0) @binding(1) var<storage, read> chunks: array<u32>;           // (3·num_chunks) (start/4, vec4s, elements)
 
-@group(0) @binding(2) var<storage, read> p_param: array<f32>;          // (n) W
-@group(0) @binding(3) var<storage, read> p_grad: array<f32>;           // (n) ∇ℓ
-@group(0) @binding(4) var<storage, read> p_mean: array<f32>;           // (n) W̄ (unused in plain mode)
-@group(0) @binding(5) var<storage, read> p_lambda: array<f32>;         // (n) λ (unused in plain mode)
+@group(0) @binding(2) var<storage, read> p_param: array<vec4<f32>>;    // (n/4) W
+@group(0) @binding(3) var<storage, read> p_grad: array<vec4<f32>>;     // (n/4) ∇ℓ
+@group(0) @binding(4) var<storage, read> p_mean: array<vec4<f32>>;     // (n/4) W̄ (unused in plain mode)
+@group(0) @binding(5) var<storage, read> p_lambda: array<vec4<f32>>;   // (n/4) λ (unused in plain mode)
 @group(0) @binding(6) var<storage, read_write> p_partials: array<f32>; // (num_partials)
 
 @compute @workgroup_size(WG_SIZE)
@@ -94,16 +95,17 @@ fn fptt_update_norm_partials(
 ) {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.num_chunks) { return; }
-  let start = chunks[2u * c];
-  let len = chunks[2u * c + 1u];
-  var sq = 0.0;
-  for (var e = lid; e < len; e += WG_SIZE) {
+  let start = chunks[3u * c];
+  let count = chunks[3u * c + 1u];
+  // padding lanes of the last vec4 hold zeros in every buffer, so they add nothing
+  var sq = vec4<f32>(0.0);
+  for (var e = lid; e < count; e += WG_SIZE) {
     let i = start + e;
     var g = p_grad[i];
     if (p.fptt != 0u) { g = g - p_lambda[i] + p.alpha * (p_param[i] - p_mean[i]); }
     sq += g * g;
   }
-  p_partials[c * WG_SIZE + lid] = sq;
+  p_partials[c * WG_SIZE + lid] = (sq.x + sq.y) + (sq.z + sq.w);
 }
 
 // ---- (b) ‖g‖, clip scale, step count, bias corrections (one workgroup) -----------------------
@@ -146,13 +148,13 @@ fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
 
 // ---- (c) the elementwise update ---------------------------------------------------------------
 
-@group(0) @binding(2) var<storage, read> a_state: UpdateState;         // 8 words
-@group(0) @binding(3) var<storage, read_write> a_grad: array<f32>;     // (n) ∇ℓ; = 0 afterwards
-@group(0) @binding(4) var<storage, read_write> a_param: array<f32>;    // (n) W =
-@group(0) @binding(5) var<storage, read_write> a_mean: array<f32>;     // (n) W̄ = (FPTT only)
-@group(0) @binding(6) var<storage, read_write> a_lambda: array<f32>;   // (n) λ = (FPTT only)
-@group(0) @binding(7) var<storage, read_write> a_m: array<f32>;        // (n) exp_avg =
-@group(0) @binding(8) var<storage, read_write> a_v: array<f32>;        // (n) exp_avg_sq / exp_inf =
+@group(0) @binding(2) var<storage, read> a_state: UpdateState;             // 8 words
+@group(0) @binding(3) var<storage, read_write> a_grad: array<vec4<f32>>;   // (n/4) ∇ℓ; = 0 afterwards
+@group(0) @binding(4) var<storage, read_write> a_param: array<vec4<f32>>;  // (n/4) W =
+@group(0) @binding(5) var<storage, read_write> a_mean: array<vec4<f32>>;   // (n/4) W̄ = (FPTT only)
+@group(0) @binding(6) var<storage, read_write> a_lambda: array<vec4<f32>>; // (n/4) λ = (FPTT only)
+@group(0) @binding(7) var<storage, read_write> a_m: array<vec4<f32>>;      // (n/4) exp_avg =
+@group(0) @binding(8) var<storage, read_write> a_v: array<vec4<f32>>;      // (n/4) exp_avg_sq / exp_inf =
 
 @compute @workgroup_size(WG_SIZE)
 fn fptt_update_apply(
@@ -162,18 +164,21 @@ fn fptt_update_apply(
 ) {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.num_chunks) { return; }
-  let start = chunks[2u * c];
-  let len = chunks[2u * c + 1u];
-  for (var e = lid; e < len; e += WG_SIZE) {
-    apply_one(start + e);
+  let start = chunks[3u * c];
+  let count = chunks[3u * c + 1u];
+  let len = chunks[3u * c + 2u];
+  for (var e = lid; e < count; e += WG_SIZE) {
+    // lanes past the tensor's end are padding: computed (on zeros) but never stored as non-zero
+    let valid = vec4<u32>(4u * e) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(len);
+    apply_one(start + e, valid);
   }
 }
 
-fn apply_one(i: u32) {
+fn apply_one(i: u32, valid: vec4<bool>) {
   let w0 = a_param[i];
   var g = a_grad[i];
-  var mean0 = 0.0;
-  var lam0 = 0.0;
+  var mean0 = vec4<f32>(0.0);
+  var lam0 = vec4<f32>(0.0);
   if (p.fptt != 0u) {
     mean0 = a_mean[i];
     lam0 = a_lambda[i];
@@ -181,8 +186,8 @@ fn apply_one(i: u32) {
   }
   g = g * a_state.clip_scale;
   let m = p.beta1 * a_m[i] + p.one_minus_beta1 * g;
-  var w1: f32;
-  var v: f32;
+  var w1: vec4<f32>;
+  var v: vec4<f32>;
   if (p.adamax != 0u) {
     v = max(p.beta2 * a_v[i], abs(g) + p.eps);
     w1 = w0 - a_state.step_size * m / v;
@@ -191,10 +196,11 @@ fn apply_one(i: u32) {
     let denom = sqrt(v) / a_state.bc2_sqrt + p.eps;
     w1 = w0 - a_state.step_size * m / denom;
   }
+  let zero = vec4<f32>(0.0);
   a_m[i] = m;
-  a_v[i] = v;
+  a_v[i] = select(zero, v, valid);
   a_param[i] = w1;
-  a_grad[i] = 0.0;
+  a_grad[i] = zero;
   if (p.fptt != 0u) {
     let lam1 = lam0 - p.alpha * (w1 - mean0);
     a_lambda[i] = lam1;

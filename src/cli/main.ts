@@ -42,8 +42,9 @@ Usage:
 Tasks: ${TASK_NAMES.join(', ')}
 
 Examples:
-  webgpu-snn train add                       the Add task with defaults sized for a CPU (a few minutes)
-  webgpu-snn train add --steps 200 --iterations 600 --out runs/add200
+  webgpu-snn train add                       the Add task, sized for a CPU (T = 50, H = 32, K = 5: ~2 minutes)
+  webgpu-snn train add --hidden 64 --batch 64 --steps 200 --K 200 --iterations 600 --out runs/add200
+                                             SPEC's reference run (pure online FPTT, K = T)
   webgpu-snn train smnist --subset 2048 --batch 64 --epochs 2
   webgpu-snn plot runs/add200/metrics.jsonl --log --raster
 

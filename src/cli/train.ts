@@ -170,6 +170,8 @@ export async function resolveRunConfig(task: string | undefined, o: ParsedOption
   // a classification run capped by --iterations alone keeps its epochs as the upper bound
   cfg = mergeConfig(cfg, flags);
   if (preset.classes === 0 && cfg.schedule.epochs !== null) cfg.schedule.epochs = null;
+  // a preset's K larger than a T given on the command line: one update per step
+  if (flags.trainer?.steps !== undefined && flags.trainer.K === undefined && fileCfg.trainer?.K === undefined && cfg.trainer.K !== null && cfg.trainer.K > cfg.trainer.steps) cfg.trainer.K = null;
   const declared = fileCfg.network?.input;
   if (fileCfg.network?.batch !== undefined && flags.data?.batch !== undefined && flags.data.batch !== fileCfg.network.batch) {
     throw new ConfigError(`${source}: network.batch = ${fileCfg.network.batch}, but --batch ${flags.data.batch} was given`);

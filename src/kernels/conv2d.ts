@@ -95,8 +95,12 @@ export interface ConvTuning {
 
 /**
  * Rows keyed by the tuning row name of src/kernels/tuning.ts ('swiftshader', 'default').
- * swiftshader: measured with the 64×32×32 → 64, 3×3, batch 8 case on a 2-core Xeon (see the
- * report in the conv2d tests' header); default: a guess for discrete GPUs, not measured.
+ * swiftshader: from a sweep of ROWS 2–4 × COLS 4/8 × WG 4/8/16 × subgroups on/off with the
+ * 8×64×32×32 → 64, 3×3, pad 1 case (2-core Xeon, SwiftShader via Dawn, a shared and busy
+ * machine, so compared by process CPU time): 4×8 with subgroups was best or tied for all three
+ * kernels (WG 4–16 within noise); 2×8 and 4×4 were ~25% slower, no subgroups ~20% slower.
+ * Each pass took ~0.40–0.50 CPU-seconds (604 MFLOP), i.e. ~2.4–3.0 GFLOP/s if both cores are
+ * free. default: a guess for discrete GPUs, not measured.
  */
 export const CONV_TUNING: Record<string, ConvTuning> = {
   swiftshader: {

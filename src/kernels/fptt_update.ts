@@ -17,7 +17,7 @@ import { tuningFor } from './tuning.js';
 const FILE = 'fptt_update.wgsl';
 
 /** Elements per invocation in one piece of the arena (a piece is WG_SIZE · CHUNK_LANES elements). */
-const CHUNK_LANES = 16;
+const CHUNK_LANES = 64; // elements per invocation (16 vec4s)
 
 const UPDATE_PARAMS: readonly ParamField[] = [
   ['n', 'u32'],
@@ -219,9 +219,13 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   const chunkSize = wg * CHUNK_LANES;
   const table: number[] = [];
   for (const v of arena.views) {
-    for (let s = 0; s < v.size; s += chunkSize) table.push(v.offset + s, Math.min(chunkSize, v.size - s));
+    if (v.offset % 4 !== 0) throw new Error(`createFpttUpdate: ${v.name} starts at element ${v.offset}, not a multiple of 4`);
+    for (let s = 0; s < v.size; s += chunkSize) {
+      const len = Math.min(chunkSize, v.size - s);
+      table.push((v.offset + s) / 4, Math.ceil(len / 4), len);
+    }
   }
-  const numChunks = table.length / 2;
+  const numChunks = table.length / 3;
   const maxPerDim = engine.limits.maxComputeWorkgroupsPerDimension;
   const groups = dispatch1d(numChunks, 1, maxPerDim);
   const numPartials = numChunks * wg;

@@ -73,11 +73,11 @@ export function metricCharts(records: readonly MetricRecord[], o: { title?: stri
   const files: Record<string, string> = {};
   const lossSeries: Series[] = [...trainSeries((r) => r.loss, 'train'), evalSeries((r) => r.loss, evalName, '#dc2626')];
   if (evals.some((r) => val(r.lossMean) !== null)) lossSeries.push(evalSeries((r) => r.lossMean, 'eval (W̄)', '#059669', true));
-  files['loss.svg'] = lineChart(lossSeries, { title: `${title}loss`, xLabel: 'training iteration', yLabel: 'loss', logY: !!o.logLoss });
+  files['loss.svg'] = lineChart(lossSeries, { title: `${title}loss`, xLabel: 'training iteration', yLabel: 'loss', logY: !!o.logLoss, xFromZero: true });
   if (classification) {
     files['accuracy.svg'] = lineChart(
       [...trainSeries((r) => (val(r.accuracy) === null ? null : 100 * r.accuracy!), 'train'), evalSeries((r) => (val(r.accuracy) === null ? null : 100 * r.accuracy!), evalName, '#dc2626')],
-      { title: `${title}accuracy`, xLabel: 'training iteration', yLabel: 'accuracy (%)', yMin: 0, yMax: 100 },
+      { title: `${title}accuracy`, xLabel: 'training iteration', yLabel: 'accuracy (%)', yMin: 0, yMax: 100, xFromZero: true },
     );
   } else {
     const mseSeries: Series[] = [...trainSeries((r) => r.mse, 'train (last step)'), evalSeries((r) => r.mse, evalName, '#dc2626')];
@@ -87,6 +87,7 @@ export function metricCharts(records: readonly MetricRecord[], o: { title?: stri
       xLabel: 'training iteration',
       yLabel: 'MSE',
       logY: !!o.logLoss,
+      xFromZero: true,
       refLines: [{ y: 1 / 6, label: 'chance ≈ 0.167' }],
     });
   }

@@ -107,6 +107,8 @@ export interface LineChartOptions {
   /** Fixed y range (linear axes). */
   yMin?: number;
   yMax?: number;
+  /** Start the x axis at 0 (when all x ≥ 0). */
+  xFromZero?: boolean;
   /** Horizontal reference lines. */
   refLines?: { y: number; label: string; color?: string }[];
 }
@@ -140,6 +142,7 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
     }
   }
   const empty = !Number.isFinite(yMin);
+  if (o.xFromZero && xMin > 0) xMin = 0;
   if (!Number.isFinite(xMin)) {
     xMin = 0;
     xMax = 1;

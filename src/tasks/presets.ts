@@ -3,9 +3,13 @@
  * schedule) and the shape the task imposes (input size, classes, fixed T). Browser-safe: the data
  * sources that read files are in ./node_data.ts.
  *
- * The `add` preset is sized to finish in a few minutes on a CPU-only machine (SwiftShader); the
- * network and the trainer are SPEC's (recurrent LTC with a fixed threshold 0.5, linear head on u,
- * α = 0.5, Adam 3e-3, K = T). SPEC's reference run is `--steps 200 --iterations 600`.
+ * The `add` preset is sized to finish in a few minutes on a CPU-only machine (SwiftShader) and to
+ * learn there: SPEC §5's small case (T = 50, H = 32, batch 32, K = 5, below MSE 0.05 within
+ * ~230–340 iterations), with SPEC's network and trainer (recurrent LTC with a fixed threshold
+ * 0.5, linear head on u, α = 0.5, Adam 3e-3). Measured here: 500 iterations in 2m12s on 2 loaded
+ * cores, eval MSE 0.19 → 0.045 at 325. SPEC's reference run (H = 64, batch 64, K = T, T = 200) is
+ * `--hidden 64 --batch 64 --steps 200 --K 200 --iterations 600` (K = T costs T updates per
+ * sequence; on SwiftShader that is ~10× slower per iteration).
  * The MNIST-family presets follow SPEC §5 (two LTC(256) layers, liquid readout, Adamax 3e-3,
  * α = 0.1); Fashion-MNIST, N-MNIST and DVS-Gesture use dense layers for now (the paper's
  * networks are convolutional).
@@ -69,13 +73,13 @@ export const PRESETS: Record<TaskName, TaskPreset> = {
       task: 'add',
       seed: 0,
       network: {
-        layers: [{ size: 64, kind: 'ltc', recurrent: true, adapt: false }],
+        layers: [{ size: 32, kind: 'ltc', recurrent: true, adapt: false }],
         neuron: { thetaFixed: 0.5 },
         head: { kind: 'linear', outputs: 1 },
       },
-      trainer: { method: 'fptt', steps: 50, K: null, fptt: { alpha: 0.5, beta: 0.5, clip: 1.0 }, optimizer: { ...adam } },
-      data: { ...dataDefaults, batch: 64 },
-      schedule: { epochs: null, iterations: 300, logEvery: 10, evalEvery: 50, evalBatches: 4, checkpointEvery: 100 },
+      trainer: { method: 'fptt', steps: 50, K: 5, fptt: { alpha: 0.5, beta: 0.5, clip: 1.0 }, optimizer: { ...adam } },
+      data: { ...dataDefaults, batch: 32 },
+      schedule: { epochs: null, iterations: 500, logEvery: 10, evalEvery: 50, evalBatches: 8, checkpointEvery: 100 },
     },
     shape: () => ({ input: 2, classes: 0 }),
   },

@@ -77,6 +77,7 @@ describe('main: help and usage errors', () => {
     [['train', 'add', '--steps', 'ten'], '--steps must be a positive integer'],
     [['train', 'add', '--method', 'sgd'], '--method must be one of fptt, bptt'],
     [['train', 'add', '--K', '30', '--steps', '20'], 'trainer.K = 30 is larger than trainer.steps (T = 20)'],
+    [['train', 'add', '--K', '60'], 'trainer.K = 60 is larger than trainer.steps (T = 50)'],
     [['train', 'add', '--epochs', '2'], 'the add task has no epochs; use --iterations'],
     [['train', 'smnist', '--steps', '100'], 'trainer.steps = 100, but the smnist task has T = 784'],
     [['train', 'add', '--config', '/nonexistent/x.json'], '--config /nonexistent/x.json: cannot read the file (ENOENT)'],

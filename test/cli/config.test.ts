@@ -51,7 +51,7 @@ describe('config validation', () => {
     expect(() => resolved({ trainer: { steps: 20, K: 21 } })).toThrow('c.json: trainer.K = 21 is larger than trainer.steps (T = 20); K must be in 1..T');
     expect(() => resolved({ network: { head: { kind: 'readout', classes: 10 } } })).toThrow('network.head.kind must be "linear" for the regression task add');
     expect(() => resolved({ network: { head: { kind: 'linear', outputs: 2 } } })).toThrow('network.head.outputs must be 1');
-    expect(() => resolved({ trainer: { steps: 1 } })).toThrow('trainer.steps must be ≥ 2 for the add task');
+    expect(() => resolved({ trainer: { steps: 1, K: null } })).toThrow('trainer.steps must be ≥ 2 for the add task');
     expect(() => resolved({ schedule: { iterations: null } })).toThrow('schedule.iterations must be set for the add task');
     const sm = presetFor('smnist');
     const c1 = mergeConfig(sm.defaults, parseConfigObject({ network: { head: { kind: 'readout', classes: 7 } } }, 'c.json'));

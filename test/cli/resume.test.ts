@@ -43,7 +43,7 @@ interface Case {
 }
 
 const addCfg = (over: unknown) => mergeConfig(PRESETS.add.defaults, parseConfigObject(over, 'test'));
-const addBase = { network: { layers: [{ size: 16, adapt: false }] }, trainer: { steps: 20 }, data: { batch: 8 }, schedule: { iterations: 6, logEvery: 2, evalEvery: 3, evalBatches: 1, checkpointEvery: 0 } };
+const addBase = { network: { layers: [{ size: 16, adapt: false }] }, trainer: { steps: 20, K: null }, data: { batch: 8 }, schedule: { iterations: 6, logEvery: 2, evalEvery: 3, evalBatches: 1, checkpointEvery: 0 } };
 const classCfg = mergeConfig(
   mergeConfig(PRESETS.rmnist.defaults, {}),
   parseConfigObject({ network: { layers: [{ size: 6 }, { size: 5, kind: 'alif' }], head: { kind: 'readout', classes: 3 } }, trainer: { steps: 6, K: 2 }, data: { batch: 4 }, schedule: { epochs: 2, iterations: null, logEvery: 2, checkpointEvery: 0 } }, 'test'),

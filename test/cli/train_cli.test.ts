@@ -11,6 +11,7 @@ import { main } from '../../src/cli/main.js';
 import { readCheckpointFile } from '../../src/train/checkpoint.js';
 import { captureIo, tmpDir } from './helpers.js';
 import { parseXml } from './xml.js';
+import { dataDir } from '../data/helpers.js';
 
 const SMALL = ['--steps', '12', '--hidden', '8', '--batch', '4', '--log-every', '2', '--eval-every', '3', '--eval-batches', '1'];
 
@@ -60,11 +61,11 @@ describe('webgpu-snn train / plot', () => {
     recs.forEach(checkRecord);
     expect(recs.map((r) => `${r['kind']}@${r['step']}`)).toEqual(['train@2', 'train@3', 'eval@3', 'train@4', 'train@6', 'eval@6']);
     const cfg = JSON.parse(readFileSync(path.join(run, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ task: 'add', trainer: { steps: 12, method: 'fptt', K: null }, data: { batch: 4 }, network: { layers: [{ size: 8 }] } });
+    expect(cfg).toMatchObject({ task: 'add', trainer: { steps: 12, method: 'fptt', K: 5 }, data: { batch: 4 }, network: { layers: [{ size: 8 }] } });
     const ck = await readCheckpointFile(path.join(run, 'checkpoint.safetensors'));
     expect(ck.meta.task).toBe('add');
     expect(ck.meta.counters['iteration']).toBe(6);
-    expect(ck.meta.optimizerStep).toBe(6 * 12);
+    expect(ck.meta.optimizerStep).toBe(6 * 5); // K = 5 updates per sequence
     expect(ck.tensors.get('param/l0.Wx')!.shape).toEqual([8, 2]);
     // non-TTY output: plain lines and a summary
     expect(io.out()).toMatch(/^train {2}step 2\/6 {2}loss \d/m);
@@ -140,5 +141,28 @@ describe('webgpu-snn train / plot', () => {
     const io4 = captureIo({ engine, cwd: dir });
     expect(await main(['train', '--resume', 'junk.safetensors'], io4)).toBe(1);
     expect(io4.err()).toMatch(/checkpoint .*junk\.safetensors: the header length field says \d+ bytes/);
+  });
+
+  it('trains Fashion-MNIST (static images) from the data folder: W ← W̄ at the epoch end, W̄ evaluated without a commit at a mid-epoch end', async () => {
+    const engine = await getEngine();
+    const dir = tmpDir();
+    const io = captureIo({ engine, cwd: dir });
+    const rc = await main(['train', 'fmnist', '--data', dataDir(), '--steps', '4', '--subset', '64', '--test-subset', '20', '--batch', '16', '--hidden', '8', '--iterations', '6', '--log-every', '2', '--out', 'run'], io);
+    expect(io.err()).toBe('');
+    expect(rc).toBe(0);
+    const recs = readJsonl(path.join(dir, 'run', 'metrics.jsonl'));
+    const evals = recs.filter((r) => r['kind'] === 'eval');
+    expect(evals.map((r) => [r['step'], r['epoch'], r['weights'], r['samples']])).toEqual([
+      [4, 1, 'mean', 20],
+      [6, 2, 'mean', 20],
+    ]);
+    for (const r of recs) {
+      expect(typeof r['accuracy'] === 'number' && r['accuracy'] >= 0 && r['accuracy'] <= 1).toBe(true);
+      expect('mse' in r).toBe(false);
+    }
+    expect(recs.filter((r) => r['kind'] === 'train').map((r) => r['epoch'])).toEqual([1, 1, 2]);
+    const io2 = captureIo({ engine, cwd: dir });
+    expect(await main(['plot', 'run'], io2)).toBe(0);
+    checkSvg(path.join(dir, 'run', 'accuracy.svg'));
   });
 });

@@ -96,10 +96,10 @@ describe('ParamArena', () => {
     for (const k of arena.names) grads[k] = rng.normalArray(arena.view(k).size);
     arena.writeAll('grad', grads);
     // read bindings at offsets: Σ (∇ − λ + α(W − W̄))² over view 'c' with W̄ = view 'w', λ = view 'b'
-    // (fptt_update_norm_partials with two pieces [0, 64) and [64, 67), 64-wide workgroups: one
-    // partial sum per lane, 2 × 64 of them)
+    // (fptt_update_norm_partials with two pieces [0, 64) and [64, 67) in vec4s, 64-wide
+    // workgroups: one partial sum per lane, 2 × 64 of them; view 'c' is followed by padding)
     const c = arena.view('c');
-    const seg = e.tensor([4], { dtype: 'u32', label: 'chunks', data: [0, 64, 64, c.size - 64] });
+    const seg = e.tensor([6], { dtype: 'u32', label: 'chunks', data: [0, 16, 64, 16, Math.ceil((c.size - 64) / 4), c.size - 64] });
     const partials = e.tensor([128], { label: 'partials' });
     const alpha = 0.25;
     const uniforms = Object.fromEntries(FPTT_UPDATE_NORM_PARTIALS.params!.map(([name]) => [name, 0]));
@@ -107,12 +107,18 @@ describe('ParamArena', () => {
     const kp = e.kernel(FPTT_UPDATE_NORM_PARTIALS, { constants: { WG_SIZE: 64 } });
     const mean = arena.view('w').param; // 91 elements ≥ 67
     const lambda = arena.view('d').grad; // 320 elements ≥ 67
-    e.run([e.dispatch(kp, { chunks: seg, param: c.param, grad: c.grad, mean, lambda, partials }, uniforms, [2, 1, 1])]);
+    // the kernel reads vec4s: bind c's views with their length rounded up to whole vec4s (into
+    // c's padding), as the flat arena buffers always are
+    const vec4View = (t: typeof c.param) => ({ buffer: t.buffer, offset: t.byteOffset, size: Math.ceil(t.byteLength / 16) * 16 });
+    e.run([e.dispatch(kp, { chunks: seg, param: vec4View(c.param), grad: vec4View(c.grad), mean, lambda, partials }, uniforms, [2, 1, 1])]);
     const [part] = await e.readMany([partials]);
     const dAll = grads.d!;
     const expected = [0, 0];
-    for (let i = 0; i < c.size; i++) {
-      const g = Math.fround(grads.c![i]! - dAll[i]! + alpha * (init.c![i]! - init.w![i]!));
+    // the kernel reads whole vec4s: lane 67 is c's padding (W = ∇ = 0) but w's and d's element 67
+    for (let i = 0; i < 68; i++) {
+      const cw = i < c.size ? init.c![i]! : 0;
+      const cg = i < c.size ? grads.c![i]! : 0;
+      const g = Math.fround(cg - dAll[i]! + alpha * (cw - init.w![i]!));
       expected[i < 64 ? 0 : 1]! += g * g;
     }
     const perChunk = [0, 1].map((k) => part!.subarray(k * 64, k * 64 + 64).reduce((a, b) => a + b, 0));
