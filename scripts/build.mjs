@@ -2,10 +2,13 @@
 //   dist/node/index.js      the library for Node (ESM; `webgpu` stays an external import)
 //   dist/node/cli.js        the CLI behind bin/webgpu-snn.js
 //   dist/browser/webgpu-snn.js   the browser ESM bundle (same public API; navigator.gpu)
-//   dist/types/             declaration files (tsc), when --types is given
+//   dist/browser/app.js     the live training page's script (web/app.ts; imports ./webgpu-snn.js)
+//   dist/types/             declaration files (tsc -p tsconfig.build.json); skipped with --no-types
 //   dist/bench/run.js       the benchmark runner (only with --bench)
+// --browser builds only the two browser files (fast; the browser tests use it).
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,12 +38,25 @@ const browserStubs = {
 
 const nodeBanner = { js: "import { createRequire as __snnCreateRequire } from 'node:module'; const require = __snnCreateRequire(import.meta.url);" };
 
+const browserOnly = args.has('--browser');
 const jobs = [];
 if (existsSync(join(root, 'src/index.ts'))) {
-  jobs.push(esbuild.build({ ...common, platform: 'node', target: 'node20', entryPoints: ['src/index.ts'], outfile: 'dist/node/index.js', external: ['webgpu'], banner: nodeBanner }));
+  if (!browserOnly) {
+    jobs.push(esbuild.build({ ...common, platform: 'node', target: 'node20', entryPoints: ['src/index.ts'], outfile: 'dist/node/index.js', external: ['webgpu'], banner: nodeBanner }));
+  }
   jobs.push(esbuild.build({ ...common, platform: 'browser', target: 'es2022', entryPoints: ['src/index.ts'], outfile: 'dist/browser/webgpu-snn.js', plugins: [browserStubs] }));
 }
-if (existsSync(join(root, 'src/cli/main.ts'))) {
+if (existsSync(join(root, 'web/app.ts'))) {
+  // The page uses the library through the public bundle, exactly as another page would.
+  const libraryExternal = {
+    name: 'library-external',
+    setup(build) {
+      build.onResolve({ filter: /\/src\/index(\.js|\.ts)?$/ }, () => ({ path: './webgpu-snn.js', external: true }));
+    },
+  };
+  jobs.push(esbuild.build({ ...common, platform: 'browser', target: 'es2022', entryPoints: ['web/app.ts'], outfile: 'dist/browser/app.js', plugins: [libraryExternal, browserStubs] }));
+}
+if (!browserOnly && existsSync(join(root, 'src/cli/main.ts'))) {
   jobs.push(esbuild.build({ ...common, platform: 'node', target: 'node20', entryPoints: ['src/cli/main.ts'], outfile: 'dist/node/cli.js', external: ['webgpu'], banner: nodeBanner }));
 }
 if (args.has('--bench')) {
@@ -60,3 +76,40 @@ if (args.has('--bench')) {
   );
 }
 await Promise.all(jobs);
+
+/**
+ * Declarations: tsc writes dist/types from src/index.ts; then relative specifiers without an
+ * extension (the data layer's `./errors`) get `.js` / `/index.js`, so the types also resolve
+ * under `moduleResolution: node16/nodenext`. A type error elsewhere in the project does not stop
+ * the build as long as dist/types/index.d.ts was written (tsc's messages are printed).
+ */
+function buildTypes() {
+  const out = join(root, 'dist/types');
+  rmSync(out, { recursive: true, force: true });
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(join(out, 'index.d.ts'))) {
+    process.stderr.write(r.stdout + r.stderr);
+    throw new Error('build: tsc wrote no dist/types/index.d.ts');
+  }
+  if (r.status !== 0) process.stderr.write(`build: tsc reported type errors (declarations written anyway):\n${r.stdout}${r.stderr}`);
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.d.ts')) {
+        const text = readFileSync(p, 'utf8');
+        const fixed = text.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*)\2/g, (m, pre, q, spec) => {
+          if (/\.(js|mjs|cjs|json)$/.test(spec)) return m;
+          const base = join(dirname(p), spec);
+          if (existsSync(`${base}.d.ts`)) return `${pre}${q}${spec}.js${q}`;
+          if (existsSync(join(base, 'index.d.ts'))) return `${pre}${q}${spec}/index.js${q}`;
+          return m;
+        });
+        if (fixed !== text) writeFileSync(p, fixed);
+      }
+    }
+  };
+  walk(out);
+}
+if (!browserOnly && !args.has('--no-types') && existsSync(join(root, 'src/index.ts')) && existsSync(join(root, 'tsconfig.build.json'))) buildTypes();

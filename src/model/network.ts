@@ -1,91 +1,29 @@
 /**
- * A dense spiking network on the GPU: LTC / LIF / ALIF layers, then a liquid or non-liquid
- * readout (classification) or a linear head on the last layer's membrane (regression, the Add
- * task). Every layer has an explicit forward and an explicit local backward (llm.c style); no tape.
+ * A spiking network on the GPU: a stack of layers (src/model/layer.ts: dense LTC / LIF / ALIF,
+ * convolutional LTC, pooling), then a liquid or non-liquid readout (classification) or a linear
+ * head on the last layer's membrane (regression, the Add task). Every layer has an explicit
+ * forward and an explicit local backward (llm.c style); no tape.
  *
  * Time is cut into chunks of at most `slots` steps (FPTT-K: a chunk; pure online FPTT: 1 step;
- * BPTT: the whole sequence). Each layer owns, per chunk position j:
- *   state[j]  [u | s | b]     state before step j (state[j+1] after it); state[0] is the state
- *                              carried into the chunk (detached), copied from state[L] after it
- *   cur[j], gates[j] [τm | τa | u']   what the forward keeps for the backward
- * and, shared by all positions, dcur, dgates [dzm | dza] and two gradient slots grad[0], grad[1]
- * holding dL/d(state at step j) in grad[j % 2]. The readout keeps o[j], z[j], to[j], dloss[j]
- * and dOut[j % 2] the same way. So memory grows with the chunk length, never with T.
- * (A buffer may not be read-only and writable in one dispatch, so what a matmul reads and what it
- * writes never share a buffer: that is why I and the gates are separate buffers.)
+ * BPTT: the whole sequence). Layers and the head keep per-position buffers for the chunk, so
+ * memory grows with the chunk length, never with T. Dispatch lists are built once per
+ * (position, role) and cached; a training step only encodes them.
  *
- * Dispatch lists are built once per (position, role) and cached; a training step only encodes them.
  * Gradient conventions: parameter gradients accumulate (+=) and are zeroed by the update;
- * activation gradients are written (=) at the chunk's last step and accumulated (+=) before it.
+ * activation gradients are written (=) at the chunk's last step and accumulated (+=) before it,
+ * where they also hold what came back from the step after.
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
-import { Slot } from '../gpu/slots.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
-import {
-  MSE_LOSS,
-  NEURON_BACKWARD,
-  NEURON_FORWARD,
-  NEURON_PARAM_GRAD,
-  READOUT_BACKWARD,
-  READOUT_FORWARD,
-  XENT_LOSS,
-  elementwiseGroups,
-  elementwiseVariant,
-  neuronParams,
-  neuronVariant,
-  paramGradGroups,
-} from '../kernels/neuron.js';
-import type { LtcConfig } from '../ref/ltc.js';
+import { MSE_LOSS, NEURON_PARAM_GRAD, READOUT_BACKWARD, READOUT_FORWARD, XENT_LOSS, elementwiseGroups, elementwiseVariant, paramGradGroups } from '../kernels/neuron.js';
 import { initNetRef, initialStateRef, netConfig, netParamShapes, type NetConfig, type NetSpec } from '../ref/network.js';
 import { Rng } from '../util/rng.js';
+import { DenseSpikingLayer } from './dense_layer.js';
+import type { AboveWrites, NetLayer, ParamStore, StepRole } from './layer.js';
 
-/** Where the network's parameters and their gradients live (the FPTT arena). */
-export interface ParamStore {
-  param(name: string): Tensor;
-  grad(name: string): Tensor;
-}
-
-/** Which kind of backward a chunk position runs. */
-export interface StepRole {
-  /** j is the chunk's last step: no gradient comes back from j+1. */
-  isEnd: boolean;
-  /** This step has a loss term. */
-  hasLoss: boolean;
-}
-
-class LayerRuntime {
-  readonly state: Slot[];
-  readonly cur: Tensor[];
-  readonly gates: Slot[];
-  readonly dcur: Tensor;
-  readonly dgates: Slot;
-  readonly grad: [Slot, Slot];
-  readonly liquid: boolean;
-
-  constructor(
-    engine: Engine,
-    readonly index: number,
-    readonly cfg: LtcConfig,
-    slots: number,
-  ) {
-    const { B, H } = cfg;
-    const name = `l${index}`;
-    this.liquid = cfg.kind === 'ltc';
-    this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.state[${j}]`));
-    this.cur = Array.from({ length: slots }, (_, j) => engine.tensor([B, H], { label: `${name}.I[${j}]` }));
-    this.gates = Array.from({ length: slots }, (_, j) => new Slot(engine, ['tm', 'ta', 'uPre'], [B, H], `${name}.gates[${j}]`));
-    this.dcur = engine.tensor([B, H], { label: `${name}.dI` });
-    this.dgates = new Slot(engine, ['dzm', 'dza'], [B, H], `${name}.dgates`);
-    this.grad = [new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[0]`), new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[1]`)];
-  }
-
-  destroy(): void {
-    for (const s of [...this.state, ...this.gates, this.dgates, ...this.grad]) s.destroy();
-    for (const t of [...this.cur, this.dcur]) t.destroy();
-  }
-}
+export type { ParamStore, StepRole } from './layer.js';
 
 export interface NetworkOptions {
   /** Longest chunk the network will run (1 for pure online FPTT, T for BPTT). */
@@ -97,7 +35,7 @@ export interface NetworkOptions {
 export class SpikingNetwork {
   readonly cfg: NetConfig;
   readonly slots: number;
-  readonly layers: LayerRuntime[];
+  readonly layers: NetLayer[];
   /** Inputs of the chunk's steps, each (B, D). */
   readonly inputs: Tensor[];
   /** Readout head (classification). */
@@ -132,7 +70,7 @@ export class SpikingNetwork {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`SpikingNetwork: slots must be a positive integer, got ${slots}`);
     this.slots = slots;
     const { B, D } = this.cfg;
-    this.layers = this.cfg.layers.map((l, i) => new LayerRuntime(engine, i, l, slots));
+    this.layers = this.cfg.layers.map((l, i) => new DenseSpikingLayer(engine, i, l, slots, store));
     this.inputs = Array.from({ length: slots }, (_, j) => engine.tensor([B, D], { label: `input[${j}]` }));
     const head = this.cfg.head;
     if (head.kind === 'readout') {
@@ -174,8 +112,15 @@ export class SpikingNetwork {
     return initNetRef(netConfig(spec), seed).params;
   }
 
-  get top(): LayerRuntime {
+  get top(): NetLayer {
     return this.layers[this.layers.length - 1]!;
+  }
+
+  /** The last layer as a spiking layer with a membrane (the heads read it). */
+  private get topSpiking(): DenseSpikingLayer {
+    const t = this.top;
+    if (!(t instanceof DenseSpikingLayer)) throw new Error('the last layer must be a spiking layer (the head reads its spikes or membrane)');
+    return t;
   }
 
   // ---- host-side state ---------------------------------------------------------------------
@@ -184,10 +129,10 @@ export class SpikingNetwork {
   writeState(state: Record<string, ArrayLike<number>>): void {
     const e = this.engine;
     this.layers.forEach((l, i) => {
-      for (const c of ['u', 's', 'b']) {
+      for (const c of l.stateNames) {
         const v = state[`l${i}.${c}`];
         if (!v) throw new Error(`writeState: missing l${i}.${c}`);
-        e.upload(l.state[0]!.get(c), v);
+        e.upload(l.stateTensor(0, c), v);
       }
     });
     if (this.readout) {
@@ -207,9 +152,9 @@ export class SpikingNetwork {
     const names: string[] = [];
     const ts: Tensor[] = [];
     this.layers.forEach((l, i) => {
-      for (const c of ['u', 's', 'b']) {
+      for (const c of l.stateNames) {
         names.push(`l${i}.${c}`);
-        ts.push(l.state[position]!.get(c));
+        ts.push(l.stateTensor(position, c));
       }
     });
     if (this.readout) {
@@ -253,47 +198,14 @@ export class SpikingNetwork {
   }
 
   private layerInput(i: number, j: number): Tensor {
-    return i === 0 ? this.inputs[j]! : this.layers[i - 1]!.state[j + 1]!.get('s');
+    return i === 0 ? this.inputs[j]! : this.layers[i - 1]!.output(j);
   }
 
   /** Forward of step j: every layer, then the head (without the loss). */
   forward(j: number): Dispatch[] {
     return this.cached(`fwd:${j}`, () => {
-      const e = this.engine;
       const out: Dispatch[] = [];
-      for (const l of this.layers) {
-        const i = l.index;
-        const p = (n: string) => this.store.param(`l${i}.${n}`);
-        const prev = l.state[j]!;
-        const next = l.state[j + 1]!;
-        const gates = l.gates[j]!;
-        const I = l.cur[j]!;
-        out.push(matmulForward(e, { x: this.layerInput(i, j), w: p('Wx'), bias: p('bx'), y: I, label: `l${i}.I[${j}]` }));
-        if (l.cfg.recurrent) out.push(matmulForward(e, { x: prev.get('s'), w: p('Wr'), y: I, accumulate: true, label: `l${i}.I+=Wr s[${j}]` }));
-        if (l.liquid) {
-          out.push(matmulForward(e, { x: I, x2: prev.get('u'), w: p('Wtm'), bias: p('btm'), y: gates.get('tm'), label: `l${i}.zm[${j}]` }));
-          if (l.cfg.adapt) out.push(matmulForward(e, { x: I, x2: prev.get('b'), w: p('Wta'), bias: p('bta'), y: gates.get('ta'), label: `l${i}.za[${j}]` }));
-        }
-        const k = e.kernel(NEURON_FORWARD, neuronVariant(e, l.liquid, l.cfg.adapt, l.cfg.surrogate.kind));
-        const B = l.cfg.B;
-        const H = l.cfg.H;
-        out.push(
-          e.dispatch(
-            k,
-            {
-              state_prev: prev.whole,
-              pm: l.liquid ? null : p('pm'),
-              pa: !l.liquid && l.cfg.adapt ? p('pa') : null,
-              cur: I,
-              gates: gates.whole,
-              state: next.whole,
-            },
-            neuronParams(B, H, prev.cs, l.cfg, { useDu: false, useDs: false, useDb: false }),
-            elementwiseGroups(e, B * H),
-            `l${i}.ltc_forward[${j}]`,
-          ),
-        );
-      }
+      for (const l of this.layers) out.push(...l.forward(j, this.layerInput(l.index, j)));
       out.push(...this.headForward(j));
       return out;
     });
@@ -301,12 +213,11 @@ export class SpikingNetwork {
 
   private headForward(j: number): Dispatch[] {
     const e = this.engine;
-    const top = this.top;
-    const s = top.state[j + 1]!;
+    const top = this.topSpiking;
     if (this.readout) {
       const r = this.readout;
       const z = r.z[j]!;
-      const out = [matmulForward(e, { x: s.get('s'), w: this.store.param('Wo'), bias: this.store.param('bo'), y: z, label: `readout.z[${j}]` })];
+      const out = [matmulForward(e, { x: top.output(j), w: this.store.param('Wo'), bias: this.store.param('bo'), y: z, label: `readout.z[${j}]` })];
       if (r.liquid) out.push(matmulForward(e, { x: z, x2: r.o[j]!, w: this.store.param('Wto'), bias: this.store.param('bto'), y: r.to[j]!, label: `readout.zo[${j}]` }));
       const k = e.kernel(READOUT_FORWARD, elementwiseVariant(e, { LIQUID: r.liquid ? 1 : 0 }));
       out.push(
@@ -321,7 +232,7 @@ export class SpikingNetwork {
       return out;
     }
     const h = this.linear!;
-    return [matmulForward(e, { x: s.get('u'), w: this.store.param('Wl'), bias: this.store.param('bl'), y: h.pred[j]!, label: `head.pred[${j}]` })];
+    return [matmulForward(e, { x: top.stateTensor(j + 1, 'u'), w: this.store.param('Wl'), bias: this.store.param('bl'), y: h.pred[j]!, label: `head.pred[${j}]` })];
   }
 
   /**
@@ -370,16 +281,20 @@ export class SpikingNetwork {
     return this.cached(`bwd:${j}:${role.isEnd ? 1 : 0}:${role.hasLoss ? 1 : 0}`, () => {
       const out: Dispatch[] = [];
       out.push(...this.headBackward(j, role));
-      for (let i = this.layers.length - 1; i >= 0; i--) out.push(...this.layerBackward(this.layers[i]!, j, role));
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const l = this.layers[i]!;
+        const isTop = i === this.layers.length - 1;
+        const above: AboveWrites = isTop ? { ds: this.readout !== null, du: this.linear !== null } : { ds: true, du: false };
+        const dx = i > 0 ? this.layers[i - 1]!.outputGrad(j) : null;
+        out.push(...l.backward(j, role, this.layerInput(i, j), dx, above));
+      }
       return out;
     });
   }
 
   private headBackward(j: number, role: StepRole): Dispatch[] {
     const e = this.engine;
-    const top = this.top;
-    const sTop = top.state[j + 1]!;
-    const gTop = top.grad[j % 2]!;
+    const top = this.topSpiking;
     const needPrev = j > 0;
     if (this.readout) {
       const r = this.readout;
@@ -410,88 +325,18 @@ export class SpikingNetwork {
           e.dispatch(k2, { dgates: dzo, dpm: this.store.grad('po'), dpa: null }, { B: this.cfg.B, H: r.C, cs: 0, adapt: 0 }, paramGradGroups(e, r.C), `readout.dpo[${j}]`),
         );
       }
-      out.push(matmulBackwardWeight(e, { dy: dz, x: sTop.get('s'), dw: this.store.grad('Wo'), db: this.store.grad('bo'), label: `readout.dWo[${j}]` }));
-      out.push(matmulBackwardInput(e, { dy: dz, w: this.store.param('Wo'), dx: gTop.get('s'), accumulate: !role.isEnd, label: `readout.ds_top[${j}]` }));
+      out.push(matmulBackwardWeight(e, { dy: dz, x: top.output(j), dw: this.store.grad('Wo'), db: this.store.grad('bo'), label: `readout.dWo[${j}]` }));
+      const ds = top.outputGrad(j);
+      out.push(matmulBackwardInput(e, { dy: dz, w: this.store.param('Wo'), dx: ds.tensor, accumulate: ds.accumulate(role), label: `readout.ds_top[${j}]` }));
       return out;
     }
     if (!role.hasLoss) return [];
     const h = this.linear!;
+    const du = top.membraneGrad(j);
     return [
-      matmulBackwardWeight(e, { dy: h.dpred[j]!, x: sTop.get('u'), dw: this.store.grad('Wl'), db: this.store.grad('bl'), label: `head.dWl[${j}]` }),
-      matmulBackwardInput(e, { dy: h.dpred[j]!, w: this.store.param('Wl'), dx: gTop.get('u'), accumulate: !role.isEnd, label: `head.du_top[${j}]` }),
+      matmulBackwardWeight(e, { dy: h.dpred[j]!, x: top.stateTensor(j + 1, 'u'), dw: this.store.grad('Wl'), db: this.store.grad('bl'), label: `head.dWl[${j}]` }),
+      matmulBackwardInput(e, { dy: h.dpred[j]!, w: this.store.param('Wl'), dx: du.tensor, accumulate: du.accumulate(role), label: `head.du_top[${j}]` }),
     ];
-  }
-
-  private layerBackward(l: LayerRuntime, j: number, role: StepRole): Dispatch[] {
-    const e = this.engine;
-    const i = l.index;
-    const isTop = i === this.layers.length - 1;
-    const p = (n: string) => this.store.param(`l${i}.${n}`);
-    const g = (n: string) => this.store.grad(`l${i}.${n}`);
-    const prev = l.state[j]!;
-    const gates = l.gates[j]!;
-    const I = l.cur[j]!;
-    const gradHere = l.grad[j % 2]!;
-    const gradPrev = l.grad[(j + 1) % 2]!;
-    const needPrev = j > 0;
-    const { B, H } = l.cfg;
-    // What dL/d(state_j) holds: at the chunk's end only what the layer above / the head wrote.
-    const useDu = !role.isEnd || (isTop && this.linear !== null);
-    const useDb = !role.isEnd;
-    const useDs = !role.isEnd || !isTop || this.readout !== null;
-    const out: Dispatch[] = [];
-    const k = e.kernel(NEURON_BACKWARD, neuronVariant(e, l.liquid, l.cfg.adapt, l.cfg.surrogate.kind));
-    const params = neuronParams(B, H, prev.cs, l.cfg, { useDu, useDs, useDb });
-    out.push(
-      e.dispatch(
-        k,
-        {
-          state_prev: prev.whole,
-          state: l.state[j + 1]!.whole,
-          cur: I,
-          gates: gates.whole,
-          dstate: gradHere.whole,
-          dcur: l.dcur,
-          dgates: l.dgates.whole,
-          dstate_prev: gradPrev.whole,
-        },
-        params,
-        elementwiseGroups(e, B * H),
-        `l${i}.ltc_backward[${j}]`,
-      ),
-    );
-    const dI = l.dcur;
-    const dzm = l.dgates.get('dzm');
-    const dza = l.dgates.get('dza');
-    if (l.liquid) {
-      out.push(matmulBackwardInput(e, { dy: dzm, w: p('Wtm'), dx: dI, colOffset: 0, accumulate: true, label: `l${i}.dI+=zm[${j}]` }));
-      if (l.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: p('Wta'), dx: dI, colOffset: 0, accumulate: true, label: `l${i}.dI+=za[${j}]` }));
-      if (needPrev) {
-        out.push(matmulBackwardInput(e, { dy: dzm, w: p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `l${i}.du_prev+=[${j}]` }));
-        if (l.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `l${i}.db_prev+=[${j}]` }));
-      }
-      out.push(matmulBackwardWeight(e, { dy: dzm, x: I, dw: g('Wtm'), db: g('btm'), colOffset: 0, label: `l${i}.dWtm(I)[${j}]` }));
-      out.push(matmulBackwardWeight(e, { dy: dzm, x: prev.get('u'), dw: g('Wtm'), colOffset: H, label: `l${i}.dWtm(u)[${j}]` }));
-      if (l.cfg.adapt) {
-        out.push(matmulBackwardWeight(e, { dy: dza, x: I, dw: g('Wta'), db: g('bta'), colOffset: 0, label: `l${i}.dWta(I)[${j}]` }));
-        out.push(matmulBackwardWeight(e, { dy: dza, x: prev.get('b'), dw: g('Wta'), colOffset: H, label: `l${i}.dWta(b)[${j}]` }));
-      }
-    } else {
-      const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));
-      out.push(
-        e.dispatch(k2, { dgates: l.dgates.whole, dpm: g('pm'), dpa: l.cfg.adapt ? g('pa') : null }, { B, H, cs: l.dgates.cs, adapt: l.cfg.adapt ? 1 : 0 }, paramGradGroups(e, H), `l${i}.dpm[${j}]`),
-      );
-    }
-    out.push(matmulBackwardWeight(e, { dy: dI, x: this.layerInput(i, j), dw: g('Wx'), db: g('bx'), label: `l${i}.dWx[${j}]` }));
-    if (l.cfg.recurrent) {
-      out.push(matmulBackwardWeight(e, { dy: dI, x: prev.get('s'), dw: g('Wr'), label: `l${i}.dWr[${j}]` }));
-      if (needPrev) out.push(matmulBackwardInput(e, { dy: dI, w: p('Wr'), dx: gradPrev.get('s'), accumulate: true, label: `l${i}.ds_prev+=[${j}]` }));
-    }
-    if (i > 0) {
-      const below = this.layers[i - 1]!;
-      out.push(matmulBackwardInput(e, { dy: dI, w: p('Wx'), dx: below.grad[j % 2]!.get('s'), accumulate: !role.isEnd, label: `l${i}.dx[${j}]` }));
-    }
-    return out;
   }
 
   /**
@@ -500,7 +345,7 @@ export class SpikingNetwork {
    */
   encodeCarry(enc: GPUCommandEncoder, L: number): void {
     if (L === 0) return;
-    for (const l of this.layers) enc.copyBufferToBuffer(l.state[L]!.whole.buffer, 0, l.state[0]!.whole.buffer, 0, l.state[0]!.whole.byteLength);
+    for (const l of this.layers) l.encodeCarry(enc, L);
     if (this.readout) {
       const r = this.readout;
       enc.copyBufferToBuffer(r.o[L]!.buffer, 0, r.o[0]!.buffer, 0, r.o[0]!.byteLength);

@@ -274,7 +274,7 @@ export interface RasterLayer {
 export function rasterChart(layers: readonly RasterLayer[], o: { title: string; steps: number; width?: number; height?: number }): string {
   const totalN = layers.reduce((a, l) => a + l.size, 0);
   const height = o.height ?? Math.min(900, Math.max(360, 90 + totalN * 2.2));
-  const fr: Frame = { width: o.width ?? 860, height, left: 84, right: 150, top: 44, bottom: 52 };
+  const fr: Frame = { width: o.width ?? 860, height, left: 104, right: 150, top: 44, bottom: 52 };
   const W = plotW(fr);
   const H = plotH(fr);
   const T = Math.max(1, o.steps);
@@ -291,7 +291,7 @@ export function rasterChart(layers: readonly RasterLayer[], o: { title: string; 
     const y0 = fr.top + row * rh;
     if (li > 0) out.push(`<line x1="${fr.left}" x2="${fr.left + W}" y1="${f(y0)}" y2="${f(y0)}" stroke="${AXIS}" stroke-width="0.8" stroke-dasharray="4 3"/>`);
     out.push(`<text x="${fr.left - 30}" y="${f(y0 + (l.size * rh) / 2 + 4)}" text-anchor="end" fill="${color}" font-weight="600">${escapeXml(l.name)}</text>`);
-    out.push(`<g fill="${MUTED}" font-size="10" text-anchor="end"><text x="${fr.left - 6}" y="${f(y0 + rh / 2 + 3.5)}">0</text>${l.size > 1 ? `<text x="${fr.left - 6}" y="${f(y0 + (l.size - 0.5) * rh + 3.5)}">${l.size - 1}</text>` : ''}</g>`);
+    out.push(`<g fill="${MUTED}" font-size="10" text-anchor="end"><text x="${fr.left - 6}" y="${f(y0 + rh / 2 + 3.5)}">0</text>${l.size > 1 && li === layers.length - 1 ? `<text x="${fr.left - 6}" y="${f(y0 + (l.size - 0.5) * rh + 3.5)}">${l.size - 1}</text>` : ''}</g>`);
     out.push(`<g fill="${color}">`);
     let n = 0;
     for (let t = 0; t < l.spikes.length && t < T; t++) {
@@ -306,6 +306,9 @@ export function rasterChart(layers: readonly RasterLayer[], o: { title: string; 
     counts.push(n);
     row += l.size;
   });
+  if (counts.every((c) => c === 0)) {
+    out.push(`<text x="${f(fr.left + W / 2)}" y="${f(fr.top + H / 2)}" text-anchor="middle" fill="${MUTED}">no spikes in this sample</text>`);
+  }
   // x axis
   const xt = niceTicks(0, T - 1, 8).filter((v) => v >= 0 && v <= T - 1 && Number.isInteger(v));
   out.push(`<g fill="${MUTED}" font-size="11">`);
@@ -315,7 +318,7 @@ export function rasterChart(layers: readonly RasterLayer[], o: { title: string; 
   for (const v of xt) out.push(`<line x1="${f(fr.left + (v + 0.5) * cw)}" x2="${f(fr.left + (v + 0.5) * cw)}" y1="${fr.top + H}" y2="${fr.top + H + 5}"/>`);
   out.push('</g>');
   out.push(`<text x="${f(fr.left + W / 2)}" y="${fr.height - 12}" text-anchor="middle" fill="${TEXT}">time step</text>`);
-  out.push(`<text transform="translate(18 ${f(fr.top + H / 2)}) rotate(-90)" text-anchor="middle" fill="${TEXT}">neuron</text>`);
+  out.push(`<text transform="translate(16 ${f(fr.top + H / 2)}) rotate(-90)" text-anchor="middle" fill="${TEXT}">neuron</text>`);
   // legend: spikes per layer and rate
   layers.forEach((l, li) => {
     const color = PALETTE[li % PALETTE.length]!;

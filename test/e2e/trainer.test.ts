@@ -71,8 +71,8 @@ const CASES: Case[] = [
     sequences: 2,
   },
   {
-    name: 'BPTT, LIF + LTC, liquid readout',
-    spec: { batch: 3, input: 4, layers: [{ size: 5, kind: 'lif' }, { size: 6 }], head: { kind: 'readout', classes: 5 } },
+    name: 'BPTT, LIF + LTC, liquid readout, one input per step (S-MNIST shape)',
+    spec: { batch: 3, input: 1, layers: [{ size: 5, kind: 'lif' }, { size: 6 }], head: { kind: 'readout', classes: 5 } },
     T: 5,
     method: 'bptt',
     sequences: 2,

@@ -1,0 +1,64 @@
+/**
+ * webgpu-snn — the public API, the same in Node (dist/node/index.js, Dawn's `webgpu`) and in the
+ * browser (dist/browser/webgpu-snn.js, navigator.gpu). Everything exported here is browser-safe:
+ * the Node-only parts (file loaders, checkpoint files) load `node:*` modules lazily, only when
+ * called.
+ *
+ *   const engine = await Engine.create();                     // acquires a GPU device
+ *   const trainer = new Trainer(engine, spec, { method: 'fptt', steps: T });
+ *   trainer.beginSequence({ fillStep: (t, out) => …, labels }, new Rng(0));
+ *   for (let t = 0; t < T; t++) trainer.trainChunk(t);       // one FPTT update per step (K = T)
+ *   const { loss, accuracy } = await trainer.readMetrics();
+ */
+
+// GPU engine and device
+export { Engine, type TensorOptions } from './gpu/engine.js';
+export { acquireDevice, SWIFTSHADER_ICD_PATHS, type DeviceOptions, type AdapterDescription, type GpuContext } from './gpu/device.js';
+export { GpuUnavailableError, GpuOperationError, DeviceLostError, ShapeError } from './gpu/errors.js';
+export { Tensor, type DType } from './gpu/tensor.js';
+
+// network, training, parity trace
+export { SpikingNetwork, type ParamStore, type NetworkOptions, type StepRole } from './model/network.js';
+export { Trainer, chunkBounds, type TrainerOptions, type SequenceBatchSource, type TrainMetrics, type Method } from './train/trainer.js';
+export type { OptimizerOptions } from './kernels/fptt_update.js';
+export { runTrace } from './train/trace.js';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  captureCheckpoint,
+  restoreCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  checkpointParams,
+  type Checkpoint,
+  type CheckpointMeta,
+  type CaptureMeta,
+} from './train/checkpoint.js';
+
+// network description and the CPU reference (SPEC §1–4, §7)
+export {
+  netConfig,
+  netParamShapes,
+  initNetRef,
+  initialStateRef,
+  traceRef,
+  validateTraceCase,
+  type NetSpec,
+  type LayerSpec,
+  type HeadSpec,
+  type NetConfig,
+  type TraceCase,
+  type TraceJson,
+} from './ref/network.js';
+export { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig, type OptimizerConfig, type OptimizerKind } from './ref/optim.js';
+export type { NeuronKind, LtcConfig } from './ref/ltc.js';
+export type { SurrogateKind } from './ref/surrogate.js';
+export * as ref from './ref/index.js';
+
+// data (browser-safe: IDX/MNIST parsing, the Add task, event formats, batching)
+export * from './data/index.js';
+
+// utilities and the page helpers
+export { Rng } from './util/rng.js';
+export * from './browser/index.js';

@@ -1,0 +1,206 @@
+/**
+ * A dense spiking layer (LTC, LIF or ALIF; SPEC §1) on the GPU. Per chunk position j it owns
+ *   state[j]  [u | s | b]            the state before step j (state[j+1] after it); state[0] is the
+ *                                    state carried into the chunk (detached), copied from state[L]
+ *   cur[j], gates[j] [τm | τa | u']  what the forward keeps for the backward
+ * and, shared by all positions, dcur, dgates [dzm | dza] and two gradient slots grad[0], grad[1]
+ * holding dL/d(state at step j) in grad[j % 2]. Memory grows with the chunk length, never with T.
+ * A buffer may not be bound read-only and writable in one dispatch, so what a matmul reads and
+ * what it writes never share a buffer: that is why I and the gates are separate buffers.
+ *
+ * Forward of step j:  I = x·Wxᵀ + bx (+ s_prev·Wrᵀ);  zm = [I | u_prev]·Wtmᵀ + btm;
+ *                     za = [I | b_prev]·Wtaᵀ + bta;  ltc_forward (elementwise, fused)
+ * Backward of step j: ltc_backward (elementwise) → dI, dzm, dza, dstate_prev; then the matmul
+ *                     input and weight gradients of the three products, in the order the
+ *                     dependencies need. Parameter gradients accumulate (+=).
+ */
+import type { Engine } from '../gpu/engine.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import { Slot } from '../gpu/slots.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
+import {
+  NEURON_BACKWARD,
+  NEURON_FORWARD,
+  NEURON_PARAM_GRAD,
+  elementwiseGroups,
+  elementwiseVariant,
+  neuronParams,
+  neuronVariant,
+  paramGradGroups,
+} from '../kernels/neuron.js';
+import type { LtcConfig } from '../ref/ltc.js';
+import type { AboveWrites, GradTarget, NetLayer, ParamStore, StepRole } from './layer.js';
+
+export class DenseSpikingLayer implements NetLayer {
+  readonly state: Slot[];
+  readonly cur: Tensor[];
+  readonly gates: Slot[];
+  readonly dcur: Tensor;
+  readonly dgates: Slot;
+  readonly grad: [Slot, Slot];
+  readonly liquid: boolean;
+  readonly stateNames = ['u', 's', 'b'] as const;
+  readonly outSize: number;
+  private readonly name: string;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly index: number,
+    readonly cfg: LtcConfig,
+    slots: number,
+    private readonly store: ParamStore,
+  ) {
+    const { B, H } = cfg;
+    const name = `l${index}`;
+    this.name = name;
+    this.outSize = H;
+    this.liquid = cfg.kind === 'ltc';
+    this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.state[${j}]`));
+    this.cur = Array.from({ length: slots }, (_, j) => engine.tensor([B, H], { label: `${name}.I[${j}]` }));
+    this.gates = Array.from({ length: slots }, (_, j) => new Slot(engine, ['tm', 'ta', 'uPre'], [B, H], `${name}.gates[${j}]`));
+    this.dcur = engine.tensor([B, H], { label: `${name}.dI` });
+    this.dgates = new Slot(engine, ['dzm', 'dza'], [B, H], `${name}.dgates`);
+    this.grad = [new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[0]`), new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[1]`)];
+  }
+
+  private p(n: string): Tensor {
+    return this.store.param(`${this.name}.${n}`);
+  }
+
+  private g(n: string): Tensor {
+    return this.store.grad(`${this.name}.${n}`);
+  }
+
+  output(j: number): Tensor {
+    return this.state[j + 1]!.get('s');
+  }
+
+  outputGrad(j: number): GradTarget {
+    return { tensor: this.grad[j % 2]!.get('s'), accumulate: (role) => !role.isEnd };
+  }
+
+  /** dL/du at step j (for a head on the membrane). */
+  membraneGrad(j: number): GradTarget {
+    return { tensor: this.grad[j % 2]!.get('u'), accumulate: (role) => !role.isEnd };
+  }
+
+  stateTensor(pos: number, name: string): Tensor {
+    return this.state[pos]!.get(name);
+  }
+
+  forward(j: number, x: Tensor): Dispatch[] {
+    const e = this.engine;
+    const { B, H } = this.cfg;
+    const prev = this.state[j]!;
+    const next = this.state[j + 1]!;
+    const gates = this.gates[j]!;
+    const I = this.cur[j]!;
+    const n = this.name;
+    const out: Dispatch[] = [];
+    out.push(matmulForward(e, { x, w: this.p('Wx'), bias: this.p('bx'), y: I, label: `${n}.I[${j}]` }));
+    if (this.cfg.recurrent) out.push(matmulForward(e, { x: prev.get('s'), w: this.p('Wr'), y: I, accumulate: true, label: `${n}.I+=Wr s[${j}]` }));
+    if (this.liquid) {
+      out.push(matmulForward(e, { x: I, x2: prev.get('u'), w: this.p('Wtm'), bias: this.p('btm'), y: gates.get('tm'), label: `${n}.zm[${j}]` }));
+      if (this.cfg.adapt) out.push(matmulForward(e, { x: I, x2: prev.get('b'), w: this.p('Wta'), bias: this.p('bta'), y: gates.get('ta'), label: `${n}.za[${j}]` }));
+    }
+    const k = e.kernel(NEURON_FORWARD, neuronVariant(e, this.liquid, this.cfg.adapt, this.cfg.surrogate.kind));
+    out.push(
+      e.dispatch(
+        k,
+        {
+          state_prev: prev.whole,
+          pm: this.liquid ? null : this.p('pm'),
+          pa: !this.liquid && this.cfg.adapt ? this.p('pa') : null,
+          cur: I,
+          gates: gates.whole,
+          state: next.whole,
+        },
+        neuronParams(B, H, prev.cs, this.cfg, { useDu: false, useDs: false, useDb: false }),
+        elementwiseGroups(e, B * H),
+        `${n}.ltc_forward[${j}]`,
+      ),
+    );
+    return out;
+  }
+
+  backward(j: number, role: StepRole, x: Tensor, dx: GradTarget | null, above: AboveWrites): Dispatch[] {
+    const e = this.engine;
+    const { B, H } = this.cfg;
+    const n = this.name;
+    const prev = this.state[j]!;
+    const gates = this.gates[j]!;
+    const I = this.cur[j]!;
+    const gradHere = this.grad[j % 2]!;
+    const gradPrev = this.grad[(j + 1) % 2]!;
+    const needPrev = j > 0;
+    // What dL/d(state_j) holds: at the chunk's end only what the layer above / the head wrote.
+    const use = { useDu: !role.isEnd || above.du, useDs: !role.isEnd || above.ds, useDb: !role.isEnd };
+    const out: Dispatch[] = [];
+    const k = e.kernel(NEURON_BACKWARD, neuronVariant(e, this.liquid, this.cfg.adapt, this.cfg.surrogate.kind));
+    out.push(
+      e.dispatch(
+        k,
+        {
+          state_prev: prev.whole,
+          state: this.state[j + 1]!.whole,
+          cur: I,
+          gates: gates.whole,
+          dstate: gradHere.whole,
+          dcur: this.dcur,
+          dgates: this.dgates.whole,
+          dstate_prev: gradPrev.whole,
+        },
+        neuronParams(B, H, prev.cs, this.cfg, use),
+        elementwiseGroups(e, B * H),
+        `${n}.ltc_backward[${j}]`,
+      ),
+    );
+    const dI = this.dcur;
+    const dzm = this.dgates.get('dzm');
+    const dza = this.dgates.get('dza');
+    if (this.liquid) {
+      out.push(matmulBackwardInput(e, { dy: dzm, w: this.p('Wtm'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=zm[${j}]` }));
+      if (this.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: this.p('Wta'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=za[${j}]` }));
+      if (needPrev) {
+        out.push(matmulBackwardInput(e, { dy: dzm, w: this.p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `${n}.du_prev+=[${j}]` }));
+        if (this.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: this.p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `${n}.db_prev+=[${j}]` }));
+      }
+      out.push(matmulBackwardWeight(e, { dy: dzm, x: I, dw: this.g('Wtm'), db: this.g('btm'), colOffset: 0, label: `${n}.dWtm(I)[${j}]` }));
+      out.push(matmulBackwardWeight(e, { dy: dzm, x: prev.get('u'), dw: this.g('Wtm'), colOffset: H, label: `${n}.dWtm(u)[${j}]` }));
+      if (this.cfg.adapt) {
+        out.push(matmulBackwardWeight(e, { dy: dza, x: I, dw: this.g('Wta'), db: this.g('bta'), colOffset: 0, label: `${n}.dWta(I)[${j}]` }));
+        out.push(matmulBackwardWeight(e, { dy: dza, x: prev.get('b'), dw: this.g('Wta'), colOffset: H, label: `${n}.dWta(b)[${j}]` }));
+      }
+    } else {
+      const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));
+      out.push(
+        e.dispatch(
+          k2,
+          { dgates: this.dgates.whole, dpm: this.g('pm'), dpa: this.cfg.adapt ? this.g('pa') : null },
+          { B, H, cs: this.dgates.cs, adapt: this.cfg.adapt ? 1 : 0 },
+          paramGradGroups(e, H),
+          `${n}.dpm[${j}]`,
+        ),
+      );
+    }
+    out.push(matmulBackwardWeight(e, { dy: dI, x, dw: this.g('Wx'), db: this.g('bx'), label: `${n}.dWx[${j}]` }));
+    if (this.cfg.recurrent) {
+      out.push(matmulBackwardWeight(e, { dy: dI, x: prev.get('s'), dw: this.g('Wr'), label: `${n}.dWr[${j}]` }));
+      if (needPrev) out.push(matmulBackwardInput(e, { dy: dI, w: this.p('Wr'), dx: gradPrev.get('s'), accumulate: true, label: `${n}.ds_prev+=[${j}]` }));
+    }
+    if (dx) out.push(matmulBackwardInput(e, { dy: dI, w: this.p('Wx'), dx: dx.tensor.reshape([B, this.cfg.D]), accumulate: dx.accumulate(role), label: `${n}.dx[${j}]` }));
+    return out;
+  }
+
+  encodeCarry(enc: GPUCommandEncoder, L: number): void {
+    const from = this.state[L]!.whole;
+    const to = this.state[0]!.whole;
+    enc.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, to.byteLength);
+  }
+
+  destroy(): void {
+    for (const s of [...this.state, ...this.gates, this.dgates, ...this.grad]) s.destroy();
+    for (const t of [...this.cur, this.dcur]) t.destroy();
+  }
+}
