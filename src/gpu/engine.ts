@@ -228,7 +228,15 @@ export class Engine {
     if (workgroups.some((w) => w > maxWg)) {
       throw new Error(`${label}: dispatch [${workgroups.join(', ')}] exceeds ${maxWg} workgroups per dimension`);
     }
+    this.device.pushErrorScope('validation');
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries, label });
+    const bound = spec.storage.map((s) => {
+      const b = bindings[s.name];
+      return `${s.name}=${b instanceof Tensor ? b.toString() : b === null ? 'unused' : (b?.buffer.label ?? '?')}`;
+    });
+    this.pendingErrors.push(
+      this.device.popErrorScope().then((err) => (err ? new GpuOperationError('validation', `binding ${label} (${bound.join(', ')})`, err.message) : null)),
+    );
     return new Dispatch(kernel, bindGroup, workgroups, uniformBuffer, this.device.queue, label);
   }
 

@@ -7,6 +7,7 @@ import channelNorm from '../../shaders/channel_norm.wgsl';
 import commonIndex from '../../shaders/common/index.wgsl';
 import commonSurrogate from '../../shaders/common/surrogate.wgsl';
 import conv2d from '../../shaders/conv2d.wgsl';
+import elementwise from '../../shaders/elementwise.wgsl';
 import fpttUpdate from '../../shaders/fptt_update.wgsl';
 import loss from '../../shaders/loss.wgsl';
 import ltcNeuron from '../../shaders/ltc_neuron.wgsl';
@@ -19,6 +20,7 @@ export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['common/index.wgsl', commonIndex],
   ['common/surrogate.wgsl', commonSurrogate],
   ['conv2d.wgsl', conv2d],
+  ['elementwise.wgsl', elementwise],
   ['fptt_update.wgsl', fpttUpdate],
   ['loss.wgsl', loss],
   ['ltc_neuron.wgsl', ltcNeuron],

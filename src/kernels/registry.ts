@@ -6,6 +6,7 @@
 import type { KernelSpec, PipelineVariant } from '../gpu/kernel.js';
 import { channelNormRegistry } from './channel_norm.js';
 import { conv2dRegistry } from './conv2d.js';
+import { ELEMENTWISE_KERNELS } from './elementwise.js';
 import { FPTT_UPDATE_KERNELS } from './fptt_update.js';
 import { MATMUL_KERNELS, matmulVariants } from './matmul.js';
 import { LOSS_KERNELS, NEURON_KERNELS, READOUT_KERNELS, SURROGATE_DEFINES } from './neuron.js';
@@ -43,6 +44,7 @@ export const KERNEL_REGISTRY: RegisteredKernel[] = [
   ...NEURON_KERNELS.map((spec) => ({ spec, variants: neuronVariants })),
   ...READOUT_KERNELS.map((spec) => ({ spec, variants: [0, 1].map((liquid) => ({ defines: { LIQUID: liquid }, constants: { WG: 64 } })) })),
   ...LOSS_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
+  ...ELEMENTWISE_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
   ...FPTT_UPDATE_KERNELS.map((spec) => ({ spec, variants: fpttUpdateVariants })),
   ...conv2dRegistry(),
   ...pool2dRegistry(),

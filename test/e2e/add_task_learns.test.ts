@@ -18,6 +18,16 @@ it('Add task T=50, H=32: mean of five evaluations below 0.05 within 600 iteratio
   const train = new AddTask({ steps: T, batchSize: B, seed: 3 });
   const evalData = new AddTask({ steps: T, batchSize: B, seed: 99 });
   const history: { iteration: number; mse: number }[] = [];
+  const evaluate = async () => {
+    let sum = 0;
+    for (let k = 0; k < 5; k++) {
+      const eb = evalData.nextBatch();
+      trainer.evaluateSequence({ fillStep: (t, out) => eb.fillStep(t, out), targets: eb.targets! });
+      sum += (await trainer.readMetrics()).mse;
+    }
+    return sum / 5;
+  };
+  const before = await evaluate();
   let best = Infinity;
   for (let iteration = 1; iteration <= 600; iteration++) {
     const b = train.nextBatch();
@@ -26,21 +36,15 @@ it('Add task T=50, H=32: mean of five evaluations below 0.05 within 600 iteratio
       const m = await trainer.readMetrics();
       expect(Number.isFinite(m.loss)).toBe(true);
       if (iteration < 100) continue;
-      let sum = 0;
-      for (let k = 0; k < 5; k++) {
-        const eb = evalData.nextBatch();
-        trainer.evaluateSequence({ fillStep: (t, out) => eb.fillStep(t, out), targets: eb.targets! });
-        sum += (await trainer.readMetrics()).mse;
-      }
-      const mse = sum / 5;
+      const mse = await evaluate();
       history.push({ iteration, mse });
       best = Math.min(best, mse);
       if (mse < 0.05) break;
     }
   }
-  console.log(`Add task T=50 H=32: ${history.map((h) => `${h.iteration}:${h.mse.toFixed(4)}`).join(' ')}`);
-  // it starts at chance and must end well below it
-  expect(history[0]!.mse).toBeGreaterThan(0.05);
+  console.log(`Add task T=50 H=32: before ${before.toFixed(4)}; ${history.map((h) => `${h.iteration}:${h.mse.toFixed(4)}`).join(' ')}`);
+  // it starts near chance (≈ 0.167) and must end well below it
+  expect(before).toBeGreaterThan(0.1);
   expect(best).toBeLessThan(0.05);
   trainer.destroy();
 }, 900_000);
