@@ -291,7 +291,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 // ---- sweep mode ---------------------------------------------------------------------------------
 
 /**
- * Candidate tilings: ROWS 2–4 (1 is always slower: no reuse of the B side) × COLS 4, 8 × WG
+ * Candidate tilings: ROWS 2–4 (1 is always slower: no reuse of the B side) × COLS 4, 8, 16 × WG
  * 4–32 (--wide adds ROWS 1 and WG 64, 128) × with and without subgroups where usable.
  */
 function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
@@ -301,7 +301,7 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   const out: MatmulTiles[] = [];
   for (const subgroups of sgs) {
     for (const ROWS of rows) {
-      for (const COLS of [4, 8] as const) {
+      for (const COLS of [4, 8, 16] as const) {
         for (const WG of wgs) {
           if (WG <= e.limits.maxComputeInvocationsPerWorkgroup) out.push({ ROWS, COLS, WG, subgroups });
         }
@@ -313,9 +313,9 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
 
 /** "4x8x16s" → { ROWS: 4, COLS: 8, WG: 16, subgroups: true } (no trailing s: without subgroups). */
 function parseTiles(text: string): MatmulTiles {
-  const m = text.trim().match(/^(\d)x(4|8)x(\d+)(s?)$/);
+  const m = text.trim().match(/^(\d)x(4|8|16)x(\d+)(s?)$/);
   if (!m) throw new Error(`--candidates: "${text}" is not ROWSxCOLSxWG[s] (e.g. 4x8x16s)`);
-  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8, WG: Number(m[3]), subgroups: m[4] === 's' };
+  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8 | 16, WG: Number(m[3]), subgroups: m[4] === 's' };
 }
 
 async function runSweep(args: BenchArgs): Promise<void> {

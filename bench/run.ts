@@ -9,11 +9,15 @@ import { parseArgs, setJsonMode, type BenchArgs } from './common.js';
 import { runMatmulBench } from './matmul.bench.js';
 import { runMemoryBench } from './memory.bench.js';
 import { runStepBench } from './step.bench.js';
+import { runTfjsBench } from './tfjs.bench.js';
+import { runPeakBench } from './peak.bench.js';
 
 export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
   matmul: runMatmulBench,
   step: runStepBench,
   memory: runMemoryBench,
+  tfjs: runTfjsBench,
+  peak: runPeakBench,
 };
 
 function usage(): string {
@@ -23,6 +27,8 @@ function usage(): string {
     '  matmul  [--sizes=128,512,1024] [--repeats=N] [--no-tfjs]   ours vs tfjs-webgpu vs tfjs-wasm',
     '  step    [--steps=N] [--repeats=N]   dispatches and ms per FPTT step, Add-task and S-MNIST networks',
     '  memory  [--T=100,300,1000] [--H=128] [--B=128]   peak device bytes, FPTT vs BPTT, against T',
+    '  tfjs    [--backends=webgpu,wasm,cpu] [--T=50|100] [--infer-T=N] [--memory|--no-memory] [--mem-T=…] [--profile]   ours vs tfjs: parity, ms/step, ms/sequence, memory',
+    '  peak    [--repeats=N]   adapter FMA and copy ceilings; our kernels as a fraction of them',
     '  matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]   tile sweep for tuning.ts',
   ].join('\n');
 }

@@ -12,12 +12,13 @@
 // All matrices are row-major f32.
 //
 // Tiling (the same skeleton for all three kernels). An invocation owns ROWS output rows and
-// COLS (4 or 8) output columns, held as ROWS × COLS/4 vec4 accumulators c<row><block>. The
+// COLS (4, 8 or 16) output columns, held as ROWS × COLS/4 vec4 accumulators c<row><block>. The
 // reduction runs over "quads" of 4 reduction indices:
 //   A side — one vec4 per owned row (the rows of X1/X2 or dY along the reduction axis; for the
 //            weight gradient a column of dY, gathered),
 //   B side — a 4×4 block per column block, as mat4x4 whose columns are 4 vectors of the other
-//            operand; c += a · B (forward: dot products) or c += B · a (gradients: axpy).
+//            operand; c += a · B (forward: dot products) or c += B · a = a · Bᵀ (gradients: axpy),
+//            one column block at a time (acc_block).
 // With SUBGROUPS (subgroup size ≥ 4), the invocations of a subgroup share their columns and each
 // lane loads one of the 4 vectors of a block, which subgroupBroadcast hands to the other lanes:
 // one B-side load per lane instead of four. Without SUBGROUPS each invocation loads all four.
@@ -25,7 +26,8 @@
 // WG·ROWS rows and COLS columns; rows of invocation li are (wid.y·WG + li)·ROWS + i.
 //
 // Defines (part of the pipeline key, chosen in src/kernels/matmul.ts from src/kernels/tuning.ts):
-//   ROWS = 1..4 with ROWS_2 / ROWS_3 / ROWS_4 set when ROWS ≥ 2 / 3 / 4;  COLS = 4 or 8, COLS_8;
+//   ROWS = 1..4 with ROWS_2 / ROWS_3 / ROWS_4 set when ROWS ≥ 2 / 3 / 4;
+//   COLS = 4, 8 or 16 with COLS_8 / COLS_16 set when COLS ≥ 8 / 16;
 //   VEC4       the contiguous operands are bound as array<vec4<f32>> (their row lengths and
 //              offsets are multiples of 4); otherwise as array<f32>, loaded 4 scalars at a time;
 //   SUBGROUPS  B-side vectors are shared by subgroupBroadcast (needs the 'subgroups' feature).
@@ -60,12 +62,20 @@ alias WB = vec4<u32>;  // B-side indices of the 4 vectors of a block
 
 var<private> c00: vec4<f32>;
 var<private> c01: vec4<f32>;
+var<private> c02: vec4<f32>;
+var<private> c03: vec4<f32>;
 var<private> c10: vec4<f32>;
 var<private> c11: vec4<f32>;
+var<private> c12: vec4<f32>;
+var<private> c13: vec4<f32>;
 var<private> c20: vec4<f32>;
 var<private> c21: vec4<f32>;
+var<private> c22: vec4<f32>;
+var<private> c23: vec4<f32>;
 var<private> c30: vec4<f32>;
 var<private> c31: vec4<f32>;
+var<private> c32: vec4<f32>;
+var<private> c33: vec4<f32>;
 
 /** v with components n.. zeroed (n = number of valid components, 1..4). */
 fn mask4(v: vec4<f32>, n: u32) -> vec4<f32> {
@@ -79,63 +89,71 @@ fn share(v: vec4<f32>) -> mat4x4<f32> {
 }
 #endif
 
-/** c<i><b> += a<i> · B<b>: component j gets dot(a<i>, column j of B<b>). */
-fn tile_dot(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, b0: mat4x4<f32>, b1: mat4x4<f32>) {
-  c00 += a0 * b0;
-#if COLS_8
-  c01 += a0 * b1;
-#endif
+/**
+ * Column block j of the tile: c<i><j> += a<i> · B, i.e. component t gets dot(a<i>, column t of B).
+ * The gradients' axpy form c += B · a is the same with Bᵀ (transpose only renames registers).
+ * j is a constant at every call, so the switch folds away once the function is inlined.
+ */
+fn acc_block(j: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, b: mat4x4<f32>) {
+  switch j {
+    case 0u: {
+      c00 += a0 * b;
 #if ROWS_2
-  c10 += a1 * b0;
-#if COLS_8
-  c11 += a1 * b1;
-#endif
+      c10 += a1 * b;
 #endif
 #if ROWS_3
-  c20 += a2 * b0;
-#if COLS_8
-  c21 += a2 * b1;
-#endif
+      c20 += a2 * b;
 #endif
 #if ROWS_4
-  c30 += a3 * b0;
-#if COLS_8
-  c31 += a3 * b1;
+      c30 += a3 * b;
 #endif
-#endif
-}
-
-/** c<i><b> += B<b> · a<i> = Σ_s a<i>[s] · (column s of B<b>). */
-fn tile_axpy(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, b0: mat4x4<f32>, b1: mat4x4<f32>) {
-  c00 += b0 * a0;
-#if COLS_8
-  c01 += b1 * a0;
-#endif
+    }
+    case 1u: {
+      c01 += a0 * b;
 #if ROWS_2
-  c10 += b0 * a1;
-#if COLS_8
-  c11 += b1 * a1;
-#endif
+      c11 += a1 * b;
 #endif
 #if ROWS_3
-  c20 += b0 * a2;
-#if COLS_8
-  c21 += b1 * a2;
-#endif
+      c21 += a2 * b;
 #endif
 #if ROWS_4
-  c30 += b0 * a3;
-#if COLS_8
-  c31 += b1 * a3;
+      c31 += a3 * b;
 #endif
+    }
+    case 2u: {
+      c02 += a0 * b;
+#if ROWS_2
+      c12 += a1 * b;
 #endif
+#if ROWS_3
+      c22 += a2 * b;
+#endif
+#if ROWS_4
+      c32 += a3 * b;
+#endif
+    }
+    default: {
+      c03 += a0 * b;
+#if ROWS_2
+      c13 += a1 * b;
+#endif
+#if ROWS_3
+      c23 += a2 * b;
+#endif
+#if ROWS_4
+      c33 += a3 * b;
+#endif
+    }
+  }
 }
 
 // Per-invocation indices (in Q elements, or f32 for gathered columns) of the A-side rows and of
-// the B-side vectors of column blocks 0 and 1; `lane4` is this lane's vector within a block.
+// the B-side vectors of column blocks 0–3; `lane4` is this lane's vector within a block.
 var<private> xb: vec4<u32>;
 var<private> wb0: WB;
 var<private> wb1: WB;
+var<private> wb2: WB;
+var<private> wb3: WB;
 var<private> lane4: u32;
 
 /** The B-side block whose column s is the vector loaded for lane s (SUBGROUPS), with columns
@@ -221,13 +239,15 @@ fn forward_step(o: u32, n: u32, x2: bool) {
     a3 = mask4(a3, n);
   }
   let wo = select(o, o + fp.K1 / UNIT, x2);
-  let b0 = f_w_block(wb0, wo, n);
+  // one column block at a time: fewer registers live
+  acc_block(0u, a0, a1, a2, a3, f_w_block(wb0, wo, n));
 #if COLS_8
-  let b1 = f_w_block(wb1, wo, n);
-#else
-  let b1 = b0;
+  acc_block(1u, a0, a1, a2, a3, f_w_block(wb1, wo, n));
 #endif
-  tile_dot(a0, a1, a2, a3, b0, b1);
+#if COLS_16
+  acc_block(2u, a0, a1, a2, a3, f_w_block(wb2, wo, n));
+  acc_block(3u, a0, a1, a2, a3, f_w_block(wb3, wo, n));
+#endif
 }
 
 /** Y[m, n..n+3] (=, or += with accumulate) from one accumulator, skipping columns past N. */
@@ -281,9 +301,14 @@ fn matmul_forward(
   let s = lane & 3u;
   wb0 = min(n0 + s, last_n) * kw;
   wb1 = min(n0 + 4u + s, last_n) * kw;
+  wb2 = min(n0 + 8u + s, last_n) * kw;
+  wb3 = min(n0 + 12u + s, last_n) * kw;
 #else
-  wb0 = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_n)) * kw;
-  wb1 = min(vec4<u32>(n0 + 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_n)) * kw;
+  let s = vec4<u32>(0u, 1u, 2u, 3u);
+  wb0 = min(vec4<u32>(n0) + s, vec4<u32>(last_n)) * kw;
+  wb1 = min(vec4<u32>(n0 + 4u) + s, vec4<u32>(last_n)) * kw;
+  wb2 = min(vec4<u32>(n0 + 8u) + s, vec4<u32>(last_n)) * kw;
+  wb3 = min(vec4<u32>(n0 + 12u) + s, vec4<u32>(last_n)) * kw;
 #endif
   let rows = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_m));
   xb = rows * (fp.K1 / UNIT);
@@ -296,10 +321,18 @@ fn matmul_forward(
 #if COLS_8
   forward_store(m0, n0 + 4u, c01);
 #endif
+#if COLS_16
+  forward_store(m0, n0 + 8u, c02);
+  forward_store(m0, n0 + 12u, c03);
+#endif
 #if ROWS_2
   forward_store(m0 + 1u, n0, c10);
 #if COLS_8
   forward_store(m0 + 1u, n0 + 4u, c11);
+#endif
+#if COLS_16
+  forward_store(m0 + 1u, n0 + 8u, c12);
+  forward_store(m0 + 1u, n0 + 12u, c13);
 #endif
 #endif
 #if ROWS_3
@@ -307,11 +340,19 @@ fn matmul_forward(
 #if COLS_8
   forward_store(m0 + 2u, n0 + 4u, c21);
 #endif
+#if COLS_16
+  forward_store(m0 + 2u, n0 + 8u, c22);
+  forward_store(m0 + 2u, n0 + 12u, c23);
+#endif
 #endif
 #if ROWS_4
   forward_store(m0 + 3u, n0, c30);
 #if COLS_8
   forward_store(m0 + 3u, n0 + 4u, c31);
+#endif
+#if COLS_16
+  forward_store(m0 + 3u, n0 + 8u, c32);
+  forward_store(m0 + 3u, n0 + 12u, c33);
 #endif
 #endif
 }
@@ -373,13 +414,14 @@ fn input_step(o: u32, p: u32, n: u32) {
     a2 = mask4(a2, n);
     a3 = mask4(a3, n);
   }
-  let b0 = i_w_block(wb0, p, n);
+  acc_block(0u, a0, a1, a2, a3, transpose(i_w_block(wb0, p, n)));
 #if COLS_8
-  let b1 = i_w_block(wb1, p, n);
-#else
-  let b1 = b0;
+  acc_block(1u, a0, a1, a2, a3, transpose(i_w_block(wb1, p, n)));
 #endif
-  tile_axpy(a0, a1, a2, a3, b0, b1);
+#if COLS_16
+  acc_block(2u, a0, a1, a2, a3, transpose(i_w_block(wb2, p, n)));
+  acc_block(3u, a0, a1, a2, a3, transpose(i_w_block(wb3, p, n)));
+#endif
 }
 
 fn input_store(m: u32, k: u32, v: vec4<f32>) {
@@ -409,11 +451,15 @@ fn matmul_backward_input(
 #if SUBGROUPS
   lane4 = lane & 3u;
   wb0 = lane4 * rs + col;
-  wb1 = lane4 * rs + col + 4u / UNIT;
+  wb1 = wb0 + 4u / UNIT;
+  wb2 = wb0 + 8u / UNIT;
+  wb3 = wb0 + 12u / UNIT;
 #else
   lane4 = 0u;
   wb0 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col;
-  wb1 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col + 4u / UNIT;
+  wb1 = wb0 + 4u / UNIT;
+  wb2 = wb0 + 8u / UNIT;
+  wb3 = wb0 + 12u / UNIT;
 #endif
   xb = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(ip.M - 1u)) * (ip.N / UNIT);
   let nq = ip.N / 4u;
@@ -439,10 +485,18 @@ fn matmul_backward_input(
 #if COLS_8
   input_store(m0, k0 + 4u, c01);
 #endif
+#if COLS_16
+  input_store(m0, k0 + 8u, c02);
+  input_store(m0, k0 + 12u, c03);
+#endif
 #if ROWS_2
   input_store(m0 + 1u, k0, c10);
 #if COLS_8
   input_store(m0 + 1u, k0 + 4u, c11);
+#endif
+#if COLS_16
+  input_store(m0 + 1u, k0 + 8u, c12);
+  input_store(m0 + 1u, k0 + 12u, c13);
 #endif
 #endif
 #if ROWS_3
@@ -450,11 +504,19 @@ fn matmul_backward_input(
 #if COLS_8
   input_store(m0 + 2u, k0 + 4u, c21);
 #endif
+#if COLS_16
+  input_store(m0 + 2u, k0 + 8u, c22);
+  input_store(m0 + 2u, k0 + 12u, c23);
+#endif
 #endif
 #if ROWS_4
   input_store(m0 + 3u, k0, c30);
 #if COLS_8
   input_store(m0 + 3u, k0 + 4u, c31);
+#endif
+#if COLS_16
+  input_store(m0 + 3u, k0 + 8u, c32);
+  input_store(m0 + 3u, k0 + 12u, c33);
 #endif
 #endif
 }
@@ -559,13 +621,14 @@ fn weight_step(o: u32, p: u32, n: u32) {
   s1 += a1;
   s2 += a2;
   s3 += a3;
-  let b0 = w_x_block(wb0, p, n);
+  acc_block(0u, a0, a1, a2, a3, transpose(w_x_block(wb0, p, n)));
 #if COLS_8
-  let b1 = w_x_block(wb1, p, n);
-#else
-  let b1 = b0;
+  acc_block(1u, a0, a1, a2, a3, transpose(w_x_block(wb1, p, n)));
 #endif
-  tile_axpy(a0, a1, a2, a3, b0, b1);
+#if COLS_16
+  acc_block(2u, a0, a1, a2, a3, transpose(w_x_block(wb2, p, n)));
+  acc_block(3u, a0, a1, a2, a3, transpose(w_x_block(wb3, p, n)));
+#endif
 }
 
 fn weight_store(n: u32, k: u32, v: vec4<f32>, bsum: vec4<f32>) {
@@ -594,11 +657,15 @@ fn matmul_backward_weight(
 #if SUBGROUPS
   lane4 = lane & 3u;
   wb0 = lane4 * rs + col;
-  wb1 = lane4 * rs + col + 4u / UNIT;
+  wb1 = wb0 + 4u / UNIT;
+  wb2 = wb0 + 8u / UNIT;
+  wb3 = wb0 + 12u / UNIT;
 #else
   lane4 = 0u;
   wb0 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col;
-  wb1 = vec4<u32>(0u, 1u, 2u, 3u) * rs + col + 4u / UNIT;
+  wb1 = wb0 + 4u / UNIT;
+  wb2 = wb0 + 8u / UNIT;
+  wb3 = wb0 + 12u / UNIT;
 #endif
   xb = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(wp.N - 1u));
   let nq = wp.M / 4u;
@@ -625,10 +692,18 @@ fn matmul_backward_weight(
 #if COLS_8
   weight_store(n0, k0 + 4u, c01, s0);
 #endif
+#if COLS_16
+  weight_store(n0, k0 + 8u, c02, s0);
+  weight_store(n0, k0 + 12u, c03, s0);
+#endif
 #if ROWS_2
   weight_store(n0 + 1u, k0, c10, s1);
 #if COLS_8
   weight_store(n0 + 1u, k0 + 4u, c11, s1);
+#endif
+#if COLS_16
+  weight_store(n0 + 1u, k0 + 8u, c12, s1);
+  weight_store(n0 + 1u, k0 + 12u, c13, s1);
 #endif
 #endif
 #if ROWS_3
@@ -636,11 +711,19 @@ fn matmul_backward_weight(
 #if COLS_8
   weight_store(n0 + 2u, k0 + 4u, c21, s2);
 #endif
+#if COLS_16
+  weight_store(n0 + 2u, k0 + 8u, c22, s2);
+  weight_store(n0 + 2u, k0 + 12u, c23, s2);
+#endif
 #endif
 #if ROWS_4
   weight_store(n0 + 3u, k0, c30, s3);
 #if COLS_8
   weight_store(n0 + 3u, k0 + 4u, c31, s3);
+#endif
+#if COLS_16
+  weight_store(n0 + 3u, k0 + 8u, c32, s3);
+  weight_store(n0 + 3u, k0 + 12u, c33, s3);
 #endif
 #endif
 }

@@ -13,7 +13,7 @@
  *   mean of the (scaled) loss terms, so the objective is loss × lossCount.
  */
 import type { Engine } from '../../src/gpu/engine.js';
-import { initNetRef, initialStateRef, netConfig, type NetSpec } from '../../src/ref/network.js';
+import { initNetRef, initialStateRef, isDenseLayer, netConfig, type DenseLayerConfig, type NetSpec } from '../../src/ref/network.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { initTfjsBackend } from './backends.js';
@@ -66,17 +66,21 @@ export interface ParityResult {
 /** The tfjs peer's configuration of one of our networks (dense LTC layers only). */
 export function tfjsConfigOf(net: ParityNet): TfjsNetConfig {
   const cfg = netConfig(net.spec);
-  for (const l of cfg.layers) {
+  const layers: DenseLayerConfig[] = cfg.layers.map((l) => {
+    if (!isDenseLayer(l)) throw new Error('tfjs peer: only dense LTC layers');
+    return l;
+  });
+  for (const l of layers) {
     if (l.kind !== 'ltc') throw new Error(`tfjs peer: only LTC layers (got ${l.kind})`);
     if (l.surrogate.kind !== 'multi-gaussian') throw new Error(`tfjs peer: only the multi-Gaussian surrogate (got ${l.surrogate.kind})`);
   }
-  const l0 = cfg.layers[0]!;
+  const l0 = layers[0]!;
   const head = cfg.head;
   return {
     batch: cfg.B,
     input: cfg.D,
     classes: head.kind === 'readout' ? head.cfg.C : 1,
-    layers: cfg.layers.map((l) => ({ size: l.H, recurrent: l.recurrent, adapt: l.adapt })),
+    layers: layers.map((l) => ({ size: l.H, recurrent: l.recurrent, adapt: l.adapt })),
     task: head.kind === 'readout' ? 'classify' : 'regress',
     neuron: { b0: l0.b0, beta: l0.beta, thetaFixed: l0.thetaFixed },
     readout: { liquid: head.kind === 'readout' ? head.cfg.liquid : true },

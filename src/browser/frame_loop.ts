@@ -7,6 +7,12 @@
  * flight instead of an unbounded pile of submits) and yields to the event loop, so input events and
  * rendering run between turns. Works in Node too (the yield is then a macrotask).
  *
+ * When the GPU is slower than the encoding (a software adapter), a turn's 12 ms of encoding can
+ * hold far more than a frame of GPU work, and the browser then blocks the main thread on the GPU
+ * process inside submit/writeBuffer. So the units per turn are also capped, adaptively: the cap
+ * shrinks when the wait for the previous turn's GPU work is longer than the budget, and grows
+ * while the GPU keeps up.
+ *
  *   const loop = new FrameLoop(engine.device.queue, () => session.trainChunk(), { budgetMs: 12 });
  *   loop.start();  …  loop.pause();  await loop.idle();
  */
@@ -20,6 +26,11 @@ export interface FrameLoopOptions {
   onError?: (e: unknown) => void;
   /** Clock in milliseconds (default performance.now). */
   now?: () => number;
+  /**
+   * Turns of GPU work allowed in flight: 2 (default) keeps the GPU busy while the next turn is
+   * encoded; 1 waits for each turn's work before the next (less contention with a software GPU).
+   */
+  inFlight?: 1 | 2;
 }
 
 export interface FrameStats {
@@ -31,6 +42,10 @@ export interface FrameStats {
   maxTurnMs: number;
   /** Main-thread time of the last turn's work, in ms. */
   lastTurnMs: number;
+  /** Current cap on units per turn (adapted to the GPU's pace). */
+  unitCap: number;
+  /** Time the last turn waited for the previous turn's GPU work, in ms. */
+  lastWaitMs: number;
 }
 
 type Yield = () => Promise<void>;
@@ -53,7 +68,7 @@ export function makeYield(): Yield {
 }
 
 export class FrameLoop {
-  readonly stats: FrameStats = { turns: 0, units: 0, maxTurnMs: 0, lastTurnMs: 0 };
+  readonly stats: FrameStats = { turns: 0, units: 0, maxTurnMs: 0, lastTurnMs: 0, unitCap: 4, lastWaitMs: 0 };
   budgetMs: number;
   private running = false;
   private loopPromise: Promise<void> | null = null;
@@ -94,20 +109,31 @@ export class FrameLoop {
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
       while (this.running) {
+        const st = this.stats;
         const t0 = this.now();
         let more = true;
+        let n = 0;
         do {
           if (this.work() === false) more = false;
-          this.stats.units++;
-        } while (more && this.running && this.now() - t0 < this.budgetMs);
+          n++;
+        } while (more && this.running && n < st.unitCap && this.now() - t0 < this.budgetMs);
         const ms = this.now() - t0;
-        this.stats.lastTurnMs = ms;
-        this.stats.maxTurnMs = Math.max(this.stats.maxTurnMs, ms);
-        this.stats.turns++;
+        st.units += n;
+        st.lastTurnMs = ms;
+        st.maxTurnMs = Math.max(st.maxTurnMs, ms);
+        st.turns++;
         // At most two turns in flight: wait for the previous turn's commands, not this one's.
         const done = this.queue.onSubmittedWorkDone();
-        await inFlight;
+        const w0 = this.now();
+        if ((this.opts.inFlight ?? 2) === 1) await done;
+        else await inFlight;
         inFlight = done;
+        const wait = this.now() - w0;
+        st.lastWaitMs = wait;
+        if (more) {
+          if (wait > this.budgetMs) st.unitCap = Math.max(1, Math.floor(st.unitCap * 0.75));
+          else if (n >= st.unitCap && wait < this.budgetMs / 2) st.unitCap = Math.min(100000, Math.ceil(st.unitCap * 1.25) + 1);
+        }
         if (this.opts.afterTurn) await this.opts.afterTurn();
         await this.yieldNow();
       }

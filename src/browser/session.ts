@@ -63,7 +63,19 @@ export interface StepRecord {
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-export function sessionSpec(o: SessionOptions): { spec: NetSpec; steps: number; K: number; fptt: Partial<FpttConfig>; optimizer: Partial<OptimizerConfig> } {
+export interface SessionSpec {
+  spec: NetSpec;
+  /** T, the input size per step and the hidden layer sizes. */
+  steps: number;
+  input: number;
+  hidden: number[];
+  K: number;
+  fptt: Partial<FpttConfig>;
+  optimizer: Partial<OptimizerConfig>;
+}
+
+/** The network and trainer settings of a session (dense LTC layers; see SessionOptions). */
+export function sessionSpec(o: SessionOptions): SessionSpec {
   const lr = o.lr ?? 3e-3;
   if (o.task === 'add') {
     const steps = o.steps ?? 50;
@@ -77,6 +89,8 @@ export function sessionSpec(o: SessionOptions): { spec: NetSpec; steps: number; 
         head: { kind: 'linear', outputs: 1 },
       },
       steps,
+      input: 2,
+      hidden,
       K: o.K ?? steps,
       fptt: { alpha: o.alpha ?? 0.5, beta: 0.5, clip: 1 },
       optimizer: { kind: 'adam', lr },
@@ -95,6 +109,8 @@ export function sessionSpec(o: SessionOptions): { spec: NetSpec; steps: number; 
         head: { kind: 'readout', classes: set.classes, liquid: true },
       },
       steps,
+      input: set.cols,
+      hidden,
       K: o.K ?? steps,
       fptt: { alpha: o.alpha ?? 0.1, beta: 0.5, clip: 1 },
       optimizer: { kind: 'adamax', lr },
@@ -108,6 +124,9 @@ export class TrainingSession {
   readonly spec: NetSpec;
   readonly T: number;
   readonly K: number;
+  /** Inputs per step (D) and the hidden layer sizes. */
+  readonly D: number;
+  readonly hidden: readonly number[];
   readonly source: BatchSource;
   readonly classification: boolean;
   /** Steps trained (every step of every chunk). */
@@ -125,8 +144,10 @@ export class TrainingSession {
     readonly engine: Engine,
     readonly options: SessionOptions,
   ) {
-    const { spec, steps, K, fptt, optimizer } = sessionSpec(options);
+    const { spec, steps, K, fptt, optimizer, input, hidden } = sessionSpec(options);
     this.spec = spec;
+    this.D = input;
+    this.hidden = hidden;
     this.T = steps;
     this.K = K;
     const seed = options.seed ?? 0;
@@ -143,6 +164,9 @@ export class TrainingSession {
   /** Build the trainer and zero the metric accumulators. */
   static async create(engine: Engine, options: SessionOptions): Promise<TrainingSession> {
     const s = new TrainingSession(engine, options);
+    // Build every pipeline and bind group now (they are made on first use), so the first
+    // trainChunk inside a frame loop is as cheap as the others.
+    for (let p = 0; p < s.K; p++) s.trainer.chunkDispatchList(p);
     await s.trainer.readMetrics();
     return s;
   }
@@ -193,7 +217,7 @@ export class TrainingSession {
     states.forEach((st, j) => {
       const rec: StepRecord = { step: c.step - c.L + j + 1, t: c.t0 + j, u: [], s: [], b: [] };
       for (let i = 0; i < layers; i++) {
-        const H = this.spec.layers[i]!.size;
+        const H = this.hidden[i]!;
         rec.u.push(st[`l${i}.u`]!.slice(0, H));
         rec.s.push(st[`l${i}.s`]!.slice(0, H));
         rec.b.push(st[`l${i}.b`]!.slice(0, H));
@@ -213,7 +237,8 @@ export class TrainingSession {
    */
   async classify(sequence: ArrayLike<number>): Promise<Float32Array> {
     if (!this.classification) throw new Error('TrainingSession.classify: this task is a regression (Add task)');
-    const { batch: B, input: D } = this.spec;
+    const B = this.spec.batch;
+    const D = this.D;
     if (sequence.length !== this.T * D) throw new Error(`TrainingSession.classify: expected ${this.T}×${D} = ${this.T * D} values, got ${sequence.length}`);
     const net = this.trainer.net;
     const e = this.engine;

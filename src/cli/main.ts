@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, TASK_NAMES } from '../tasks/config.js';
+import { ConfigError, TASK_NAMES, describeLayer } from '../tasks/config.js';
 import { PRESETS } from '../tasks/presets.js';
 import { UsageError, optionHelp } from './args.js';
 import type { CliIo } from './io.js';
@@ -87,11 +87,11 @@ function tasksText(): string {
   for (const p of Object.values(PRESETS)) {
     const c = p.defaults;
     const t = trainerMetaOf(c);
-    const layers = c.network.layers.map((l) => `${l.size}`).join('-');
+    const layers = c.network.layers.map(describeLayer).join(' → ');
     const sched = c.schedule.epochs !== null ? `${c.schedule.epochs} epochs` : `${c.schedule.iterations} iterations`;
     lines.push(`  ${p.name.padEnd(11)} ${p.title}: ${p.description}`);
     lines.push(
-      `  ${''.padEnd(11)} LTC ${layers} → ${c.network.head.kind === 'readout' ? `readout(${c.network.head.classes})` : 'linear'}; T = ${c.trainer.steps}, batch ${c.data.batch}, ${t.method.toUpperCase()} K = ${c.trainer.K === null ? 'T' : c.trainer.K}, α = ${c.trainer.fptt.alpha}, ${c.trainer.optimizer.kind} ${c.trainer.optimizer.lr}, ${sched}${p.name === 'nmnist' || p.name === 'dvsgesture' ? `, pool ${c.data.pool}` : ''}`,
+      `  ${''.padEnd(11)} ${layers} → ${c.network.head.kind === 'readout' ? `readout(${c.network.head.classes})` : 'linear'}; T = ${c.trainer.steps}, batch ${c.data.batch}, ${t.method.toUpperCase()} K = ${c.trainer.K === null ? 'T' : c.trainer.K}, α = ${c.trainer.fptt.alpha}, ${c.trainer.optimizer.kind} ${c.trainer.optimizer.lr}, ${sched}${p.name === 'nmnist' || p.name === 'dvsgesture' ? `, pool ${c.data.pool}` : ''}`,
     );
   }
   return lines.join('\n');

@@ -88,7 +88,7 @@ export async function plotCommand(argv: readonly string[], io: CliIo): Promise<n
         out.set(tmp.subarray(row * D, row * D + D));
       },
     };
-    const spec = netSpecOf(cfg, preset.shape(cfg).input);
+    const spec = netSpecOf(cfg, preset.shape(cfg));
     const engine = io.engine ?? (await Engine.create(o['adapter'] !== undefined ? { adapterName: o['adapter'] as string } : {}));
     try {
       const act = await recordActivity(engine, spec, checkpointParams(ck), cfg.trainer.steps, src, stateSeed(cfg));

@@ -22,6 +22,7 @@ import { TrainingLoop, recordToJsonl, type LoopCounters, type MetricRecord } fro
 import {
   ConfigError,
   configToJson,
+  describeLayer,
   mergeConfig,
   netSpecOf,
   parseConfigObject,
@@ -43,7 +44,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'iterations', type: 'int', arg: 'N', help: 'stop after N training iterations (batches)' },
   { name: 'epochs', type: 'int', arg: 'E', help: 'epochs over the training set (classification tasks)' },
   { name: 'batch', type: 'int', arg: 'B', help: 'sequences per batch' },
-  { name: 'hidden', type: 'int', arg: 'H', help: 'neurons in every hidden layer' },
+  { name: 'hidden', type: 'int', arg: 'H', help: 'neurons in every dense hidden layer' },
   { name: 'lr', type: 'number', arg: 'X', help: 'learning rate' },
   { name: 'optimizer', type: 'string', arg: 'adam|adamax', choices: ['adam', 'adamax'], help: 'optimiser' },
   { name: 'method', type: 'string', arg: 'fptt|bptt', choices: ['fptt', 'bptt'], help: 'trainer: online FPTT (default) or the BPTT baseline' },
@@ -96,7 +97,7 @@ export function flagsToConfig(o: ParsedOptions, base: RunConfig): PartialRunConf
   if (o['eval-every'] !== undefined) schedule.evalEvery = o['eval-every'] as number;
   if (o['eval-batches'] !== undefined) schedule.evalBatches = o['eval-batches'] as number;
   if (o['seed'] !== undefined) p.seed = o['seed'] as number;
-  if (o['hidden'] !== undefined) p.network = { layers: base.network.layers.map((l) => ({ ...l, size: o['hidden'] as number })) };
+  if (o['hidden'] !== undefined) p.network = { layers: base.network.layers.map((l) => (l.type === 'conv' || l.type === 'pool' ? { ...l } : { ...l, size: o['hidden'] as number })) };
   if (Object.keys(trainer).length) p.trainer = trainer;
   if (Object.keys(data).length) p.data = data;
   if (Object.keys(schedule).length) p.schedule = schedule;
@@ -220,8 +221,9 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
 
   const dataDir = path.resolve(cwd, (o['data'] as string | undefined) ?? defaultDataDir(io.packageRoot));
   const data = createTaskData(cfg, dataDir);
-  const input = preset.shape(cfg).input;
-  const spec = netSpecOf(cfg, input);
+  const shape = preset.shape(cfg);
+  const input = shape.frame && cfg.network.layers.some((l) => l.type === 'conv' || l.type === 'pool') ? shape.frame.join('×') : String(shape.input);
+  const spec = netSpecOf(cfg, shape);
   if (ck) checkCompatible(ck, { task: cfg.task, spec, trainer: trainerMetaOf(cfg) }, checkpointFile!);
 
   const printer = new ProgressPrinter(io.stdout, { quiet: !!o['quiet'] });
@@ -275,7 +277,7 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
     // header
     const total = loop.totalIterations;
     const T = cfg.trainer.steps;
-    const layers = cfg.network.layers.map((l) => `${l.kind ?? 'ltc'}(${l.size}${l.recurrent === false ? ', ff' : ''})`).join(' → ');
+    const layers = cfg.network.layers.map(describeLayer).join(' → ');
     const head = cfg.network.head.kind === 'readout' ? `readout(${cfg.network.head.classes})` : 'linear';
     const K = trainerMetaOf(cfg).K;
     printer.line(`${preset.title}: ${input} → ${layers} → ${head}; T = ${T}, batch ${cfg.data.batch}, ${cfg.trainer.method === 'fptt' ? `FPTT K = ${K}, α = ${cfg.trainer.fptt.alpha}` : 'BPTT'}, ${cfg.trainer.optimizer.kind} lr ${cfg.trainer.optimizer.lr}`);

@@ -25,7 +25,7 @@ export class Engine {
   readonly pool: BufferPool;
   private pipelines = new Map<string, CompiledKernel>();
   private pendingErrors: Promise<GpuOperationError | null>[] = [];
-  private dummy: GPUBuffer | null = null;
+  private dummies = new Map<string, GPUBuffer>();
   /** Print preprocessed WGSL of pipelines whose key contains this text (env SNN_PRINT_SHADER). */
   printShader: string | undefined;
 
@@ -153,10 +153,19 @@ export class Engine {
     return copy;
   }
 
-  /** A 16-byte buffer bound where a kernel's optional input is absent. */
-  dummyBinding(): GPUBufferBinding {
-    if (!this.dummy) this.dummy = this.createBuffer(16, STORAGE, 'unused-binding');
-    return { buffer: this.dummy, offset: 0, size: 16 };
+  /**
+   * A 16-byte buffer bound where a kernel's optional input is absent. Read-only bindings share
+   * one; each writable binding position gets its own (one buffer may not be bound writable and
+   * read-only, or writable twice, in one dispatch).
+   */
+  dummyBinding(access: 'read' | 'read_write' = 'read', position = 0): GPUBufferBinding {
+    const key = access === 'read' ? 'read' : `rw${position}`;
+    let b = this.dummies.get(key);
+    if (!b) {
+      b = this.createBuffer(16, STORAGE, `unused-binding(${key})`);
+      this.dummies.set(key, b);
+    }
+    return { buffer: b, offset: 0, size: 16 };
   }
 
   // ---- kernels ---------------------------------------------------------------------------------
@@ -218,10 +227,10 @@ export class Engine {
       this.device.queue.writeBuffer(uniformBuffer, 0, packUniforms(kernel.uniform, params, label));
       entries.push({ binding: binding++, resource: { buffer: uniformBuffer } });
     }
-    for (const s of spec.storage) {
+    for (const [pos, s] of spec.storage.entries()) {
       const b = bindings[s.name];
       if (b === undefined) throw new Error(`${label}: binding "${s.name}" of ${spec.name} is missing`);
-      const resource = b === null ? this.dummyBinding() : b instanceof Tensor ? b.binding() : b;
+      const resource = b === null ? this.dummyBinding(s.access, pos) : b instanceof Tensor ? b.binding() : b;
       entries.push({ binding: binding++, resource });
     }
     const maxWg = this.limits.maxComputeWorkgroupsPerDimension;

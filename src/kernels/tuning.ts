@@ -6,7 +6,7 @@
  * gradient, weight gradient) has its own tiling, because their operands are laid out differently
  * (see shaders/matmul.wgsl):
  *   ROWS       output rows per invocation (1–4)            — a WGSL define (the tile is unrolled)
- *   COLS       output columns per invocation (4 or 8)      — a WGSL define
+ *   COLS       output columns per invocation (4, 8 or 16)  — a WGSL define
  *   WG         invocations per workgroup (a multiple of 4) — an override constant
  *   subgroups  share the 4×4 B-side blocks by subgroupBroadcast; used only when the device has
  *              the 'subgroups' feature with subgroup size ≥ 4, else the launcher falls back to
@@ -27,8 +27,8 @@ import type { AdapterDescription } from '../gpu/device.js';
 export interface MatmulTiles {
   /** Output rows per invocation, 1–4. */
   ROWS: number;
-  /** Output columns per invocation, 4 or 8. */
-  COLS: 4 | 8;
+  /** Output columns per invocation, 4, 8 or 16. */
+  COLS: 4 | 8 | 16;
   /** Invocations per workgroup, a multiple of 4. */
   WG: number;
   /** Use subgroupBroadcast to share B-side blocks (when the device allows it). */

@@ -30,9 +30,9 @@ import {
   paramGradGroups,
 } from '../kernels/neuron.js';
 import type { LtcConfig } from '../ref/ltc.js';
-import type { AboveWrites, GradTarget, NetLayer, ParamStore, StepRole } from './layer.js';
+import type { AboveWrites, GradTarget, ParamStore, SpikingLayer, StepRole } from './layer.js';
 
-export class DenseSpikingLayer implements NetLayer {
+export class DenseSpikingLayer implements SpikingLayer {
   readonly state: Slot[];
   readonly cur: Tensor[];
   readonly gates: Slot[];
@@ -83,6 +83,10 @@ export class DenseSpikingLayer implements NetLayer {
   /** dL/du at step j (for a head on the membrane). */
   membraneGrad(j: number): GradTarget {
     return { tensor: this.grad[j % 2]!.get('u'), accumulate: (role) => !role.isEnd };
+  }
+
+  preResetMembrane(j: number): Tensor {
+    return this.gates[j]!.get('uPre');
   }
 
   stateTensor(pos: number, name: string): Tensor {

@@ -59,3 +59,15 @@ export interface NetLayer {
   encodeCarry(enc: GPUCommandEncoder, L: number): void;
   destroy(): void;
 }
+
+/** A layer with a membrane (dense or conv LTC / LIF / ALIF): what the heads read. */
+export interface SpikingLayer extends NetLayer {
+  /** Where a head on the membrane writes dL/du of step j. */
+  membraneGrad(j: number): GradTarget;
+  /** u' (the membrane before the reset) of step j, for plots. */
+  preResetMembrane(j: number): Tensor;
+}
+
+export function isSpiking(l: NetLayer): l is SpikingLayer {
+  return typeof (l as Partial<SpikingLayer>).membraneGrad === 'function';
+}

@@ -20,8 +20,9 @@ import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../ker
 import { MSE_LOSS, NEURON_PARAM_GRAD, READOUT_BACKWARD, READOUT_FORWARD, XENT_LOSS, elementwiseGroups, elementwiseVariant, paramGradGroups } from '../kernels/neuron.js';
 import { initNetRef, initialStateRef, netConfig, netParamShapes, type NetConfig, type NetSpec } from '../ref/network.js';
 import { Rng } from '../util/rng.js';
+import { ConvSpikingLayer, PoolLayer } from './conv_layer.js';
 import { DenseSpikingLayer } from './dense_layer.js';
-import type { AboveWrites, NetLayer, ParamStore, StepRole } from './layer.js';
+import { isSpiking, type AboveWrites, type NetLayer, type ParamStore, type SpikingLayer, type StepRole } from './layer.js';
 
 export type { ParamStore, StepRole } from './layer.js';
 
@@ -70,7 +71,11 @@ export class SpikingNetwork {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`SpikingNetwork: slots must be a positive integer, got ${slots}`);
     this.slots = slots;
     const { B, D } = this.cfg;
-    this.layers = this.cfg.layers.map((l, i) => new DenseSpikingLayer(engine, i, l, slots, store));
+    this.layers = this.cfg.layers.map((l, i): NetLayer => {
+      if (l.type === 'conv') return new ConvSpikingLayer(engine, i, l, slots, store);
+      if (l.type === 'pool') return new PoolLayer(engine, i, l, slots);
+      return new DenseSpikingLayer(engine, i, l, slots, store);
+    });
     this.inputs = Array.from({ length: slots }, (_, j) => engine.tensor([B, D], { label: `input[${j}]` }));
     const head = this.cfg.head;
     if (head.kind === 'readout') {
@@ -104,7 +109,7 @@ export class SpikingNetwork {
 
   /** Parameter names and shapes (SPEC §7 names), in the CPU reference's order. */
   static shapesOf(cfg: NetConfig): { name: string; shape: number[] }[] {
-    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: p.sym.includes('×') ? [p.rows, p.cols] : [p.rows] }));
+    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: [...p.shape] }));
   }
 
   /** SPEC §1 initialisation from a seed, as host arrays. */
@@ -117,10 +122,18 @@ export class SpikingNetwork {
   }
 
   /** The last layer as a spiking layer with a membrane (the heads read it). */
-  private get topSpiking(): DenseSpikingLayer {
+  private get topSpiking(): SpikingLayer {
     const t = this.top;
-    if (!(t instanceof DenseSpikingLayer)) throw new Error('the last layer must be a spiking layer (the head reads its spikes or membrane)');
+    if (!isSpiking(t)) throw new Error('the last layer must be a spiking layer (the head reads its spikes or membrane)');
     return t;
+  }
+
+  /**
+   * The head's output after the last evaluated step (readout o, or the regression prediction),
+   * (B, C) or (B, O). After `evaluateSequence` it holds the last step's output.
+   */
+  outputTensor(): Tensor {
+    return this.readout ? this.readout.o[0]! : this.linear!.pred[0]!;
   }
 
   // ---- host-side state ---------------------------------------------------------------------

@@ -5,12 +5,28 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { netConfig, type NetSpec } from '../ref/network.js';
+import { isSpikingLayer, layerOutSize, netConfig, type NetSpec } from '../ref/network.js';
 import { Trainer, type SequenceBatchSource } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import { membraneChart, rasterChart, type MembraneTrace, type RasterLayer } from './svg.js';
 
+/**
+ * The membrane before the reset (u') at chunk position 0, where the layer keeps it (the dense
+ * LTC layer saves it for its backward as gates[j].uPre); null otherwise.
+ */
+function preResetMembrane(layer: unknown): Tensor | null {
+  const gates = (layer as { gates?: { get(name: string): Tensor }[] }).gates;
+  try {
+    return gates?.[0]?.get('uPre') ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export interface LayerActivity {
+  /** Index of the layer in the network. */
+  index: number;
+  /** Neurons per sample. */
   size: number;
   /** Per step: spikes s (H). */
   s: Float32Array[];
@@ -39,7 +55,9 @@ export async function recordActivity(engine: Engine, spec: NetSpec, params: Reco
     const net = trainer.net;
     net.resetState(new Rng(stateSeed));
     const buf = new Float32Array(cfg.D);
-    const layers: LayerActivity[] = cfg.layers.map((l) => ({ size: l.H, s: [], uPre: [], theta: [] }));
+    // spiking layers (dense or conv; pool layers have no neurons), by network index
+    const spiking = cfg.layers.flatMap((l, i) => (isSpikingLayer(l) ? [{ index: i, cfg: l, size: layerOutSize(l) }] : []));
+    const layers: LayerActivity[] = spiking.map((l) => ({ index: l.index, size: l.size, s: [], uPre: [], theta: [] }));
     let output: Float32Array = new Float32Array(0);
     for (let t = 0; t < steps; t++) {
       src.fillStep(t, buf);
@@ -51,19 +69,25 @@ export async function recordActivity(engine: Engine, spec: NetSpec, params: Reco
       net.encodeCarry(enc, 1); // position 0 now holds the state (and o) after step t
       engine.submit(enc, `activity step ${t}`);
       const ts: Tensor[] = [];
-      for (const l of net.layers) ts.push(l.state[0]!.get('s'), l.state[0]!.get('b'), l.gates[0]!.get('uPre'));
-      const head = net.readout ? net.readout.o[0]! : net.linear!.pred[0]!;
-      ts.push(head);
+      for (const { index } of spiking) {
+        const l = net.layers[index]!;
+        ts.push(l.stateTensor(0, 's'), l.stateTensor(0, 'b'), preResetMembrane(l) ?? l.stateTensor(0, 'u'));
+      }
+      ts.push(net.readout ? net.readout.o[0]! : net.linear!.pred[0]!);
       const vals = await engine.readMany(ts);
-      cfg.layers.forEach((l, i) => {
-        const s = vals[3 * i]!;
-        const b = vals[3 * i + 1]!;
-        const u = vals[3 * i + 2]!;
-        const th = new Float32Array(l.H);
-        for (let h = 0; h < l.H; h++) th[h] = l.adapt ? l.b0 + l.beta * b[h]! : l.thetaFixed;
-        layers[i]!.s.push(s);
-        layers[i]!.uPre.push(u);
-        layers[i]!.theta.push(th);
+      spiking.forEach(({ index, cfg: l, size }, k) => {
+        const s = vals[3 * k]!;
+        const b = vals[3 * k + 1]!;
+        const u = vals[3 * k + 2]!;
+        const th = new Float32Array(size);
+        for (let h = 0; h < size; h++) th[h] = l.adapt ? l.b0 + l.beta * b[h]! : l.thetaFixed;
+        if (!preResetMembrane(net.layers[index]!)) {
+          // only the membrane after the reset is available: show a spike as a crossing of θ
+          for (let h = 0; h < size; h++) if (s[h]) u[h] = th[h]!;
+        }
+        layers[k]!.s.push(s);
+        layers[k]!.uPre.push(u);
+        layers[k]!.theta.push(th);
       });
       output = vals[vals.length - 1]!;
     }
@@ -82,12 +106,15 @@ export interface ActivityPlotOptions {
 }
 
 export function activityCharts(a: Activity, o: ActivityPlotOptions): { 'raster.svg': string; 'membrane.svg': string } {
-  const idx = a.layers.map((_, i) => i);
-  if (o.layer !== undefined && (o.layer < 0 || o.layer >= a.layers.length)) throw new Error(`layer ${o.layer} does not exist (the network has ${a.layers.length})`);
-  const shown = o.layer === undefined ? idx : [o.layer];
-  const raster: RasterLayer[] = shown.map((i) => ({ name: `layer ${i}`, size: a.layers[i]!.size, spikes: a.layers[i]!.s }));
-  const li = o.layer ?? a.layers.length - 1;
-  const L = a.layers[li]!;
+  let chosen: LayerActivity | undefined;
+  if (o.layer !== undefined) {
+    chosen = a.layers.find((l) => l.index === o.layer);
+    if (!chosen) throw new Error(`layer ${o.layer} is not a spiking layer of this network (spiking layers: ${a.layers.map((l) => l.index).join(', ')})`);
+  }
+  const shown = chosen ? [chosen] : a.layers;
+  const raster: RasterLayer[] = shown.map((l) => ({ name: `layer ${l.index}`, size: l.size, spikes: l.s }));
+  const L = chosen ?? a.layers[a.layers.length - 1]!;
+  const li = L.index;
   const count = new Array<number>(L.size).fill(0);
   for (const s of L.s) for (let h = 0; h < L.size; h++) count[h]! += s[h]! ? 1 : 0;
   // the most active neurons; if none spiked, the ones whose u' came closest to θ

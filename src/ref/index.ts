@@ -7,3 +7,4 @@ export * from './readout.js';
 export * from './loss.js';
 export * from './optim.js';
 export * from './network.js';
+export * from './conv_ltc.js';

@@ -1,13 +1,22 @@
 /**
- * Multi-layer dense spiking network, its reference trainers and the SPEC §7 parity trace.
+ * Multi-layer spiking network (dense, conv LTC and pool layers), its reference trainers and the SPEC §7 parity trace.
  *
- * Network, one time step (layer i+1's input at step t is layer i's spikes at step t):
- *   x → layer 0 (ltc | lif | alif) → … → layer L−1 → head
+ * Network, one time step (layer i+1's input at step t is layer i's output at step t):
+ *   x → layer 0 → … → layer L−1 → head
+ * Layers: dense spiking (ltc | lif | alif, src/ref/ltc.ts), convolutional LTC ('conv') and pooling
+ * ('pool', max or avg; no parameters, no state), both in src/ref/conv_ltc.ts. The input is B×D, or
+ * B×C×H×W (NCHW) when NetSpec.input is [C, H, W]. Conv and pool layers need an image-shaped input
+ * (the network input or a conv/pool layer below); a dense layer after them reads the flattened
+ * per-sample tensor (index c·H·W + y·W + x: the NCHW buffer as it is). The last layer must be a
+ * spiking layer (dense or conv; a conv layer's spikes are read flattened). Layer i's names use its
+ * index in NetSpec.layers, pool layers included (a pool layer i has no `l{i}.*` names).
  *   head 'readout': liquid or non-liquid leaky readout of the last layer's spikes → o (B×C)
  *   head 'linear':  y = Wl·u + bl on the last layer's membrane after the reset (Add task) → y (B×O)
  * Names (the same as the trace's): parameters `l{i}.Wx`, `l{i}.Wr`, `l{i}.bx`, `l{i}.Wtm`,
  * `l{i}.btm`, `l{i}.Wta`, `l{i}.bta`, `l{i}.pm`, `l{i}.pa`, readout `Wo`, `bo`, `Wto`, `bto`, `po`,
- * linear head `Wl`, `bl`; state `l{i}.u`, `l{i}.s`, `l{i}.b` (B×H) and `o` (B×C, readout only).
+ * linear head `Wl`, `bl`; conv layers `l{i}.Wx`, `l{i}.Wr`, `l{i}.bx`, `l{i}.Wtm`, `l{i}.btm`,
+ * `l{i}.Wta`, `l{i}.bta`, `l{i}.nm_g`, `l{i}.nm_b`, `l{i}.na_g`, `l{i}.na_b` (conv_ltc.ts);
+ * state `l{i}.u`, `l{i}.s`, `l{i}.b` (B×H dense, B×Cout×H'×W' conv) and `o` (B×C, readout only).
  *
  * Trainers:
  *   FPTT-K (SPEC §4): the T steps are cut into K chunks, chunk p = steps [⌊pT/K⌋, ⌊(p+1)T/K⌋).
@@ -49,6 +58,20 @@ import {
 } from './readout.js';
 import { classificationLossRef, regressionLossRef } from './loss.js';
 import {
+  type ConvLtcConfig,
+  type ConvLtcParams,
+  type ConvLtcSaved,
+  type PoolLayerConfig,
+  type PoolOp,
+  convLtcConfig,
+  convLtcParamShapes,
+  convLtcForwardRef,
+  convLtcBackwardRef,
+  poolLayerConfig,
+  poolLayerForwardRef,
+  poolLayerBackwardRef,
+} from './conv_ltc.js';
+import {
   type OptimizerConfig,
   type FpttConfig,
   type OptimizerState,
@@ -64,19 +87,48 @@ import {
 
 // ───────────────────────────── configuration ─────────────────────────────
 
+/** A dense spiking layer. */
 export interface LayerSpec {
+  type?: 'dense';
   size: number;
   kind?: NeuronKind; // 'ltc'
   recurrent?: boolean; // true
   adapt?: boolean; // per kind (see ltcConfig)
 }
 
+/**
+ * A convolutional LTC layer (src/ref/conv_ltc.ts): Conv_x is kernel×kernel with the given stride and
+ * padding; Conv_r (recurrent), Conv_τm, Conv_τa are kernel×kernel, stride 1, 'same', channels → channels.
+ */
+export interface ConvLayerSpec {
+  type: 'conv';
+  channels: number; // Cout
+  kernel: number; // odd
+  stride?: number; // 1
+  padding?: number; // (kernel − 1) / 2
+  kind?: 'ltc'; // always 'ltc' (liquid gates)
+  recurrent?: boolean; // false
+  adapt?: boolean; // true
+  norm?: boolean; // true: per-sample per-channel norm of the gate conv outputs before the sigmoid
+}
+
+/** A pooling layer (no parameters, no state, padding 0). */
+export interface PoolLayerSpec {
+  type: 'pool';
+  op: PoolOp;
+  kernel: number;
+  stride?: number; // kernel
+}
+
+export type NetLayerSpec = LayerSpec | ConvLayerSpec | PoolLayerSpec;
+
 export type HeadSpec = { kind: 'readout'; classes: number; liquid?: boolean /* true */ } | { kind: 'linear'; outputs?: number /* 1 */ };
 
 export interface NetSpec {
   batch: number;
-  input: number;
-  layers: LayerSpec[];
+  /** D (the per-step input is B×D), or [C, H, W] (the per-step input is B×C×H×W, NCHW). */
+  input: number | readonly [number, number, number];
+  layers: NetLayerSpec[];
   neuron?: { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind | SurrogateSpec | Surrogate };
   head: HeadSpec;
   /** initial state per sequence: 'random' u ~ U(0,1), s = 0, b = b0; 'zero' all zero (Add task). Default: 'zero' for a linear head, else 'random'. */
@@ -86,36 +138,113 @@ export interface NetSpec {
 
 export type HeadConfig = { kind: 'readout'; cfg: ReadoutConfig } | { kind: 'linear'; cfg: LinearHeadConfig };
 
+/** A dense layer's resolved configuration (an LtcConfig; `type` is never set by netConfig). */
+export type DenseLayerConfig = LtcConfig & { type?: 'dense' };
+export type LayerConfig = DenseLayerConfig | ConvLtcConfig | PoolLayerConfig;
+
 export interface NetConfig {
   B: number;
+  /** Input values per sample (C·H·W for an image input). */
   D: number;
-  layers: LtcConfig[];
+  layers: LayerConfig[];
   head: HeadConfig;
   initState: 'random' | 'zero';
+  /** [C, H, W] when the input is image-shaped; absent for a flat input. */
+  inputShape?: readonly [number, number, number];
+}
+
+/** A NetConfig whose layers are all dense (what a SPEC §7 trace case describes). */
+export type DenseNetConfig = NetConfig & { layers: DenseLayerConfig[] };
+
+export function isDenseLayer(l: LayerConfig): l is DenseLayerConfig {
+  return l.type === undefined || l.type === 'dense';
+}
+
+/** Whether the layer has neurons (state `l{i}.u/s/b`): dense or conv, not pool. */
+export function isSpikingLayer(l: LayerConfig): l is DenseLayerConfig | ConvLtcConfig {
+  return l.type !== 'pool';
+}
+
+/** Output values per sample of a layer: H (dense), Cout·H'·W' (conv), C·H'·W' (pool). */
+export function layerOutSize(l: LayerConfig): number {
+  return isDenseLayer(l) ? l.H : l.size;
+}
+
+/** Input values per sample of a layer (D). */
+export function layerInSize(l: LayerConfig): number {
+  return l.D;
 }
 
 export function netConfig(spec: NetSpec): NetConfig {
   if (spec.layers.length === 0) throw new Error('netConfig: at least one layer is needed');
   const B = spec.batch;
-  const layers: LtcConfig[] = [];
-  let D = spec.input;
-  for (const l of spec.layers) {
+  const layers: LayerConfig[] = [];
+  let shape: [number, number, number] | null = null;
+  let D: number;
+  if (typeof spec.input === 'number') {
+    D = spec.input;
+  } else {
+    if (!Array.isArray(spec.input) || spec.input.length !== 3 || !spec.input.every((v) => Number.isInteger(v) && v >= 1)) {
+      throw new Error(`netConfig: input must be a number or [C, H, W] of positive integers, got ${JSON.stringify(spec.input)}`);
+    }
+    shape = [spec.input[0], spec.input[1], spec.input[2]];
+    D = shape[0] * shape[1] * shape[2];
+  }
+  const inputD = D;
+  const neuron = {
+    ...(spec.neuron ?? {}),
+    ...(spec.spikeFn ? { spikeFn: spec.spikeFn } : {}),
+  };
+  spec.layers.forEach((l, i) => {
+    if (l.type === 'conv' || l.type === 'pool') {
+      if (!shape) throw new Error(`netConfig: layers[${i}] (${l.type}) needs an image-shaped input [C, H, W]${i === 0 ? ' (NetSpec.input is a number)' : ' (the layer below is dense)'}`);
+      if (l.type === 'conv') {
+        if (l.kind !== undefined && l.kind !== 'ltc') throw new Error(`netConfig: layers[${i}]: conv layers are 'ltc' (liquid gates), got kind ${JSON.stringify(l.kind)}`);
+        const c = convLtcConfig(B, shape, l.channels, l.kernel, {
+          ...(l.stride !== undefined ? { stride: l.stride } : {}),
+          ...(l.padding !== undefined ? { padding: l.padding } : {}),
+          ...(l.recurrent !== undefined ? { recurrent: l.recurrent } : {}),
+          ...(l.adapt !== undefined ? { adapt: l.adapt } : {}),
+          ...(l.norm !== undefined ? { norm: l.norm } : {}),
+          ...neuron,
+        });
+        layers.push(c);
+        shape = [c.Cout, c.Hout, c.Wout];
+        D = c.size;
+      } else {
+        const p = poolLayerConfig(B, shape, l.op, l.kernel, l.stride);
+        layers.push(p);
+        shape = [p.C, p.Hout, p.Wout];
+        D = p.size;
+      }
+      return;
+    }
+    if (l.type !== undefined && l.type !== 'dense') throw new Error(`netConfig: layers[${i}].type must be "dense", "conv" or "pool", got ${JSON.stringify((l as { type: unknown }).type)}`);
     layers.push(
       ltcConfig(B, D, l.size, {
         kind: l.kind ?? 'ltc',
         recurrent: l.recurrent ?? true,
         ...(l.adapt !== undefined ? { adapt: l.adapt } : {}),
-        ...(spec.neuron ?? {}),
-        ...(spec.spikeFn ? { spikeFn: spec.spikeFn } : {}),
+        ...neuron,
       }),
     );
+    shape = null;
     D = l.size;
-  }
+  });
+  if (!isSpikingLayer(layers[layers.length - 1]!)) throw new Error('netConfig: the last layer must be a spiking layer (dense or conv), not a pool layer');
   const head: HeadConfig =
     spec.head.kind === 'readout'
       ? { kind: 'readout', cfg: { B, H: D, C: spec.head.classes, liquid: spec.head.liquid ?? true } }
       : { kind: 'linear', cfg: { B, H: D, O: spec.head.outputs ?? 1 } };
-  return { B, D: spec.input, layers, head, initState: spec.initState ?? (spec.head.kind === 'linear' ? 'zero' : 'random') };
+  const cfg: NetConfig = {
+    B,
+    D: inputD,
+    layers,
+    head,
+    initState: spec.initState ?? (spec.head.kind === 'linear' ? 'zero' : 'random'),
+  };
+  if (typeof spec.input !== 'number') cfg.inputShape = [spec.input[0], spec.input[1], spec.input[2]];
+  return cfg;
 }
 
 export interface NetRef<A extends Arr = Float32Array> {
@@ -125,39 +254,66 @@ export interface NetRef<A extends Arr = Float32Array> {
 
 export type NetState<A extends Arr = Float32Array> = Record<string, A>;
 
-/** A parameter's name, size and symbolic shape, e.g. ['l0.Wx', 4, 3, 'H×D'] (cols = 1 for vectors, sym 'H'). */
+/**
+ * A parameter's name, size and symbolic shape, e.g. { name: 'l0.Wx', rows: 4, cols: 3, sym: 'H×D',
+ * shape: [4, 3] } (cols = 1, shape [rows] for vectors, sym 'H'). Conv weights: rows = Cout,
+ * cols = Cin·K·K, sym 'Cout×Cin×K×K' (or 'Cout×Cout×K×K'), shape [Cout, Cin, K, K] (OIHW).
+ */
 export interface ParamShape {
   name: string;
   rows: number;
   cols: number;
   sym: string;
+  /** The full shape: [rows, cols] for a matrix, [rows] for a vector, [Cout, Cin, K, K] for a conv weight. */
+  shape: number[];
 }
 
 const LTC_SYM: Record<string, string> = { Wx: 'H×D', Wr: 'H×H', bx: 'H', Wtm: 'H×2H', btm: 'H', Wta: 'H×2H', bta: 'H', pm: 'H', pa: 'H' };
 const READOUT_SYM: Record<string, string> = { Wo: 'C×H', bo: 'C', Wto: 'C×2C', bto: 'C', po: 'C' };
+const CONV_SYM: Record<string, string> = {
+  Wx: 'Cout×Cin×K×K', Wr: 'Cout×Cout×K×K', bx: 'Cout', Wtm: 'Cout×Cout×K×K', btm: 'Cout', Wta: 'Cout×Cout×K×K', bta: 'Cout',
+  nm_g: 'Cout', nm_b: 'Cout', na_g: 'Cout', na_b: 'Cout',
+};
 
-/** Every parameter of the network, in init order. */
+function flatShape(name: string, rows: number, cols: number, sym: string): ParamShape {
+  return { name, rows, cols, sym, shape: sym.includes('×') ? [rows, cols] : [rows] };
+}
+
+/** Every parameter of the network, in init order (layers in order, then the head). */
 export function netParamShapes(cfg: NetConfig): ParamShape[] {
   const out: ParamShape[] = [];
   cfg.layers.forEach((l, i) => {
-    for (const [n, r, c] of ltcParamShapes(l)) out.push({ name: `l${i}.${n}`, rows: r, cols: c, sym: LTC_SYM[n]! });
+    if (l.type === 'pool') return;
+    if (l.type === 'conv') {
+      for (const [n, shape] of convLtcParamShapes(l)) {
+        out.push({ name: `l${i}.${n}`, rows: shape[0]!, cols: shape.slice(1).reduce((a, b) => a * b, 1), sym: CONV_SYM[n]!, shape });
+      }
+      return;
+    }
+    for (const [n, r, c] of ltcParamShapes(l)) out.push(flatShape(`l${i}.${n}`, r, c, LTC_SYM[n]!));
   });
   if (cfg.head.kind === 'readout') {
-    for (const [n, r, c] of readoutParamShapes(cfg.head.cfg)) out.push({ name: n, rows: r, cols: c, sym: READOUT_SYM[n]! });
+    for (const [n, r, c] of readoutParamShapes(cfg.head.cfg)) out.push(flatShape(n, r, c, READOUT_SYM[n]!));
   } else {
     const { H, O } = cfg.head.cfg;
-    out.push({ name: 'Wl', rows: O, cols: H, sym: 'O×H' }, { name: 'bl', rows: O, cols: 1, sym: 'O' });
+    out.push(flatShape('Wl', O, H, 'O×H'), flatShape('bl', O, 1, 'O'));
   }
   return out;
 }
 
-/** Every state tensor with its size, in order. */
-export function netStateShapes(cfg: NetConfig): { name: string; size: number; sym: string }[] {
-  const out: { name: string; size: number; sym: string }[] = [];
+/**
+ * Every state tensor with its size, in order: `l{i}.u/s/b` of each spiking layer (B×H dense,
+ * B×Cout×H'×W' conv; pool layers have none), then `o` (readout only). `shape` is the full shape.
+ */
+export function netStateShapes(cfg: NetConfig): { name: string; size: number; sym: string; shape: number[] }[] {
+  const out: { name: string; size: number; sym: string; shape: number[] }[] = [];
   cfg.layers.forEach((l, i) => {
-    for (const v of ['u', 's', 'b']) out.push({ name: `l${i}.${v}`, size: cfg.B * l.H, sym: 'B×H' });
+    if (l.type === 'pool') return;
+    const conv = l.type === 'conv';
+    const shape = l.type === 'conv' ? [cfg.B, l.Cout, l.Hout, l.Wout] : [cfg.B, l.H];
+    for (const v of ['u', 's', 'b']) out.push({ name: `l${i}.${v}`, size: cfg.B * layerOutSize(l), sym: conv ? 'B×C×H×W' : 'B×H', shape });
   });
-  if (cfg.head.kind === 'readout') out.push({ name: 'o', size: cfg.B * cfg.head.cfg.C, sym: 'B×C' });
+  if (cfg.head.kind === 'readout') out.push({ name: 'o', size: cfg.B * cfg.head.cfg.C, sym: 'B×C', shape: [cfg.B, cfg.head.cfg.C] });
   return out;
 }
 
@@ -193,17 +349,33 @@ export function orthogonalRef(rng: Rng, n: number): Float32Array {
 }
 
 /**
+ * Conv weight (Cout, Cin, K, K), Xavier-normal as torch.nn.init.xavier_normal_ computes it for a
+ * conv: fan_in = Cin·K·K, fan_out = Cout·K·K, std = √(2 / (fan_in + fan_out)).
+ */
+export function xavierNormalConvRef(rng: Rng, shape: readonly number[]): Float32Array {
+  const [Cout, Cin, KH, KW] = shape as [number, number, number, number];
+  const rf = KH * KW;
+  return rng.normalArray(Cout * Cin * rf, Math.sqrt(2 / (Cin * rf + Cout * rf)));
+}
+
+/**
  * Parameters per SPEC §1 from a seed: Xavier-normal for Wx, Wtm, Wta and the head's weight
- * matrices (Wo, Wto, Wl), orthogonal Wr, biases and pm/pa/po zero. Draw order: layers in order,
- * each tensor in netParamShapes order, row-major.
+ * matrices (Wo, Wto, Wl), orthogonal Wr, biases and pm/pa/po zero. Conv layers: every conv weight
+ * (Wx, Wr, Wtm, Wta) Xavier-normal with the conv fans (xavierNormalConvRef; Wr too: an
+ * orthogonal init of a conv kernel has no natural meaning), biases 0, norm γ (nm_g, na_g) 1 and
+ * β (nm_b, na_b) 0. Draw order: layers in order, each tensor in netParamShapes order, row-major.
  */
 export function initNetRef(cfg: NetConfig, seed: number): NetRef<Float32Array> {
   const rng = new Rng(seed);
   const params: Record<string, Float32Array> = {};
   for (const p of netParamShapes(cfg)) {
     const short = p.name.includes('.') ? p.name.slice(p.name.indexOf('.') + 1) : p.name;
-    if (short === 'Wr') params[p.name] = orthogonalRef(rng, p.rows);
-    else if (p.cols > 1) params[p.name] = xavierNormalRef(rng, p.rows, p.cols);
+    if (p.shape.length === 4) params[p.name] = xavierNormalConvRef(rng, p.shape);
+    else if (short === 'nm_g' || short === 'na_g') params[p.name] = new Float32Array(p.rows).fill(1);
+    else if (short === 'Wr') params[p.name] = orthogonalRef(rng, p.rows);
+    // weight matrices by shape (a matrix may have one column: Wx with D = 1); vectors are biases
+    // and per-neuron factors, initialised to 0
+    else if (p.shape.length === 2) params[p.name] = xavierNormalRef(rng, p.rows, p.cols);
     else params[p.name] = new Float32Array(p.rows);
   }
   return { cfg, params };
@@ -213,7 +385,8 @@ export function initNetRef(cfg: NetConfig, seed: number): NetRef<Float32Array> {
 export function initialStateRef(cfg: NetConfig, rng: Rng | null): NetState<Float32Array> {
   const st: NetState<Float32Array> = {};
   cfg.layers.forEach((l, i) => {
-    const n = cfg.B * l.H;
+    if (l.type === 'pool') return;
+    const n = cfg.B * layerOutSize(l);
     if (cfg.initState === 'random') {
       if (!rng) throw new Error('initialStateRef: a random initial state needs an Rng');
       st[`l${i}.u`] = rng.uniformArray(n, 0, 1);
@@ -240,6 +413,12 @@ function layerParams<A extends Arr>(params: Record<string, A>, i: number): LtcPa
   return p;
 }
 
+function convLayerParams<A extends Arr>(params: Record<string, A>, i: number, lc: ConvLtcConfig): ConvLtcParams<A> {
+  const p: Partial<Record<keyof ConvLtcParams, A>> = {};
+  for (const [k] of convLtcParamShapes(lc)) p[k] = need(params, `l${i}.${k}`);
+  return p as ConvLtcParams<A>;
+}
+
 function readoutParams<A extends Arr>(params: Record<string, A>): ReadoutParams<A> {
   const p: ReadoutParams<A> = { Wo: need(params, 'Wo'), bo: need(params, 'bo') };
   for (const k of ['Wto', 'bto', 'po'] as const) {
@@ -255,11 +434,19 @@ function need<A>(m: Record<string, A>, k: string): A {
   return a;
 }
 
+/** What a pool layer keeps for its backward (the argmax of max pooling). */
+export interface PoolSaved {
+  argmax: Uint32Array | null;
+}
+
+/** Per layer: LtcSaved (dense), ConvLtcSaved (conv) or PoolSaved (pool). */
+export type LayerSaved<A extends Arr = Float32Array> = LtcSaved<A> | ConvLtcSaved<A> | PoolSaved;
+
 /** What one network step keeps for its backward. */
 export interface NetStepCache<A extends Arr = Float32Array> {
-  inputs: A[]; // input of each layer (x, then the spikes of the layer below)
+  inputs: A[]; // input of each layer (x, then the output of the layer below: spikes, or pooled spikes)
   prev: NetState<A>; // state before the step
-  saved: LtcSaved<A>[]; // per layer
+  saved: LayerSaved<A>[]; // per layer, of the kind of cfg.layers[i]
   next: NetState<A>; // state after the step
   head: { kind: 'readout'; saved: ReadoutSaved<A> } | { kind: 'linear' };
 }
@@ -267,18 +454,25 @@ export interface NetStepCache<A extends Arr = Float32Array> {
 /** Forward of one step. `out` is o (B×C) for a readout, y (B×O) for a linear head. */
 export function netStepForwardRef<A extends Arr>(
   net: NetRef<A>,
-  x: A, // (B, D)
+  x: A, // (B, D), or (B, C, H, W) for an image input
   state: NetState<A>,
 ): { state: NetState<A>; out: A; cache: NetStepCache<A> } {
   const { cfg, params } = net;
   const next: NetState<A> = {};
   const inputs: A[] = [];
-  const saved: LtcSaved<A>[] = [];
+  const saved: LayerSaved<A>[] = [];
   let inp = x;
   cfg.layers.forEach((lc, i) => {
+    if (lc.type === 'pool') {
+      inputs.push(inp);
+      const r = poolLayerForwardRef(lc, inp);
+      saved.push({ argmax: r.argmax });
+      inp = r.y;
+      return;
+    }
     const prev: LtcState<A> = { u: need(state, `l${i}.u`), s: need(state, `l${i}.s`), b: need(state, `l${i}.b`) };
     inputs.push(inp);
-    const r = ltcForwardRef(lc, layerParams(params, i), inp, prev);
+    const r = lc.type === 'conv' ? convLtcForwardRef(lc, convLayerParams(params, i, lc), inp, prev) : ltcForwardRef(lc, layerParams(params, i), inp, prev);
     saved.push(r.saved);
     next[`l${i}.u`] = r.next.u;
     next[`l${i}.s`] = r.next.s;
@@ -321,7 +515,7 @@ export function netStepBackwardRef<A extends Arr>(
     const a = dNext?.[k];
     return a ? (a.slice() as A) : zeros(n);
   };
-  const nLast = cfg.B * cfg.layers[L]!.H;
+  const nLast = cfg.B * layerOutSize(cfg.layers[L]!);
   let dsAbove = fromNext(`l${L}.s`, nLast); // dL/ds of the layer being processed, from above and later
   let duLast = fromNext(`l${L}.u`, nLast);
 
@@ -343,25 +537,40 @@ export function netStepBackwardRef<A extends Arr>(
     for (let i = 0; i < nLast; i++) duLast[i] = duLast[i]! + r.du[i]!;
   }
 
+  // dsAbove: dL/d(output of layer i) from above in this step, plus (spiking layers) from later steps
   let dx = zeros(0);
   for (let i = L; i >= 0; i--) {
     const lc = cfg.layers[i]!;
-    const n = cfg.B * lc.H;
-    const du = i === L ? duLast : fromNext(`l${i}.u`, n);
-    const db = fromNext(`l${i}.b`, n);
-    const prev: LtcState<A> = { u: need(cache.prev, `l${i}.u`), s: need(cache.prev, `l${i}.s`), b: need(cache.prev, `l${i}.b`) };
-    const r = ltcBackwardRef(lc, layerParams(params, i), cache.inputs[i]!, prev, cache.saved[i]!, { du, ds: dsAbove, db });
-    for (const [k, v] of Object.entries(r.grads)) if (v) grads[`l${i}.${k.slice(1)}`] = v as A;
-    dPrev[`l${i}.u`] = r.dPrev.du;
-    dPrev[`l${i}.s`] = r.dPrev.ds;
-    dPrev[`l${i}.b`] = r.dPrev.db;
-    if (i > 0) {
-      // the input of layer i is the spikes of layer i−1 at this step: add dL/d(those spikes)
-      const below = fromNext(`l${i - 1}.s`, cfg.B * cfg.layers[i - 1]!.H);
-      for (let j = 0; j < below.length; j++) below[j] = below[j]! + r.dx[j]!;
-      dsAbove = below;
+    let dIn: A;
+    if (lc.type === 'pool') {
+      dIn = poolLayerBackwardRef(lc, dsAbove, (cache.saved[i] as PoolSaved).argmax);
     } else {
-      dx = r.dx;
+      const n = cfg.B * layerOutSize(lc);
+      const du = i === L ? duLast : fromNext(`l${i}.u`, n);
+      const db = fromNext(`l${i}.b`, n);
+      const prev: LtcState<A> = { u: need(cache.prev, `l${i}.u`), s: need(cache.prev, `l${i}.s`), b: need(cache.prev, `l${i}.b`) };
+      const r =
+        lc.type === 'conv'
+          ? convLtcBackwardRef(lc, convLayerParams(params, i, lc), cache.inputs[i]!, prev, cache.saved[i] as ConvLtcSaved<A>, { du, ds: dsAbove, db })
+          : ltcBackwardRef(lc, layerParams(params, i), cache.inputs[i]!, prev, cache.saved[i] as LtcSaved<A>, { du, ds: dsAbove, db });
+      for (const [k, v] of Object.entries(r.grads)) if (v) grads[`l${i}.${k.slice(1)}`] = v as A;
+      dPrev[`l${i}.u`] = r.dPrev.du;
+      dPrev[`l${i}.s`] = r.dPrev.ds;
+      dPrev[`l${i}.b`] = r.dPrev.db;
+      dIn = r.dx;
+    }
+    if (i > 0) {
+      const lb = cfg.layers[i - 1]!;
+      if (isSpikingLayer(lb)) {
+        // the input of layer i is the spikes of layer i−1 at this step: add dL/d(those spikes)
+        const below = fromNext(`l${i - 1}.s`, cfg.B * layerOutSize(lb));
+        for (let j = 0; j < below.length; j++) below[j] = below[j]! + dIn[j]!;
+        dsAbove = below;
+      } else {
+        dsAbove = dIn; // a pool layer below: its output has no state
+      }
+    } else {
+      dx = dIn;
     }
   }
   return { grads, dPrev, dx };
@@ -379,7 +588,7 @@ export type StepLossFn<A extends Arr> = (i: number, out: A) => { loss: number; d
 export function windowForwardBackwardRef<A extends Arr>(
   net: NetRef<A>,
   state0: NetState<A>,
-  xs: A[], // n entries of (B, D)
+  xs: A[], // n entries of (B, D) or (B, C, H, W)
   lossFn: StepLossFn<A>,
 ): { loss: number; stepLosses: (number | null)[]; grads: Record<string, A>; states: NetState<A>[]; outs: A[]; dState0: NetState<A> } {
   const caches: NetStepCache<A>[] = [];
@@ -477,7 +686,7 @@ function outputLoss<A extends Arr>(cfg: NetConfig, target: TargetRef, out: A, t:
 export function fpttTrainSequenceRef<A extends Arr>(
   net: NetRef<A>,
   opt: FpttTrainer<A>,
-  xs: A[], // T entries of (B, D)
+  xs: A[], // T entries of (B, D) or (B, C, H, W)
   target: TargetRef,
   K: number,
   state0: NetState<A>,
@@ -537,7 +746,7 @@ export function bpttLossFn<A extends Arr>(cfg: NetConfig, target: TargetRef, T: 
 export function bpttTrainSequenceRef<A extends Arr>(
   net: NetRef<A>,
   opt: BpttTrainer<A>,
-  xs: A[], // T entries of (B, D)
+  xs: A[], // T entries of (B, D) or (B, C, H, W)
   target: TargetRef,
   state0: NetState<A>,
 ): { net: NetRef<A>; opt: BpttTrainer<A>; loss: number; gradNorm: number; state: NetState<A> } {
@@ -637,7 +846,7 @@ function shapeText(sym: string, rows: number, cols: number): string {
  * `neuron`, `readout`, `fptt`, `optimizer` (each field defaults to SPEC's value) and each layer's
  * `recurrent` / `adapt` (default true). Unknown fields are errors.
  */
-export function validateTraceCase(obj: unknown): { tc: TraceCase; cfg: NetConfig; optimizer: OptimizerConfig; fptt: FpttConfig } {
+export function validateTraceCase(obj: unknown): { tc: TraceCase; cfg: DenseNetConfig; optimizer: OptimizerConfig; fptt: FpttConfig } {
   if (!isObj(obj)) fail('must be a JSON object');
   for (const k of Object.keys(obj)) if (!(k in CASE_FIELDS)) fail(`unknown field "${k}" (expected one of ${Object.keys(CASE_FIELDS).join(', ')})`);
   for (const [k, req] of Object.entries(CASE_FIELDS)) if (req && obj[k] === undefined) fail(`missing field "${k}"`);
@@ -680,7 +889,7 @@ export function validateTraceCase(obj: unknown): { tc: TraceCase; cfg: NetConfig
     eps: optNum(oj, 'eps', 'optimizer.', DEFAULT_OPTIMIZER.eps),
   };
 
-  const cfg = netConfig({ batch: B, input: D, layers, neuron, head: { kind: 'readout', classes: C, liquid }, initState: 'random' });
+  const cfg = netConfig({ batch: B, input: D, layers, neuron, head: { kind: 'readout', classes: C, liquid }, initState: 'random' }) as DenseNetConfig;
 
   // params
   const pj = obj['params'];
@@ -703,7 +912,7 @@ export function validateTraceCase(obj: unknown): { tc: TraceCase; cfg: NetConfig
   const snames = new Set(sshapes.map((s) => s.name));
   for (const k of Object.keys(sj)) if (!snames.has(k)) fail(`unexpected state state["${k}"] (expected ${[...snames].join(', ')})`);
   for (const s of sshapes) {
-    const H = s.name === 'o' ? C : cfg.layers[Number(/^l(\d+)\./.exec(s.name)![1])]!.H;
+    const H = s.name === 'o' ? C : layerOutSize(cfg.layers[Number(/^l(\d+)\./.exec(s.name)![1])]!);
     const shape = `${s.sym} = ${B}×${H}`;
     if (sj[s.name] === undefined) fail(`missing state state["${s.name}"] (${shape})`);
     numArray(sj[s.name], `state["${s.name}"]`, s.size, shape);

@@ -17,12 +17,15 @@
  *                   "checkpointEvery": 100 }
  *   }
  *
+ * Layers may also be `{ "type": "conv", "channels": 32, "kernel": 3, "stride": 1, "padding": 1,
+ * "recurrent": false, "adapt": true, "norm": true }` or `{ "type": "pool", "op": "max", "kernel": 2 }` for
+ * tasks whose steps are images (fmnist, nmnist, dvsgesture); the network then gets a [C, H, W] input.
  * `trainer.K: null` means K = T (pure online FPTT). `network.batch` / `network.input` may be given
  * (NetSpec shape); they must then agree with `data.batch` and the task's input size.
  * Every check throws a ConfigError naming the field, e.g. `config.json: trainer.K = 300 is larger
  * than trainer.steps (T = 200)`.
  */
-import type { HeadSpec, LayerSpec, NetSpec } from '../ref/network.js';
+import { netConfig, type HeadSpec, type NetLayerSpec, type NetSpec } from '../ref/network.js';
 import type { OptimizerConfig, FpttConfig } from '../ref/optim.js';
 import type { SurrogateKind } from '../ref/surrogate.js';
 
@@ -30,7 +33,8 @@ export const TASK_NAMES = ['add', 'smnist', 'psmnist', 'rmnist', 'fmnist', 'nmni
 export type TaskName = (typeof TASK_NAMES)[number];
 
 export interface NetworkConfig {
-  layers: LayerSpec[];
+  /** Dense ({type?: 'dense', size, kind, recurrent, adapt}), conv ({type: 'conv', channels, kernel, …}) or pool ({type: 'pool', op, kernel}) layers. */
+  layers: NetLayerSpec[];
   neuron?: { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind };
   head: HeadSpec;
   initState?: 'random' | 'zero';
@@ -148,7 +152,9 @@ class Checker {
 
 const TOP_FIELDS = ['task', 'seed', 'network', 'trainer', 'data', 'schedule'] as const;
 const NETWORK_FIELDS = ['batch', 'input', 'layers', 'neuron', 'head', 'initState'] as const;
-const LAYER_FIELDS = ['size', 'kind', 'recurrent', 'adapt'] as const;
+const LAYER_FIELDS = ['type', 'size', 'kind', 'recurrent', 'adapt'] as const;
+const CONV_FIELDS = ['type', 'channels', 'kernel', 'stride', 'padding', 'kind', 'recurrent', 'adapt', 'norm'] as const;
+const POOL_FIELDS = ['type', 'op', 'kernel', 'stride'] as const;
 const NEURON_FIELDS = ['b0', 'beta', 'thetaFixed', 'surrogate'] as const;
 const TRAINER_FIELDS = ['method', 'steps', 'K', 'fptt', 'optimizer'] as const;
 const FPTT_FIELDS = ['alpha', 'beta', 'clip'] as const;
@@ -190,6 +196,8 @@ export function parseConfigObject(obj: Json, source = 'config'): PartialRunConfi
       const ls = n['layers'];
       if (!Array.isArray(ls) || ls.length === 0) c.fail('network.layers', `must be a non-empty array of { size, kind, recurrent, adapt }, got ${show(ls)}`);
       net.layers = (ls as Json[]).map((l: Json, i: number) => parseLayer(c, l, `network.layers[${i}]`));
+      const last = net.layers[net.layers.length - 1]!;
+      if (last.type === 'pool') c.fail(`network.layers[${net.layers.length - 1}]`, 'must be a spiking layer (dense or conv), not a pool layer: the head reads spikes');
     }
     if (n['neuron'] !== undefined) {
       const nj = c.obj(n['neuron'], 'network.neuron');
@@ -270,11 +278,34 @@ function parseClip(c: Checker, v: Json): number {
   return c.num(v, 'trainer.fptt.clip', (x) => x > 0, 'a number > 0 (null disables clipping)');
 }
 
-function parseLayer(c: Checker, l: Json, path: string): LayerSpec {
+function parseLayer(c: Checker, l: Json, path: string): NetLayerSpec {
   const o = c.obj(l, path);
+  const type = o['type'] === undefined ? 'dense' : c.oneOf(o['type'], `${path}.type`, ['dense', 'conv', 'pool'] as const);
+  if (type === 'conv') {
+    c.fields(o, path, CONV_FIELDS);
+    for (const k of ['channels', 'kernel']) if (o[k] === undefined) c.fail(path, `(conv) needs ${k}`);
+    const kernel = c.int(o['kernel'], `${path}.kernel`, 1);
+    if (kernel % 2 === 0) c.fail(`${path}.kernel`, `must be odd, got ${kernel}`);
+    const layer: NetLayerSpec = { type: 'conv', channels: c.int(o['channels'], `${path}.channels`, 1), kernel };
+    if (o['stride'] !== undefined) layer.stride = c.int(o['stride'], `${path}.stride`, 1);
+    if (o['padding'] !== undefined) layer.padding = c.int(o['padding'], `${path}.padding`, 0, 'an integer ≥ 0');
+    if (o['kind'] !== undefined) layer.kind = c.oneOf(o['kind'], `${path}.kind`, ['ltc'] as const);
+    if (o['recurrent'] !== undefined) layer.recurrent = c.bool(o['recurrent'], `${path}.recurrent`);
+    if (o['adapt'] !== undefined) layer.adapt = c.bool(o['adapt'], `${path}.adapt`);
+    if (o['norm'] !== undefined) layer.norm = c.bool(o['norm'], `${path}.norm`);
+    return layer;
+  }
+  if (type === 'pool') {
+    c.fields(o, path, POOL_FIELDS);
+    for (const k of ['op', 'kernel']) if (o[k] === undefined) c.fail(path, `(pool) needs ${k}`);
+    const layer: NetLayerSpec = { type: 'pool', op: c.oneOf(o['op'], `${path}.op`, ['max', 'avg'] as const), kernel: c.int(o['kernel'], `${path}.kernel`, 1) };
+    if (o['stride'] !== undefined) layer.stride = c.int(o['stride'], `${path}.stride`, 1);
+    return layer;
+  }
   c.fields(o, path, LAYER_FIELDS);
   if (o['size'] === undefined) c.fail(path, 'needs a size');
-  const layer: LayerSpec = { size: c.int(o['size'], `${path}.size`, 1) };
+  const layer: NetLayerSpec = { size: c.int(o['size'], `${path}.size`, 1) };
+  if (o['type'] !== undefined) layer.type = 'dense';
   if (o['kind'] !== undefined) layer.kind = c.oneOf(o['kind'], `${path}.kind`, ['ltc', 'lif', 'alif'] as const);
   if (o['recurrent'] !== undefined) layer.recurrent = c.bool(o['recurrent'], `${path}.recurrent`);
   if (o['adapt'] !== undefined) layer.adapt = c.bool(o['adapt'], `${path}.adapt`);
@@ -345,7 +376,10 @@ export function mergeConfig(base: RunConfig, over: PartialRunConfig): RunConfig 
 
 /** What the task fixes about the network: its input size and output (classes or regression). */
 export interface TaskShape {
+  /** Values per step. */
   input: number;
+  /** [C, H, W] when each step is an image (conv / pool layers need it). */
+  frame?: readonly [number, number, number];
   /** Classes of a classification task; 0 for regression (linear head with one output). */
   classes: number;
 }
@@ -371,15 +405,26 @@ export function validateRunConfig(cfg: RunConfig, shape: TaskShape, source = 'co
     if (head.kind !== 'linear') c.fail('network.head.kind', `must be "linear" for the regression task ${cfg.task}, got "${head.kind}"`);
     else if ((head.outputs ?? 1) !== 1) c.fail('network.head.outputs', `must be 1 for the ${cfg.task} task (one target per sample), got ${head.outputs}`);
   }
+  if (cfg.network.layers.some((l) => l.type === 'conv' || l.type === 'pool') && !shape.frame) {
+    c.fail('network.layers', `has conv / pool layers, but the ${cfg.task} task's input is not an image (${shape.input} values per step)`);
+  }
+  // the geometry (conv output sizes, kernel vs image size, …) is checked by netConfig
+  try {
+    netConfig(netSpecOf(cfg, shape));
+  } catch (e) {
+    throw new ConfigError(`${source}: network: ${(e as Error).message.replace(/^netConfig: /, '')}`);
+  }
   if (cfg.task === 'add' && t.steps < 2) c.fail('trainer.steps', `must be ≥ 2 for the add task (one marker in each half), got ${t.steps}`);
   const s = cfg.schedule;
   if (shape.classes === 0 && s.iterations === null) c.fail('schedule.iterations', `must be set for the ${cfg.task} task (it has no epochs)`);
   if (shape.classes > 0 && s.epochs === null && s.iterations === null) c.fail('schedule.epochs', 'or schedule.iterations must be set');
 }
 
-/** The NetSpec of a config (batch from data.batch, input from the task). */
-export function netSpecOf(cfg: RunConfig, input: number): NetSpec {
+/** The NetSpec of a config (batch from data.batch; input from the task: [C, H, W] for conv / pool networks). */
+export function netSpecOf(cfg: RunConfig, shape: TaskShape): NetSpec {
   const n = cfg.network;
+  const spatial = n.layers.some((l) => l.type === 'conv' || l.type === 'pool');
+  const input = spatial && shape.frame ? ([...shape.frame] as [number, number, number]) : shape.input;
   const spec: NetSpec = { batch: cfg.data.batch, input, layers: n.layers.map((l) => ({ ...l })), head: { ...n.head } };
   if (n.neuron) spec.neuron = { ...n.neuron };
   if (n.initState) spec.initState = n.initState;
@@ -397,4 +442,11 @@ export function configFromJson(text: string, source: string): RunConfig {
   const missing = TOP_FIELDS.filter((k) => p[k] === undefined);
   if (missing.length) throw new ConfigError(`${source}: the config lacks ${missing.join(', ')}`);
   return p as RunConfig;
+}
+
+/** "ltc(64)", "conv3×3(32)", "maxpool2" — for headers and listings. */
+export function describeLayer(l: NetLayerSpec): string {
+  if (l.type === 'conv') return `conv${l.kernel}×${l.kernel}(${l.channels}${l.stride && l.stride > 1 ? `, stride ${l.stride}` : ''}${l.recurrent ? ', rec' : ''})`;
+  if (l.type === 'pool') return `${l.op}pool${l.kernel}`;
+  return `${l.kind ?? 'ltc'}(${l.size}${l.recurrent === false ? ', ff' : ''})`;
 }

@@ -39,7 +39,7 @@ function classification(
   name: TaskName,
   title: string,
   description: string,
-  opts: { steps: number; fixedSteps: boolean; layers: number[]; batch: number; epochs: number; classes?: number; pool?: number; input: (cfg: RunConfig) => number },
+  opts: { steps: number; fixedSteps: boolean; layers: number[]; batch: number; epochs: number; classes?: number; pool?: number; input: (cfg: RunConfig) => number; frame?: (cfg: RunConfig) => [number, number, number] },
 ): TaskPreset {
   const classes = opts.classes ?? 10;
   return {
@@ -56,11 +56,12 @@ function classification(
       data: { ...dataDefaults, batch: opts.batch, pool: opts.pool ?? 1 },
       schedule: { epochs: opts.epochs, iterations: null, logEvery: 10, evalEvery: 0, evalBatches: 4, checkpointEvery: 100 },
     },
-    shape: (cfg) => ({ input: opts.input(cfg), classes }),
+    shape: (cfg) => ({ input: opts.input(cfg), classes, ...(opts.frame ? { frame: opts.frame(cfg) } : {}) }),
   };
 }
 
 const pooled = (side: number, pool: number) => 2 * Math.ceil(side / pool) * Math.ceil(side / pool);
+const pooledFrame = (side: number, pool: number): [number, number, number] => [2, Math.ceil(side / pool), Math.ceil(side / pool)];
 
 export const PRESETS: Record<TaskName, TaskPreset> = {
   add: {
@@ -114,6 +115,7 @@ export const PRESETS: Record<TaskName, TaskPreset> = {
     batch: 128,
     epochs: 10,
     input: () => 784,
+    frame: () => [1, 28, 28],
   }),
   nmnist: classification('nmnist', 'N-MNIST', 'event frames, 2×34×34 sum-pooled by data.pool (dense network)', {
     steps: 20,
@@ -123,6 +125,7 @@ export const PRESETS: Record<TaskName, TaskPreset> = {
     epochs: 10,
     pool: 2,
     input: (cfg) => pooled(34, cfg.data.pool),
+    frame: (cfg) => pooledFrame(34, cfg.data.pool),
   }),
   dvsgesture: classification('dvsgesture', 'DVS-Gesture', 'event frames, 2×128×128 sum-pooled by data.pool (dense network), 11 classes', {
     steps: 20,
@@ -133,6 +136,7 @@ export const PRESETS: Record<TaskName, TaskPreset> = {
     classes: 11,
     pool: 4,
     input: (cfg) => pooled(128, cfg.data.pool),
+    frame: (cfg) => pooledFrame(128, cfg.data.pool),
   }),
 };
 

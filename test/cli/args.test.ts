@@ -65,7 +65,7 @@ describe('main: help and usage errors', () => {
     const io = captureIo();
     expect(await main(['tasks'], io)).toBe(0);
     expect(io.out()).toMatch(/add .*Add task/);
-    expect(io.out()).toMatch(/S-MNIST.*\n.*T = 784, batch 512, FPTT K = T, α = 0\.1, adamax 0\.003/);
+    expect(io.out()).toMatch(/S-MNIST.*\n.*ltc\(256\) → ltc\(256\) → readout\(10\); T = 784, batch 512, FPTT K = T, α = 0\.1, adamax 0\.003/);
   });
 
   it.each([

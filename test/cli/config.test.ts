@@ -77,7 +77,7 @@ describe('config validation', () => {
     expect(cfg.schedule).toMatchObject({ iterations: 40, logEvery: 10 });
     const back = configFromJson(configToJson(cfg), 'x');
     expect(back).toEqual(cfg);
-    expect(netSpecOf(cfg, 2)).toEqual({ batch: 16, input: 2, layers: [{ size: 12, adapt: false }], neuron: { thetaFixed: 0.4 }, head: { kind: 'linear', outputs: 1 } });
+    expect(netSpecOf(cfg, { input: 2, classes: 0 })).toEqual({ batch: 16, input: 2, layers: [{ size: 12, adapt: false }], neuron: { thetaFixed: 0.4 }, head: { kind: 'linear', outputs: 1 } });
   });
 
   it('reports bad JSON with the file name', () => {
@@ -99,5 +99,27 @@ describe('config validation', () => {
     const io3 = captureIo({ cwd: dir });
     expect(await main(['train', 'add', '--config', file], io3)).toBe(2);
     expect(io3.err()).toContain(`the task is "add" but ${file} says task "smnist"`);
+  });
+
+  it('accepts conv / pool layers for image tasks and checks their geometry', () => {
+    const fm = presetFor('fmnist');
+    const over = { network: { layers: [{ type: 'conv', channels: 4, kernel: 3 }, { type: 'pool', op: 'max', kernel: 2 }, { size: 16 }] } };
+    const cfg = mergeConfig(fm.defaults, parseConfigObject(over, 'c.json'));
+    validateRunConfig(cfg, fm.shape(cfg), 'c.json');
+    const spec = netSpecOf(cfg, fm.shape(cfg));
+    expect(spec.input).toEqual([1, 28, 28]);
+    expect(spec.layers[0]).toEqual({ type: 'conv', channels: 4, kernel: 3 });
+    const bad = (layers: unknown[], msg: string) => {
+      const c = mergeConfig(fm.defaults, parseConfigObject({ network: { layers } }, 'c.json'));
+      expect(() => validateRunConfig(c, fm.shape(c), 'c.json')).toThrow(msg);
+    };
+    expect(() => parseConfigObject({ network: { layers: [{ type: 'conv', channels: 4, kernel: 4 }] } }, 'c.json')).toThrow('network.layers[0].kernel must be odd, got 4');
+    expect(() => parseConfigObject({ network: { layers: [{ type: 'conv', kernel: 3 }] } }, 'c.json')).toThrow('network.layers[0] (conv) needs channels');
+    expect(() => parseConfigObject({ network: { layers: [{ type: 'pool', op: 'min', kernel: 2 }] } }, 'c.json')).toThrow('network.layers[0].op must be one of "max", "avg"');
+    expect(() => parseConfigObject({ network: { layers: [{ type: 'conv', channels: 2, kernel: 3 }, { type: 'pool', op: 'avg', kernel: 2 }] } }, 'c.json')).toThrow('must be a spiking layer (dense or conv), not a pool layer');
+    expect(() => parseConfigObject({ network: { layers: [{ type: 'conv', channels: 2, kernel: 3, size: 5 }] } }, 'c.json')).toThrow('unknown field "network.layers[0].size"');
+    bad([{ type: 'conv', channels: 2, kernel: 31, padding: 0 }], 'c.json: network: ');
+    const c2 = mergeConfig(add.defaults, parseConfigObject({ network: { layers: [{ type: 'conv', channels: 2, kernel: 3 }] } }, 'c.json'));
+    expect(() => validateRunConfig(c2, add.shape(c2), 'c.json')).toThrow("network.layers has conv / pool layers, but the add task's input is not an image (2 values per step)");
   });
 });

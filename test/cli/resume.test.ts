@@ -72,7 +72,7 @@ const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.leng
 
 function makeTrainer(e: Awaited<ReturnType<typeof getEngine>>, c: Case, seed: number): Trainer {
   const t = c.cfg.trainer;
-  return new Trainer(e, netSpecOf(c.cfg, c.input), { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}), fptt: t.fptt, optimizer: t.optimizer, seed });
+  return new Trainer(e, netSpecOf(c.cfg, { input: c.input, classes: c.cfg.network.head.kind === 'readout' ? c.cfg.network.head.classes : 0 }), { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}), fptt: t.fptt, optimizer: t.optimizer, seed });
 }
 
 async function everything(tr: Trainer) {

@@ -84,6 +84,55 @@ const CASES: Case[] = [
     method: 'bptt',
     sequences: 2,
   },
+  {
+    name: 'FPTT K=T, conv LTC (recurrent, norm, adaptive) → max pool → dense LTC → liquid readout',
+    spec: {
+      batch: 2,
+      input: [2, 6, 5],
+      layers: [
+        { type: 'conv', channels: 3, kernel: 3, recurrent: true, norm: true },
+        { type: 'pool', op: 'max', kernel: 2 },
+        { size: 5 },
+      ],
+      head: { kind: 'readout', classes: 3 },
+    },
+    T: 4,
+    method: 'fptt',
+    sequences: 2,
+  },
+  {
+    name: 'BPTT, strided conv LTC (no norm, fixed threshold) → avg pool → 1×1 conv LTC → linear head',
+    spec: {
+      batch: 2,
+      input: [1, 7, 7],
+      layers: [
+        { type: 'conv', channels: 4, kernel: 3, stride: 2, padding: 1, norm: false, adapt: false },
+        { type: 'pool', op: 'avg', kernel: 2, stride: 1 },
+        { type: 'conv', channels: 2, kernel: 1, recurrent: true },
+      ],
+      head: { kind: 'linear' },
+    },
+    T: 4,
+    method: 'bptt',
+    sequences: 2,
+  },
+  {
+    name: 'FPTT K=2 of T=5, conv LTC first layer on a pooled input → dense LIF → non-liquid readout',
+    spec: {
+      batch: 3,
+      input: [2, 4, 4],
+      layers: [
+        { type: 'pool', op: 'avg', kernel: 2 },
+        { type: 'conv', channels: 3, kernel: 3, norm: true, adapt: false },
+        { size: 4, kind: 'lif' },
+      ],
+      head: { kind: 'readout', classes: 2, liquid: false },
+    },
+    T: 5,
+    K: 2,
+    method: 'fptt',
+    sequences: 2,
+  },
 ];
 
 /** The reference trainer, chunk by chunk, with the same loss rules as src/train/trainer.ts. */

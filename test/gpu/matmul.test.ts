@@ -27,11 +27,13 @@ const SHAPES: [number, number, number][] = [
   [99, 20, 132],
   [30, 28, 7],
 ];
-// Every tiling of the tuning table, plus extremes of the defines (ROWS 1 and 4, COLS 4 and 8).
+// Every tiling of the tuning table, plus extremes of the defines (ROWS 1 and 4, COLS 4, 8, 16).
 const EXTRA: MatmulTiles[] = [
   { ROWS: 1, COLS: 4, WG: 4, subgroups: true },
   { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
   { ROWS: 2, COLS: 4, WG: 12, subgroups: true },
+  { ROWS: 3, COLS: 16, WG: 8, subgroups: true },
+  { ROWS: 4, COLS: 16, WG: 4, subgroups: true },
 ];
 const TILINGS: MatmulTiles[] = [...allMatmulTiles(), ...EXTRA].flatMap((t) => [t, { ...t, subgroups: !t.subgroups }]);
 const tileName = (t: MatmulTiles) => `${t.ROWS}x${t.COLS} wg ${t.WG}${t.subgroups ? ' subgroups' : ''}`;

@@ -1,0 +1,385 @@
+/**
+ * `npm run bench -- peak`: how close our kernels come to what the adapter can do.
+ *
+ *   npm run bench -- peak [--json] [--quick] [--repeats=N]
+ *
+ * 1. Ceilings, from the micro-kernels of bench/peak.wgsl (validated against a float32
+ *    simulation / the source before timing; kernel time from timestamp queries, best of the repeats):
+ *    FMA rate — long chains of fma on vec4 registers (1, 2, 4 independent chains; x·a + b written
+ *    out; scalar chains), the best is the ceiling; copy bandwidth — a vec4 (and f32) copy of
+ *    4 MiB and 64 MiB buffers, bytes = read + write, the best vec4 figure is the ceiling.
+ * 2. Our kernels: every dispatch of one FPTT step (K = T) of the Add-task network (H = 128,
+ *    batch 128) and the S-MNIST network (2 × 256, batch 64), timed one by one (GpuTimer, one
+ *    pass each), summed by kernel label. Matmuls count 2·M·N·K FLOP (from their uniforms);
+ *    every kernel counts the bytes of the storage buffers it binds (each read or written once —
+ *    a rough lower bound of its traffic). Each is shown as a fraction of the FMA ceiling and of
+ *    the copy ceiling; the matmuls should be judged by the first, the elementwise LTC, loss and
+ *    update kernels by the second. The per-dispatch cost (~16–20 µs on SwiftShader) is a floor
+ *    that small kernels cannot go below.
+ */
+import { Engine } from '../src/gpu/engine.js';
+import { Dispatch } from '../src/gpu/kernel.js';
+import { Tensor } from '../src/gpu/tensor.js';
+import type { ParamValues } from '../src/gpu/uniforms.js';
+import { GpuTimer } from '../src/gpu/timer.js';
+import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
+import { Trainer } from '../src/train/trainer.js';
+import { Rng } from '../src/util/rng.js';
+import { adapterLine, fmt, gitCommit, jsonLine, note, numOption, printTable, type BenchArgs } from './common.js';
+import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
+import PEAK_WGSL from './peak.wgsl';
+
+const UNIFORM = 0x40 | 0x8;
+const STORAGE = 0x80 | 0x4 | 0x8;
+const MAP_READ = 0x1 | 0x8;
+let WG = 64;
+
+interface Micro {
+  pipeline: GPUComputePipeline;
+  entry: string;
+}
+
+function dispatchOf(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, wg: [number, number, number], label: string): Dispatch {
+  // GpuTimer only encodes (pipeline, bind group, dispatch)
+  return {
+    label,
+    encode(pass: GPUComputePassEncoder) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(...wg);
+    },
+  } as unknown as Dispatch;
+}
+
+function grid(invocations: number): [number, number, number] {
+  const groups = Math.ceil(invocations / WG);
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+class PeakKernels {
+  private module: GPUShaderModule;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private buffers: GPUBuffer[] = [];
+  constructor(readonly engine: Engine) {
+    this.module = engine.device.createShaderModule({ code: PEAK_WGSL, label: 'bench/peak.wgsl' });
+  }
+
+  pipeline(entry: string): Micro {
+    let p = this.pipelines.get(entry);
+    if (!p) {
+      p = this.engine.device.createComputePipeline({ layout: 'auto', compute: { module: this.module, entryPoint: entry, constants: { WG } }, label: entry });
+      this.pipelines.set(entry, p);
+    }
+    return { pipeline: p, entry };
+  }
+
+  buffer(bytes: number, usage: number, label: string, data?: Float32Array | Uint32Array): GPUBuffer {
+    const b = this.engine.device.createBuffer({ size: bytes, usage, label });
+    if (data) this.engine.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.buffers.push(b);
+    return b;
+  }
+
+  params(iters: number, n: number, a: number, b: number): GPUBuffer {
+    const buf = new ArrayBuffer(16);
+    new Uint32Array(buf, 0, 2).set([iters, n]);
+    new Float32Array(buf, 8, 2).set([a, b]);
+    return this.buffer(16, UNIFORM, 'peak.params', new Uint32Array(buf));
+  }
+
+  async read(src: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const dev = this.engine.device;
+    const st = dev.createBuffer({ size: bytes, usage: MAP_READ, label: 'peak.readback' });
+    const enc = dev.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, st, 0, bytes);
+    dev.queue.submit([enc.finish()]);
+    await st.mapAsync(1);
+    const out = new Float32Array(st.getMappedRange().slice(0));
+    st.unmap();
+    st.destroy();
+    return out;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers = [];
+  }
+}
+
+interface FmaVariant {
+  entry: string;
+  /** FLOP per loop iteration and invocation. */
+  flopPerIter: number;
+  what: string;
+}
+
+const FMA_VARIANTS: FmaVariant[] = [
+  { entry: 'fma_v4x1', flopPerIter: 8 * 1 * 4 * 2, what: 'fma, 1 vec4 chain' },
+  { entry: 'fma_v4x2', flopPerIter: 8 * 2 * 4 * 2, what: 'fma, 2 vec4 chains' },
+  { entry: 'fma_v4x4', flopPerIter: 8 * 4 * 4 * 2, what: 'fma, 4 vec4 chains' },
+  { entry: 'muladd_v4x2', flopPerIter: 8 * 2 * 4 * 2, what: 'x*a+b, 2 vec4 chains' },
+  { entry: 'fma_f32x4', flopPerIter: 8 * 4 * 1 * 2, what: 'fma, 4 f32 chains' },
+];
+
+/** x after `steps` updates x ← fround(x·a + b) (float32 simulation of one chain). */
+function chainF32(x0: number, a: number, b: number, steps: number): number {
+  let x = Math.fround(x0);
+  const af = Math.fround(a);
+  const bf = Math.fround(b);
+  for (let k = 0; k < steps; k++) {
+    const y = Math.fround(Math.fround(x * af) + bf);
+    if (y === x) break; // converged: the chain stays put
+    x = y;
+  }
+  return x;
+}
+
+async function measureFma(pk: PeakKernels, timer: GpuTimer, v: FmaVariant, invocations: number, repeats: number, targetMs: number) {
+  const a = 0.75;
+  const b = 0.25; // fixed point 1, reached in float32 after a few dozen steps
+  const sink = pk.buffer(invocations * 16, STORAGE, 'peak.sink');
+  const p = pk.pipeline(v.entry);
+  const make = (iters: number) => {
+    const prm = pk.params(iters, invocations, a, b);
+    const bg = pk.engine.device.createBindGroup({
+      layout: p.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: prm } },
+        { binding: 1, resource: { buffer: sink } },
+      ],
+    });
+    return dispatchOf(p.pipeline, bg, grid(invocations), v.entry);
+  };
+  // calibrate the iteration count to ~targetMs
+  let iters = 64;
+  let probe = (await timer.timeDispatches([[make(iters)]], 1, 1)).ms[0]!;
+  while (probe < targetMs / 4 && iters < 1 << 20) {
+    iters *= 4;
+    probe = (await timer.timeDispatches([[make(iters)]], 1, 0)).ms[0]!;
+  }
+  iters = Math.max(64, Math.min(1 << 22, Math.round((iters * targetMs) / Math.max(probe, 1e-3))));
+  const d = make(iters);
+  const t = await timer.timeDispatches([[d]], repeats, 1);
+  const ms = Math.min(...t.samples[0]!);
+  // validate a few invocations against a float32 simulation (fma rounds once: tolerance)
+  const out = await pk.read(sink, Math.min(invocations, 4096) * 16);
+  const chains = v.entry === 'fma_v4x1' ? 1 : v.entry === 'fma_v4x4' || v.entry === 'fma_f32x4' ? 4 : 2;
+  const steps = iters * 8;
+  for (const i of [0, 1, 7, 1023, 1025, Math.min(invocations, 4096) - 1]) {
+    const s = (i % 1024) * b;
+    const start = [s, s + b, s + 2 * b, s + 3 * b];
+    for (let lane = 0; lane < 4; lane++) {
+      let want: number;
+      if (v.entry === 'fma_f32x4') want = chainF32(start[lane]!, a, b, steps);
+      else {
+        want = 0;
+        for (let c = 0; c < chains; c++) want += chainF32(start[lane]! + c * b, a, b, steps);
+      }
+      const got = out[i * 4 + lane]!;
+      if (!(Math.abs(got - want) <= 1e-4 + 1e-4 * Math.abs(want))) {
+        throw new Error(`peak: ${v.entry} invocation ${i} lane ${lane}: got ${got}, expected ${want} (float32 simulation)`);
+      }
+    }
+  }
+  const flop = v.flopPerIter * iters * invocations;
+  return { ms, gflops: flop / (ms * 1e6), iters };
+}
+
+async function measureCopy(pk: PeakKernels, timer: GpuTimer, entry: 'copy_v4' | 'copy_f32', bytes: number, repeats: number) {
+  const floats = bytes / 4;
+  const src = new Float32Array(floats);
+  for (let i = 0; i < floats; i++) src[i] = (i % 9973) * 0.5;
+  const a = pk.buffer(bytes, STORAGE, 'peak.src', src);
+  const bdst = pk.buffer(bytes, STORAGE, 'peak.dst');
+  const n = entry === 'copy_v4' ? floats / 4 : floats;
+  const p = pk.pipeline(entry);
+  const prm = pk.params(0, n, 0, 0);
+  const bg = pk.engine.device.createBindGroup({
+    layout: p.pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: prm } },
+      { binding: 1, resource: { buffer: a } },
+      { binding: 2, resource: { buffer: bdst } },
+    ],
+  });
+  const d = dispatchOf(p.pipeline, bg, grid(n), entry);
+  const t = await timer.timeDispatches([[d]], repeats, 1);
+  const out = await pk.read(bdst, bytes);
+  for (const i of [0, 1, 5, floats >> 1, floats - 1]) {
+    if (out[i] !== src[i]) throw new Error(`peak: ${entry} element ${i}: got ${out[i]}, expected ${src[i]}`);
+  }
+  a.destroy();
+  bdst.destroy();
+  const ms = Math.min(...t.samples[0]!);
+  return { ms, gbs: (2 * bytes) / (ms * 1e6) };
+}
+
+// ---- our kernels ---------------------------------------------------------------------------
+
+interface DispatchInfo {
+  params: ParamValues | null;
+  bytes: number;
+}
+
+/**
+ * Record, for every dispatch the engine prepares from now on, its uniform values (kept up to
+ * date through setParams) and the bytes of the storage buffers it binds.
+ */
+function instrument(engine: Engine): Map<Dispatch, DispatchInfo> {
+  const info = new Map<Dispatch, DispatchInfo>();
+  const orig = engine.dispatch.bind(engine);
+  engine.dispatch = (kernel, bindings, params, workgroups, label) => {
+    const d = orig(kernel, bindings, params, workgroups, label);
+    let bytes = 0;
+    for (const b of Object.values(bindings)) {
+      if (!b) continue;
+      if (b instanceof Tensor) bytes += b.byteLength;
+      else bytes += b.size ?? b.buffer.size - (b.offset ?? 0);
+    }
+    info.set(d, { params: params ? { ...params } : null, bytes });
+    return d;
+  };
+  const proto = Dispatch.prototype;
+  const origSet = proto.setParams;
+  proto.setParams = function (this: Dispatch, values: ParamValues): void {
+    origSet.call(this, values);
+    const i = info.get(this);
+    if (i) i.params = { ...values };
+  };
+  return info;
+}
+
+function flopsOf(d: Dispatch, i: DispatchInfo | undefined): number {
+  const p = i?.params as Record<string, number> | null | undefined;
+  if (!p) return 0;
+  switch (d.kernel.spec.name) {
+    case 'matmul_forward':
+      return 2 * p['M']! * p['N']! * (p['K1']! + p['K2']!);
+    case 'matmul_backward_input':
+    case 'matmul_backward_weight':
+      return 2 * p['M']! * p['N']! * p['K']!;
+    default:
+      return 0;
+  }
+}
+
+interface KernelRow {
+  label: string;
+  count: number;
+  ms: number;
+  flop: number;
+  bytes: number;
+}
+
+async function profileNet(engine: Engine, info: Map<Dispatch, DispatchInfo>, net: BenchNet, repeats: number): Promise<{ rows: KernelRow[]; stepMs: number; stepWallMs: number }> {
+  const cfg = netConfig(net.spec);
+  const T = 784;
+  const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, params: initNetRef(cfg, 1).params, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
+  const classification = cfg.head.kind === 'readout';
+  const x = new Rng(3).uniformArray(cfg.B * cfg.D, 0, 1);
+  try {
+    trainer.beginSequence({ fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B).fill(1) }) }, initialStateRef(cfg, new Rng(1)));
+    for (let p = 0; p < 3; p++) trainer.trainChunk(p);
+    await engine.sync();
+    // wall time of whole steps, for comparison with the sum of the kernels
+    const walls: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      for (let p = 3; p < 8; p++) trainer.trainChunk(p);
+      await engine.sync();
+      walls.push((performance.now() - t0) / 5);
+    }
+    const list = trainer.chunkDispatchList(8);
+    const timer = new GpuTimer(engine);
+    const t = await timer.timeDispatches(list.map((d) => [d]), repeats, 1);
+    const by = new Map<string, KernelRow>();
+    list.forEach((d, k) => {
+      const label = d.label.replace(/\[\d+\]/g, '');
+      const r = by.get(label) ?? { label, count: 0, ms: 0, flop: 0, bytes: 0 };
+      r.count++;
+      r.ms += Math.min(...t.samples[k]!);
+      r.flop += flopsOf(d, info.get(d));
+      r.bytes += info.get(d)?.bytes ?? 0;
+      by.set(label, r);
+    });
+    const rows = [...by.values()].sort((a, b) => b.ms - a.ms);
+    return { rows, stepMs: rows.reduce((s, r) => s + r.ms, 0), stepWallMs: Math.min(...walls) };
+  } finally {
+    trainer.destroy();
+  }
+}
+
+export async function runPeakBench(args: BenchArgs): Promise<void> {
+  const quick = args.quick;
+  const repeats = numOption(args, 'repeats', quick ? 5 : 9);
+  WG = numOption(args, 'wg', 64);
+  // exact timestamps (SwiftShader quantises them to 65.5 µs otherwise)
+  const engine = await Engine.create({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
+  const commit = gitCommit();
+  const adapter = engine.adapterName;
+  note(`peak bench — commit ${commit}${quick ? ' (--quick)' : ''}`);
+  note(adapterLine(engine));
+  const timer = new GpuTimer(engine);
+  note(`kernel times by ${timer.method === 'timestamp' ? 'timestamp queries' : 'the wall clock to onSubmittedWorkDone (no timestamp-query: includes submit latency)'}; best of ${repeats} (ceilings and our kernels alike: the least disturbed run; this machine is shared)`);
+  const base = { bench: 'peak', adapter, commit };
+  const info = instrument(engine);
+
+  // ---- ceilings ----
+  const pk = new PeakKernels(engine);
+  const invocations = numOption(args, 'invocations', 16384);
+  const targetMs = quick ? 40 : 100;
+  const fmaRows: (string | number)[][] = [];
+  let fmaPeak = 0;
+  for (const v of FMA_VARIANTS) {
+    const r = await measureFma(pk, timer, v, invocations, repeats, targetMs);
+    fmaPeak = Math.max(fmaPeak, r.gflops);
+    fmaRows.push([v.entry, v.what, r.iters * 8, fmt(r.ms), fmt(r.gflops)]);
+    jsonLine({ ...base, case: 'fma', kernel: v.entry, invocations, chain_length: r.iters * 8, ms: r.ms, gflops: r.gflops });
+  }
+  const copyRows: (string | number)[][] = [];
+  let copyPeak = 0;
+  for (const bytes of [4 << 20, 64 << 20]) {
+    for (const entry of ['copy_v4', 'copy_f32'] as const) {
+      const r = await measureCopy(pk, timer, entry, bytes, repeats);
+      if (entry === 'copy_v4') copyPeak = Math.max(copyPeak, r.gbs);
+      copyRows.push([entry, `${bytes >> 20} MiB`, fmt(r.ms), fmt(r.gbs)]);
+      jsonLine({ ...base, case: 'copy', kernel: entry, bytes, ms: r.ms, gbs: r.gbs });
+    }
+  }
+  pk.destroy();
+  note('');
+  note(`FMA rate (${invocations} invocations, validated against a float32 simulation):`);
+  printTable(['kernel', 'what', 'chain length', 'ms', 'GFLOP/s'], fmaRows);
+  note('');
+  note('copy bandwidth (bytes read + written; validated):');
+  printTable(['kernel', 'buffer', 'ms', 'GB/s'], copyRows);
+  note('');
+  note(`ceilings: FMA ${fmt(fmaPeak)} GFLOP/s, copy ${fmt(copyPeak)} GB/s`);
+  jsonLine({ ...base, case: 'ceilings', gflops: fmaPeak, gbs: copyPeak });
+
+  // ---- our kernels ----
+  for (const net of [addTaskNet(128, 128), smnistNet(256, 64)]) {
+    const { rows, stepMs, stepWallMs } = await profileNet(engine, info, net, repeats);
+    const flop = rows.reduce((s, r) => s + r.flop, 0);
+    const mmRows = rows.filter((r) => r.flop > 0);
+    const mmMs = mmRows.reduce((s, r) => s + r.ms, 0);
+    const mmFlop = mmRows.reduce((s, r) => s + r.flop, 0);
+    note('');
+    note(`${net.name}, one FPTT step (K = T): ${rows.reduce((s, r) => s + r.count, 0)} dispatches, ${fmt(stepMs)} ms summed kernel time, ${fmt(stepWallMs)} ms wall per step (pipelined)`);
+    note(`  matmuls: ${fmt(mmFlop / 1e6)} MFLOP in ${fmt(mmMs)} ms = ${fmt(mmFlop / (mmMs * 1e6))} GFLOP/s = ${fmt((100 * mmFlop) / (mmMs * 1e6) / fmaPeak)}% of the FMA ceiling; the whole step ${fmt(flop / (stepMs * 1e6))} GFLOP/s (${fmt((100 * flop) / (stepMs * 1e6) / fmaPeak)}%)`);
+    printTable(
+      ['kernel', 'n', 'ms', 'GFLOP/s', '% FMA', 'GB/s', '% copy'],
+      rows.map((r) => {
+        const gf = r.flop / (r.ms * 1e6);
+        const gb = r.bytes / (r.ms * 1e6);
+        return [r.label, r.count, fmt(r.ms), r.flop > 0 ? fmt(gf) : '-', r.flop > 0 ? fmt((100 * gf) / fmaPeak) : '-', fmt(gb), fmt((100 * gb) / copyPeak)];
+      }),
+    );
+    for (const r of rows) {
+      jsonLine({ ...base, case: 'kernel', net: net.name, kernel: r.label, count: r.count, ms: r.ms, flop: r.flop, bytes: r.bytes, gflops: r.flop / (r.ms * 1e6), gbs: r.bytes / (r.ms * 1e6), frac_fma: r.flop / (r.ms * 1e6) / fmaPeak, frac_copy: r.bytes / (r.ms * 1e6) / copyPeak });
+    }
+    jsonLine({ ...base, case: 'step', net: net.name, kernel_ms: stepMs, wall_ms: stepWallMs, flop, matmul_gflops: mmFlop / (mmMs * 1e6), frac_fma_matmul: mmFlop / (mmMs * 1e6) / fmaPeak });
+  }
+}
