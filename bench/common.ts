@@ -5,9 +5,10 @@
  *   parseArgs      `<name> [--json] [--quick] [--key=value] [positional…]`
  *   median, timeWall   warm-up + repeats with the wall clock (GPU work: src/gpu/timer.ts)
  *   validateClose  |a − b| ≤ atol + rtol·|b| everywhere, else an error naming the first bad index
- *   adapterLine, gitCommit, jsonLine, printTable, out / note (stdout vs stderr in --json mode)
+ *   adapterLine, machineLine, gitCommit, jsonLine, printTable, note (stdout, or stderr in --json mode)
  */
 import { execSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import type { Engine } from '../src/gpu/engine.js';
 import { median } from '../src/gpu/timer.js';
 
@@ -97,6 +98,17 @@ export function gitCommit(): string {
 export function adapterLine(engine: Engine): string {
   const feats = [...engine.device.features].filter((f) => f === 'timestamp-query' || f === 'subgroups' || f === 'shader-f16');
   return `adapter: ${engine.adapterName}; features: ${feats.join(', ') || 'none'}`;
+}
+
+/** "machine: 2 × Intel(R) Xeon(R) Processor; load average 1.02 (1 min)": timings of software adapters depend on it. */
+export function machineLine(): string {
+  const c = cpus();
+  return `machine: ${c.length} × ${c[0]?.model ?? 'unknown CPU'}; load average ${loadavg()[0]!.toFixed(2)} (1 min)`;
+}
+
+/** The 1-minute load average, for JSON lines. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
 }
 
 export interface WallTimes {

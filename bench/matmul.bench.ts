@@ -10,8 +10,8 @@
  *       ours e2e  wall clock of submit + readback of Y, measured like tfjs
  *       tfjs      wall clock of tf.matMul(a, bᵀ pre-transposed) + `await data()`, median
  *   npm run bench -- matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]
- *                                   [--candidates=4x8x8s,3x8x16] [--rank=min] [--repeats=N]
- *     times every candidate tiling (ROWSxCOLSxWG, s = with subgroups) of each kernel, validated
+ *                                   [--candidates=4x16x8u1s,4x8x8u2] [--rank=median|min|cpu] [--repeats=N]
+ *     times every candidate tiling (ROWSxCOLSxWG u UNROLL, s = with subgroups) of each kernel, validated
  *     first, all interleaved in each repeat, and prints the best ones and a row for
  *     src/kernels/tuning.ts.
  *
@@ -30,6 +30,9 @@ import {
   gitCommit,
   jsonLine,
   listOption,
+  loadAverage,
+  machineLine,
+  median,
   note,
   numOption,
   printTable,
@@ -203,6 +206,7 @@ async function runCompare(args: BenchArgs): Promise<void> {
   const tuning = tuningFor(e.ctx.info);
   note(`matmul bench — commit ${commit}`);
   note(adapterLine(e));
+  note(machineLine());
   note(`tuning row: ${tuning.name}; forward tiles ${JSON.stringify(tuning.matmul.forward)}; subgroups usable: ${deviceHasSubgroups4(e)}`);
   note(`ours timed by ${timer.method === 'timestamp' ? 'timestamp queries (kernel time)' : 'wall clock to onSubmittedWorkDone (no timestamp-query)'}; e2e and tfjs by wall clock incl. readback`);
 
@@ -260,7 +264,7 @@ async function runCompare(args: BenchArgs): Promise<void> {
   }
 
   note('');
-  note('GFLOP/s, median of repeats (Y = X·Wᵀ at S×S×S; bwd-in: dX = dY·W; bwd-w: dW += dYᵀ·X)');
+  note(`GFLOP/s, median of repeats (Y = X·Wᵀ at S×S×S; bwd-in: dX = dY·W; bwd-w: dW += dYᵀ·X); ${machineLine()}`);
   const opt = (v: number | null) => (v === null ? '-' : v);
   const ratio = (a: number, b: number | null) => (b ? `${fmt(a / b)}×` : '-');
   printTable(
@@ -281,6 +285,7 @@ async function runCompare(args: BenchArgs): Promise<void> {
       tfjs_webgpu_adapter: tfAdapter || null,
       timing: timer.method,
       tuning: tuning.name,
+      load_average: loadAverage(),
       commit,
     });
   }
@@ -292,7 +297,8 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
  * Candidate tilings: ROWS 2–4 (1 is always slower: no reuse of the B side) × COLS 4, 8, 16 × WG
- * 4–32 (--wide adds ROWS 1 and WG 64, 128) × with and without subgroups where usable.
+ * 4–32 × UNROLL 1, 2 (--wide adds ROWS 1 and WG 64, 128) × with and without subgroups where
+ * usable.
  */
 function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   const sgs = deviceHasSubgroups4(e) ? [true, false] : [false];
@@ -302,8 +308,10 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   for (const subgroups of sgs) {
     for (const ROWS of rows) {
       for (const COLS of [4, 8, 16] as const) {
-        for (const WG of wgs) {
-          if (WG <= e.limits.maxComputeInvocationsPerWorkgroup) out.push({ ROWS, COLS, WG, subgroups });
+        for (const UNROLL of [1, 2] as const) {
+          for (const WG of wgs) {
+            if (WG <= e.limits.maxComputeInvocationsPerWorkgroup) out.push({ ROWS, COLS, WG, UNROLL, subgroups });
+          }
         }
       }
     }
@@ -311,11 +319,27 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   return out;
 }
 
-/** "4x8x16s" → { ROWS: 4, COLS: 8, WG: 16, subgroups: true } (no trailing s: without subgroups). */
+/** "4x16x8u1s" → { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true } (no s: without subgroups). */
 function parseTiles(text: string): MatmulTiles {
-  const m = text.trim().match(/^(\d)x(4|8|16)x(\d+)(s?)$/);
-  if (!m) throw new Error(`--candidates: "${text}" is not ROWSxCOLSxWG[s] (e.g. 4x8x16s)`);
-  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8 | 16, WG: Number(m[3]), subgroups: m[4] === 's' };
+  const m = text.trim().match(/^(\d)x(4|8|16)x(\d+)u([12])(s?)$/);
+  if (!m) throw new Error(`--candidates: "${text}" is not ROWSxCOLSxWGu<UNROLL>[s] (e.g. 4x16x8u1s)`);
+  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8 | 16, WG: Number(m[3]), UNROLL: Number(m[4]) as 1 | 2, subgroups: m[5] === 's' };
+}
+
+/** Median CPU time (user + system, all threads of this process) of each dispatch, run one at a time. */
+async function timeCpu(e: Engine, ds: readonly Dispatch[], repeats: number): Promise<{ ms: number[]; samples: number[][] }> {
+  const samples = ds.map(() => [] as number[]);
+  for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < ds.length; i++) {
+      const c0 = process.cpuUsage();
+      e.run([ds[i]!], 'sweep');
+      await e.device.queue.onSubmittedWorkDone();
+      const c = process.cpuUsage(c0);
+      samples[i]!.push((c.user + c.system) / 1000);
+    }
+  }
+  await e.flushErrors();
+  return { ms: samples.map(median), samples };
 }
 
 async function runSweep(args: BenchArgs): Promise<void> {
@@ -328,6 +352,7 @@ async function runSweep(args: BenchArgs): Promise<void> {
   const commit = gitCommit();
   note(`matmul sweep at ${S}³ — commit ${commit}`);
   note(adapterLine(e));
+  note(machineLine());
   note(`timing: ${timer.method}, median of ${repeats} repeats, all candidates interleaved in each repeat`);
   const p = makeProblem(S, 7);
   const g = new GpuProblem(e, p);
@@ -341,17 +366,21 @@ async function runSweep(args: BenchArgs): Promise<void> {
       await g.validate(kind, d, `${kind} ${JSON.stringify(t)}`);
       ds.push(d);
     }
-    const r = await timer.timeDispatches(ds.map((d) => [d]), repeats, 0);
-    // Ranked by the median; with --rank=min by the fastest repeat (steadier when other processes share the CPU).
-    const byMin = args.options.get('rank') === 'min';
+    // Ranked by the median device time; --rank=min: by the fastest repeat; --rank=cpu: by the
+    // median CPU time of this process per run (for software adapters when other processes share
+    // the CPU: the adapter's threads are ours, so their CPU time does not grow with contention).
+    const rank = args.options.get('rank') ?? 'median';
+    if (!['median', 'min', 'cpu'].includes(rank)) throw new Error(`--rank=${rank}: expected median, min or cpu`);
+    const r = rank === 'cpu' ? await timeCpu(e, ds, repeats) : await timer.timeDispatches(ds.map((d) => [d]), repeats, 0);
     const order = cands
       .map((t, i) => ({ t, ms: r.ms[i]!, min: Math.min(...r.samples[i]!) }))
-      .sort((a, b) => (byMin ? a.min - b.min : a.ms - b.ms));
+      .sort((a, b) => (rank === 'min' ? a.min - b.min : a.ms - b.ms));
+    if (rank === 'cpu') note(`(ms below are CPU milliseconds of this process per run, GFLOP/s per CPU-second)`);
     note('');
     note(`${kind} (${cands.length} candidates), fastest first:`);
     printTable(
-      ['ROWS', 'COLS', 'WG', 'subgroups', 'ms', 'GFLOP/s', 'best-of GFLOP/s'],
-      order.slice(0, args.quick ? 8 : 12).map((o) => [o.t.ROWS, o.t.COLS, o.t.WG, String(o.t.subgroups), o.ms, gflops(S, S, S, o.ms), gflops(S, S, S, o.min)]),
+      ['ROWS', 'COLS', 'WG', 'UNROLL', 'subgroups', 'ms', 'GFLOP/s', 'best-of GFLOP/s'],
+      order.slice(0, args.quick ? 8 : 12).map((o) => [o.t.ROWS, o.t.COLS, o.t.WG, o.t.UNROLL, String(o.t.subgroups), o.ms, gflops(S, S, S, o.ms), gflops(S, S, S, o.min)]),
     );
     best[kind] = order[0]!.t;
     for (const o of order) {
@@ -361,7 +390,7 @@ async function runSweep(args: BenchArgs): Promise<void> {
   g.destroy();
   note('');
   note(`row for src/kernels/tuning.ts (${e.ctx.info.architecture || e.ctx.info.vendor || 'this adapter'}):`);
-  const fmtTiles = (t?: MatmulTiles) => (t ? `{ ROWS: ${t.ROWS}, COLS: ${t.COLS}, WG: ${t.WG}, subgroups: ${t.subgroups} }` : '…');
+  const fmtTiles = (t?: MatmulTiles) => (t ? `{ ROWS: ${t.ROWS}, COLS: ${t.COLS}, WG: ${t.WG}, UNROLL: ${t.UNROLL}, subgroups: ${t.subgroups} }` : '…');
   note(`  matmul: {`);
   for (const k of KINDS) note(`    ${k}: ${fmtTiles(best[k])},`);
   note(`  },`);

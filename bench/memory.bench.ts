@@ -9,6 +9,7 @@ import { Rng } from '../src/util/rng.js';
 import { AddTask } from '../src/data/add_task.js';
 import { adapterLine, gitCommit, jsonLine, listOption, note, numOption, printTable, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
+import type { NetSpec } from '../src/ref/network.js';
 
 export async function measurePeakBytes(engine: Engine, method: Method, T: number, H: number, B: number): Promise<number> {
   const net = addTaskNet(H, B);
@@ -31,6 +32,9 @@ export async function runMemoryBench(args: BenchArgs): Promise<void> {
   const engine = await Engine.create();
   note(adapterLine(engine));
   note(`commit: ${gitCommit()}`);
+  const model = args.options.get('model') ?? 'add';
+  if (model === 'dvsgesture-conv') return runConvMemoryBench(args, engine);
+  if (model !== 'add') throw new Error(`memory bench: unknown --model=${model} (expected add or dvsgesture-conv)`);
   const Ts = listOption(args, 'T', args.quick ? [100, 300] : [100, 300, 1000]);
   const H = numOption(args, 'H', 128);
   const B = numOption(args, 'B', 128);
@@ -44,4 +48,60 @@ export async function runMemoryBench(args: BenchArgs): Promise<void> {
   }
   note(`Add-task network, H = ${H}, batch ${B}; peak device bytes of training one sequence (engine accounting)`);
   printTable(['trainer', 'T', 'peak bytes', 'MiB'], rows);
+}
+
+/**
+ * `npm run bench -- memory --model=dvsgesture-conv`: the DVS-Gesture conv network at full size
+ * (2×128×128 frames, configs/dvsgesture-conv.json). FPTT (K = T) runs `--run-steps` real training
+ * steps for each T (its buffers do not depend on T, and the peak is reached in the first step);
+ * BPTT allocates the buffers of one whole sequence and, for T ≤ `--bptt-run-max`, also runs it.
+ * Each line says how many steps were executed, so an allocation-only figure is never mistaken for
+ * a run.
+ */
+export async function runConvMemoryBench(args: BenchArgs, engine: Engine): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  const cfgPath = args.options.get('config') ?? 'configs/dvsgesture-conv.json';
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { network: { layers: NetSpec['layers']; head: NetSpec['head'] } };
+  const B = numOption(args, 'B', 1);
+  const Ts = listOption(args, 'T', [20, 100]);
+  const runSteps = numOption(args, 'run-steps', 2);
+  const bpttRunMax = numOption(args, 'bptt-run-max', 0);
+  const spec: NetSpec = { batch: B, input: [2, 128, 128], layers: cfg.network.layers, head: cfg.network.head };
+  const rows: (string | number)[][] = [];
+  for (const method of ['fptt', 'bptt'] as const) {
+    for (const T of Ts) {
+      await engine.sync();
+      const before = engine.memory.liveBytes;
+      engine.memory.resetPeak();
+      const trainer = new Trainer(engine, spec, { method, steps: T, seed: 1 });
+      const rng = new Rng(7);
+      const frame = new Float32Array(B * 2 * 128 * 128);
+      const src = {
+        fillStep: (_t: number, out: Float32Array) => {
+          // sparse event counts, like a DVS frame
+          for (let i = 0; i < frame.length; i++) frame[i] = rng.uniform() < 0.02 ? 1 + rng.int(3) : 0;
+          out.set(frame);
+        },
+        labels: Int32Array.from({ length: B }, (_, b) => b % 11),
+      };
+      let executed = 0;
+      const t0 = performance.now();
+      if (method === 'fptt') {
+        trainer.beginSequence(src, rng);
+        for (let p = 0; p < Math.min(runSteps, T); p++) trainer.trainChunk(p);
+        executed = Math.min(runSteps, T);
+      } else if (T <= bpttRunMax) {
+        trainer.trainSequence(src, rng);
+        executed = T;
+      }
+      await engine.sync();
+      const seconds = (performance.now() - t0) / 1000;
+      const peak = engine.memory.peakBytes - before;
+      trainer.destroy();
+      rows.push([method, T, executed, peak, (peak / 2 ** 20).toFixed(1), seconds.toFixed(1)]);
+      jsonLine({ bench: 'memory', model: 'dvsgesture-conv', trainer: method, T, batch: B, peak_bytes: peak, executed_steps: executed, adapter: engine.adapterName });
+    }
+  }
+  note(`DVS-Gesture conv network (${cfgPath}), input 2×128×128, batch ${B}; peak device bytes (engine accounting)`);
+  printTable(['trainer', 'T', 'steps run', 'peak bytes', 'MiB', 'seconds'], rows);
 }

@@ -5,7 +5,10 @@
 //                    8 per loop iteration: 8 · accs · 4 lanes · 2 FLOP per iteration and invocation
 //   muladd_v4x2      the same with x * a + b written out (2 accumulators)
 //   fma_f32x4        4 independent scalar chains
-//   copy_v4 / copy_f32   dst[i] = src[i]: bytes moved = 2 · size (one read, one write)
+//   copy_v4 / copy_f32   dst[i] = src[i], one element per invocation
+//   copy_v4_loop         P.iters vec4 per invocation, 4 per loop iteration, strided by the
+//                        grid so that neighbouring invocations touch neighbouring vec4s
+//   bytes moved = 2 · size (one read, one write)
 //
 // a and b come from the uniform (inline constants ran ~6× slower on SwiftShader, PLATFORM.md);
 // |a| < 1 keeps the chains bounded (fixed point b / (1 − a)). Every result is stored so that
@@ -132,6 +135,33 @@ fn copy_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let i = flat_id(gid, nwg);
   if (i < P.n) {
     dst4[i] = src4[i];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn copy_v4_loop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  let stride = nwg.x * nwg.y * WG;
+  var k = i;
+  for (var r = 0u; r < P.iters; r = r + 4u) {
+    let k1 = k + stride;
+    let k2 = k1 + stride;
+    let k3 = k2 + stride;
+    if (k3 < P.n) {
+      let a = src4[k];
+      let b = src4[k1];
+      let c = src4[k2];
+      let d = src4[k3];
+      dst4[k] = a;
+      dst4[k1] = b;
+      dst4[k2] = c;
+      dst4[k3] = d;
+    } else {
+      if (k < P.n) { dst4[k] = src4[k]; }
+      if (k1 < P.n) { dst4[k1] = src4[k1]; }
+      if (k2 < P.n) { dst4[k2] = src4[k2]; }
+    }
+    k = k3 + stride;
   }
 }
 

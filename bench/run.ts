@@ -27,6 +27,7 @@ function usage(): string {
     '  matmul  [--sizes=128,512,1024] [--repeats=N] [--no-tfjs]   ours vs tfjs-webgpu vs tfjs-wasm',
     '  step    [--steps=N] [--repeats=N]   dispatches and ms per FPTT step, Add-task and S-MNIST networks',
     '  memory  [--T=100,300,1000] [--H=128] [--B=128]   peak device bytes, FPTT vs BPTT, against T',
+    '  memory --model=dvsgesture-conv [--T=20,100] [--B=1] [--run-steps=2] [--bptt-run-max=0]   the DVS-Gesture conv net at full size',
     '  tfjs    [--backends=webgpu,wasm,cpu] [--T=50|100] [--infer-T=N] [--memory|--no-memory] [--mem-T=…] [--profile]   ours vs tfjs: parity, ms/step, ms/sequence, memory',
     '  peak    [--repeats=N]   adapter FMA and copy ceilings; our kernels as a fraction of them',
     '  matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]   tile sweep for tuning.ts',

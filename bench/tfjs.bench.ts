@@ -10,18 +10,22 @@
  *    |a − b| ≤ 1e-4 + 1e-3·|b|); the bench aborts otherwise.
  * 2. Speed, Add-task network (H = 128, batch 128) and S-MNIST network (2 × 256, batch 64):
  *    ms per FPTT training step (K = T: one update per step), ms per BPTT sequence of T steps
- *    (default 50 with --quick, else 100), and inference (forward only) over a sequence of
- *    T steps, for ours, tfjs-webgpu (same adapter, same process), tfjs-wasm and tfjs-cpu.
+ *    (--T, default 50), and inference (forward only) over a sequence of T steps, for ours,
+ *    tfjs-webgpu (same adapter, same process), tfjs-wasm and tfjs-cpu. --quick takes fewer
+ *    samples and skips what takes minutes on a software adapter (said in the output).
  *    Warm-up, then the median of repeats; each sample submits n units and waits once
  *    (ours: engine.sync(); tfjs: `await data()` of the last ‖g‖ / output).
  * 3. Memory (Add-task network): peak device bytes of training one sequence against T, ours FPTT
- *    and BPTT (engine accounting) and tfjs-wasm BPTT (tfjs's tensors: the distinct data buffers
- *    alive at the peak, the net's own tensors included). `--memory` runs only this part, with
- *    T = 100, 300, 1000, 3000; the main run does T = 100, 300 (--no-memory skips it).
+ *    and BPTT (engine accounting) and tfjs BPTT (tfjs's own accounting of its tensors: the
+ *    distinct data buffers alive at the peak, the net's own included; on tfjs-wasm while its
+ *    4 GiB heap holds the tape, then on tfjs-cpu; what cannot fit or finish is skipped, saying
+ *    why). `--memory` runs only this part, with T = 100, 300, 1000, 3000; the main run does
+ *    T = 100, 300 (--no-memory skips it).
  * 4. Ratios against the targets (FPTT step ≥ 10× faster than tfjs-webgpu, BPTT sequence ≥ 3×,
  *    FPTT memory flat in T while tfjs BPTT grows), and a per-kernel profile of our step when a
  *    speed target is missed (or with --profile).
  */
+import { loadavg } from 'node:os';
 import { Engine } from '../src/gpu/engine.js';
 import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
 import { Trainer, type SequenceBatchSource } from '../src/train/trainer.js';
@@ -66,16 +70,16 @@ function plans(quick: boolean): Record<Impl, Record<NetCase['key'], Record<Kind,
   const q = quick;
   return {
     ours: {
-      add: { 'fptt-step': q ? [5, 3, 3] : [10, 5, 3], 'bptt-seq': q ? [1, 2, 1] : [1, 3, 1], infer: q ? [1, 2, 1] : [1, 3, 1] },
-      smnist: { 'fptt-step': q ? [2, 2, 2] : [3, 3, 2], 'bptt-seq': q ? [1, 2, 1] : [1, 3, 1], infer: q ? [1, 2, 1] : [1, 3, 1] },
+      add: { 'fptt-step': q ? [5, 3, 3] : [10, 5, 3], 'bptt-seq': q ? [1, 1, 0] : [1, 3, 1], infer: q ? [1, 2, 0] : [1, 3, 1] },
+      smnist: { 'fptt-step': q ? [2, 2, 2] : [3, 3, 2], 'bptt-seq': q ? [1, 1, 0] : [1, 3, 1], infer: q ? [1, 1, 0] : [1, 3, 1] },
     },
     'tfjs-wasm': {
       add: { 'fptt-step': q ? [5, 3, 2] : [10, 5, 2], 'bptt-seq': q ? [1, 2, 1] : [1, 3, 1], infer: q ? [1, 2, 1] : [1, 3, 1] },
-      smnist: { 'fptt-step': q ? [2, 3, 1] : [3, 5, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 3, 1], infer: q ? [1, 2, 1] : [1, 3, 1] },
+      smnist: { 'fptt-step': q ? [2, 3, 1] : [3, 5, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 3, 1], infer: q ? [1, 1, 1] : [1, 3, 1] },
     },
     'tfjs-cpu': {
       add: { 'fptt-step': q ? [1, 2, 1] : [2, 3, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 2, 1], infer: q ? [1, 1, 1] : [1, 2, 1] },
-      smnist: { 'fptt-step': q ? [1, 2, 1] : [1, 3, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 2, 1], infer: q ? [1, 1, 1] : [1, 2, 1] },
+      smnist: { 'fptt-step': q ? [1, 2, 1] : [1, 3, 1], 'bptt-seq': [1, 1, 1], infer: [1, 1, 1] },
     },
     'tfjs-webgpu': {
       add: { 'fptt-step': q ? [1, 2, 1] : [1, 3, 1], 'bptt-seq': [1, 1, 1], infer: [1, 1, 1] },
@@ -265,6 +269,14 @@ async function tfjsBpttPeak(t: Tfjs, T: number): Promise<{ peak: number; tfNumBy
 
 // ---- the bench ---------------------------------------------------------------------------------
 
+/** Why a (slow) case is not timed in this mode, or null. */
+function skipReason(impl: Impl, net: NetCase['key'], kind: Kind, quick: boolean, fallbackAdapter: boolean): string | null {
+  if (!quick || kind === 'fptt-step') return null;
+  if (impl === 'tfjs-webgpu' && fallbackAdapter) return '--quick: tfjs-webgpu on a software adapter needs about T × a training step per sequence (run without --quick)';
+  if (impl === 'tfjs-cpu' && net === 'smnist') return '--quick: tfjs-cpu needs minutes per S-MNIST sequence (run without --quick)';
+  return null;
+}
+
 const IMPLS: Impl[] = ['ours', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'];
 
 function backendList(args: BenchArgs): Impl[] {
@@ -285,6 +297,7 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
   const adapter = engine.adapterName;
   note(`tfjs bench — ours vs tfjs, the same LTC-SNN; commit ${commit}${quick ? ' (--quick)' : ''}`);
   note(adapterLine(engine));
+  note(`host load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min; a software adapter and tfjs share the host's cores)`);
   const tfm = await import('./tfjs/tf.js');
   const t: Tfjs = { tf: tfm.tf, ltc: await import('./tfjs/ltc_tfjs.js'), backends: await import('./tfjs/backends.js'), parity: await import('./tfjs/parity.js') };
   note(`tfjs ${tfm.tf.version_core}; ours timed by the wall clock like tfjs (submit, then wait for the device)`);
@@ -296,7 +309,7 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
   }
 
   const backends = backendList(args);
-  const T = numOption(args, 'T', quick ? 50 : 100);
+  const T = numOption(args, 'T', 50);
   const inferT = numOption(args, 'infer-T', T);
   const cases: NetCase[] = [
     { key: 'add', net: addTaskNet(numOption(args, 'add-h', 128), numOption(args, 'add-b', 128)), fpttT: 200 },
@@ -318,12 +331,16 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
     if (info.wasm) note(`  tfjs-wasm: simd ${info.wasm.simd}, threads ${info.wasm.threads}`);
     for (const nc of cases) {
       // tfjs-webgpu on SwiftShader takes ~10 s per S-MNIST step: fewer steps there in --quick
-      const slow = impl === 'tfjs-webgpu' && quick;
+      // In --quick the slow pairs check fewer steps, and tfjs-webgpu on a software adapter checks
+      // the S-MNIST network at reduced width (~10 s per full-size step there).
+      const slow = quick && (impl !== 'tfjs-wasm' || nc.key === 'smnist');
       const opts = { fpttSteps: slow ? 2 : 3, bpttT: slow ? 2 : 4 };
+      const small = quick && impl === 'tfjs-webgpu' && adapterInfo.isFallbackAdapter && nc.key === 'smnist';
+      const pnet = small ? smnistNet(64, 16) : nc.net;
       const p0 = performance.now();
-      const r = await t.parity.checkParity(engine, nc.net, impl, opts);
-      const line = `${nc.net.name} on ${impl}: ${r.fpttSteps} FPTT steps + BPTT T=${r.bpttT}; max |Δloss| ${r.maxDLoss.toExponential(2)}, max |Δ‖g‖| ${r.maxDGradNorm.toExponential(2)}, max |Δparam| ${r.maxDParam.toExponential(2)}; worst ${(r.worstRatio * 100).toFixed(1)}% of tolerance; spikes ${r.spikes} (${((performance.now() - p0) / 1000).toFixed(1)} s)`;
-      jsonLine({ ...base, case: `${nc.key}-parity`, impl, ok: r.ok, max_dloss: r.maxDLoss, max_dgradnorm: r.maxDGradNorm, max_dparam: r.maxDParam, worst_ratio: r.worstRatio, spikes: r.spikes });
+      const r = await t.parity.checkParity(engine, pnet, impl, opts);
+      const line = `${pnet.name}${small ? ' (reduced in --quick)' : ''} on ${impl}: ${r.fpttSteps} FPTT steps + BPTT T=${r.bpttT}; max |Δloss| ${r.maxDLoss.toExponential(2)}, max |Δ‖g‖| ${r.maxDGradNorm.toExponential(2)}, max |Δparam| ${r.maxDParam.toExponential(2)}; worst ${(r.worstRatio * 100).toFixed(1)}% of tolerance; spikes ${r.spikes} (${((performance.now() - p0) / 1000).toFixed(1)} s)`;
+      jsonLine({ ...base, case: `${nc.key}-parity`, impl, net: pnet.name, ok: r.ok, max_dloss: r.maxDLoss, max_dgradnorm: r.maxDGradNorm, max_dparam: r.maxDParam, worst_ratio: r.worstRatio, spikes: r.spikes });
       if (!r.ok) {
         note(`  FAILED ${line}`);
         for (const f of r.failures.slice(0, 10)) note(`    ${f}`);
@@ -342,7 +359,7 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
     results.push(r);
     const caseName = `${r.net}-${r.kind === 'fptt-step' ? 'fptt-step' : r.kind === 'bptt-seq' ? 'bptt-seq' : 'infer'}`;
     const extra = r.kind === 'infer' && r.ms !== null ? { seq_per_s: (batchOf(r.net) * 1000) / r.ms, steps_per_s: (r.T * 1000) / r.ms } : {};
-    jsonLine({ ...base, case: caseName, impl: r.impl, ms: r.ms, T: r.T, units_per_sample: r.unitsPerSample, samples: r.samples, ...extra, ...(r.skipped ? { skipped: r.skipped } : {}) });
+    jsonLine({ ...base, case: caseName, impl: r.impl, ms: r.ms, min_ms: r.samples.length ? Math.min(...r.samples) : null, T: r.T, units_per_sample: r.unitsPerSample, samples: r.samples, ...extra, ...(r.skipped ? { skipped: r.skipped } : {}) });
     if (r.ms !== null) note(`  ${caseName} ${r.impl}: ${fmt(r.ms)} ms${r.kind === 'fptt-step' ? '/step' : '/sequence'} (samples ${r.samples.map(fmt).join(', ')})`);
     else note(`  ${caseName} ${r.impl}: skipped — ${r.skipped}`);
   };
@@ -364,8 +381,9 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
       for (const kind of kinds) {
         const plan = P[impl][nc.key][kind];
         const Tk = tOf(nc, kind);
-        if (impl === 'tfjs-webgpu' && quick && kind !== 'fptt-step') {
-          record({ net: nc.key, kind, impl, ms: null, samples: [], unitsPerSample: 0, T: Tk, skipped: `--quick: tfjs-webgpu on this adapter takes ~T × a step per sequence (run without --quick)` });
+        const skip = skipReason(impl, nc.key, kind, quick, adapterInfo.isFallbackAdapter);
+        if (skip) {
+          record({ net: nc.key, kind, impl, ms: null, samples: [], unitsPerSample: 0, T: Tk, skipped: skip });
           continue;
         }
         const r = await timeTfjs(t, nc, kind, Tk, plan);
@@ -431,7 +449,7 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
   // ---- 3. memory ----
   if (args.options.get('no-memory') !== 'true') {
     note('');
-    await memorySection(engine, t, args, listOption(args, 'mem-T', quick ? [100, 300] : [100, 300, 1000]), base);
+    await memorySection(engine, t, args, listOption(args, 'mem-T', [100, 300]), base);
   }
 
   if (missed.length > 0 || args.options.get('profile') === 'true') {
@@ -440,15 +458,15 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
     for (const nc of missed.length > 0 ? missed : cases) await profileStep(engine, nc.net, 12);
   }
   note('');
-  note(`tfjs bench done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  note(`tfjs bench done in ${((performance.now() - t0) / 1000).toFixed(0)} s; host load average now ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
 }
 
 async function memorySection(engine: Engine, t: Tfjs, args: BenchArgs, Ts: number[], base: Record<string, unknown>): Promise<void> {
   const H = 128;
   const B = 128;
-  const budgetS = numOption(args, 'mem-budget-s', 240);
+  const budgetS = numOption(args, 'mem-budget-s', 300);
   note(`memory: Add-task network (H = ${H}, batch ${B}), peak bytes of training one sequence of T steps`);
-  note('  ours: every device buffer (engine accounting); tfjs-wasm BPTT: tfjs tensors (distinct data buffers, the net\'s own included)');
+  note('  ours: every device buffer (engine accounting); tfjs BPTT: tfjs tensors (distinct data buffers, the net\'s own included)');
   const rows: (string | number)[][] = [];
   const cell = new Map<string, number | string>();
   for (const method of ['fptt', 'bptt'] as const) {
@@ -460,44 +478,61 @@ async function memorySection(engine: Engine, t: Tfjs, args: BenchArgs, Ts: numbe
       note(`  ours ${method} T=${T}: ${fmt(peak / 2 ** 20)} MiB (${((performance.now() - p0) / 1000).toFixed(1)} s)`);
     }
   }
-  await t.backends.initTfjsBackend('tfjs-wasm');
+  // tfjs BPTT on wasm (the fastest tfjs backend here) while its 4 GiB heap can hold the tape;
+  // beyond that on tfjs-cpu (the same tensors, so the same bytes; plain JS memory), within
+  // --mem-max-gib and --mem-budget-s; predictions are linear in T from the last two measured.
   const HEAP_MAX = 4294901760; // tfjs-wasm's heap limit (wasm32)
-  const done: { T: number; peak: number; ms: number }[] = [];
+  const maxGiB = numOption(args, 'mem-max-gib', 6);
+  const done: { T: number; peak: number; ms: number; backend: string }[] = [];
+  const usedBackends = new Set<string>();
   for (const T of Ts) {
-    // predict from the two largest measured T (linear in T) and skip what cannot fit / finish
+    let backend = 'tfjs-wasm';
+    let why = '';
+    let predPeak: number | null = null;
     if (done.length >= 2) {
       const [a, b] = done.slice(-2) as [(typeof done)[0], (typeof done)[0]];
-      const perStep = (b.peak - a.peak) / (b.T - a.T);
-      const predPeak = b.peak + perStep * (T - b.T);
-      const predS = ((b.ms / b.T) * T) / 1000;
-      let why = '';
-      if (predPeak > 0.8 * HEAP_MAX) why = `predicted ${fmt(predPeak / 2 ** 30)} GiB of tensors > 80% of tfjs-wasm's 4 GiB heap`;
-      else if (predS > budgetS) why = `predicted ${fmt(predS)} s > --mem-budget-s=${budgetS}`;
-      if (why) {
-        cell.set(`tfjs-${T}`, `skipped (${why})`);
-        note(`  tfjs-wasm bptt T=${T}: skipped — ${why}`);
-        jsonLine({ ...base, case: 'add-memory', impl: 'tfjs-wasm', trainer: 'bptt', T, peak_bytes: null, skipped: why, predicted_peak_bytes: predPeak });
-        continue;
-      }
+      predPeak = b.peak + ((b.peak - a.peak) / (b.T - a.T)) * (T - b.T);
+      const msPerStep = (be: string) => {
+        const same = done.filter((d) => d.backend === be);
+        return same.length ? same[same.length - 1]!.ms / same[same.length - 1]!.T : null;
+      };
+      if (predPeak > 0.8 * HEAP_MAX) backend = 'tfjs-cpu';
+      if (backend === 'tfjs-cpu' && predPeak > maxGiB * 2 ** 30) why = `predicted ${fmt(predPeak / 2 ** 30)} GiB of tensors: more than tfjs-wasm's 4 GiB heap holds, and more than --mem-max-gib=${maxGiB} for tfjs-cpu`;
+      // tfjs-cpu is ~16× slower per step than wasm here (Add-task BPTT)
+      const per = msPerStep(backend) ?? (msPerStep('tfjs-wasm') ?? 0) * 16;
+      const predS = (per * T) / 1000;
+      if (!why && predS > budgetS) why = `predicted ${fmt(predS)} s on ${backend} > --mem-budget-s=${budgetS}`;
     }
+    if (why) {
+      cell.set(`tfjs-${T}`, `skipped (${why})`);
+      note(`  tfjs bptt T=${T}: skipped — ${why}`);
+      jsonLine({ ...base, case: 'add-memory', impl: 'tfjs', trainer: 'bptt', T, peak_bytes: null, skipped: why, predicted_peak_bytes: predPeak });
+      continue;
+    }
+    await t.backends.initTfjsBackend(backend);
     try {
       const r = await tfjsBpttPeak(t, T);
-      done.push({ T, peak: r.peak, ms: r.ms });
+      done.push({ T, peak: r.peak, ms: r.ms, backend });
+      usedBackends.add(backend);
       cell.set(`tfjs-${T}`, r.peak);
-      jsonLine({ ...base, case: 'add-memory', impl: 'tfjs-wasm', trainer: 'bptt', T, peak_bytes: r.peak, tf_numbytes_peak: r.tfNumBytesPeak, ms: r.ms });
-      note(`  tfjs-wasm bptt T=${T}: ${fmt(r.peak / 2 ** 20)} MiB (tf.memory() numBytes at the peak ${fmt(r.tfNumBytesPeak / 2 ** 20)} MiB; ${(r.ms / 1000).toFixed(1)} s)`);
+      cell.set(`tfjs-backend-${T}`, backend);
+      jsonLine({ ...base, case: 'add-memory', impl: backend, trainer: 'bptt', T, peak_bytes: r.peak, tf_numbytes_peak: r.tfNumBytesPeak, ms: r.ms });
+      note(`  ${backend} bptt T=${T}: ${fmt(r.peak / 2 ** 20)} MiB (tf.memory() numBytes at the peak ${fmt(r.tfNumBytesPeak / 2 ** 20)} MiB; ${(r.ms / 1000).toFixed(1)} s)`);
     } catch (e) {
-      const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-      cell.set(`tfjs-${T}`, `failed (${why})`);
-      note(`  tfjs-wasm bptt T=${T}: failed — ${why}`);
-      jsonLine({ ...base, case: 'add-memory', impl: 'tfjs-wasm', trainer: 'bptt', T, peak_bytes: null, skipped: why });
+      const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      cell.set(`tfjs-${T}`, `failed on ${backend} (${msg})`);
+      note(`  ${backend} bptt T=${T}: failed — ${msg}`);
+      jsonLine({ ...base, case: 'add-memory', impl: backend, trainer: 'bptt', T, peak_bytes: null, skipped: msg });
     }
   }
-  const mib = (v: number | string | undefined): string | number => (typeof v === 'number' ? Number((v / 2 ** 20).toFixed(2)) : v === undefined ? '-' : '-');
-  for (const T of Ts) rows.push([T, mib(cell.get(`ours-fptt-${T}`)), mib(cell.get(`ours-bptt-${T}`)), mib(cell.get(`tfjs-${T}`))]);
+  const mib = (v: number | string | undefined): string | number => (typeof v === 'number' ? Number((v / 2 ** 20).toFixed(2)) : '-');
+  for (const T of Ts) {
+    const be = cell.get(`tfjs-backend-${T}`);
+    rows.push([T, mib(cell.get(`ours-fptt-${T}`)), mib(cell.get(`ours-bptt-${T}`)), mib(cell.get(`tfjs-${T}`)), typeof be === 'string' ? be : '-']);
+  }
   note('');
   note('peak MiB, Add-task network (H = 128, batch 128), one training sequence:');
-  printTable(['T', 'ours FPTT (K=T)', 'ours BPTT', 'tfjs-wasm BPTT'], rows);
+  printTable(['T', 'ours FPTT (K=T)', 'ours BPTT', 'tfjs BPTT', 'tfjs backend'], rows);
   const f = Ts.map((T) => cell.get(`ours-fptt-${T}`)).filter((v): v is number => typeof v === 'number');
   const tb = Ts.map((T) => [T, cell.get(`tfjs-${T}`)] as const).filter((v): v is readonly [number, number] => typeof v[1] === 'number');
   if (f.length >= 2) {
@@ -506,10 +541,10 @@ async function memorySection(engine: Engine, t: Tfjs, args: BenchArgs, Ts: numbe
   }
   if (tb.length >= 2) {
     const [[Ta, a], [Tz, z]] = [tb[0]!, tb[tb.length - 1]!];
-    note(`  tfjs-wasm BPTT: ×${fmt(z / a)} from T=${Ta} to T=${Tz} — ${z > 1.5 * a ? 'grows with T' : 'does not grow?'}`);
+    note(`  tfjs BPTT: ×${fmt(z / a)} from T=${Ta} to T=${Tz} — ${z > 1.5 * a ? 'grows with T' : 'does not grow?'}`);
   }
   for (const T of Ts) {
     const v = cell.get(`tfjs-${T}`);
-    if (typeof v === 'string') note(`  tfjs-wasm BPTT T=${T}: ${v}`);
+    if (typeof v === 'string') note(`  tfjs BPTT T=${T}: ${v}`);
   }
 }

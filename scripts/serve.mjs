@@ -96,5 +96,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const s = await startServer({ port, host, quiet: !argv.includes('--verbose') });
   console.log(`webgpu-snn live training page: ${s.url}`);
-  console.log(`(in Chrome/Edge with WebGPU; e.g. ${s.url}?task=add&T=50&H=32&batch=16&auto=1 starts the Add task at once)`);
+  console.log(`(in Chrome/Edge with WebGPU; e.g. ${s.url}?task=add&T=20&H=16&batch=8&auto=1 starts the Add task at once)`);
 }

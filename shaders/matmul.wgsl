@@ -15,7 +15,8 @@
 // COLS (4, 8 or 16) output columns, held as ROWS × COLS/4 vec4 accumulators c<row><block>. The
 // reduction runs over "quads" of 4 reduction indices:
 //   A side — one vec4 per owned row (the rows of X1/X2 or dY along the reduction axis; for the
-//            weight gradient a column of dY, gathered),
+//            weight gradient 4 entries of a column of dY, gathered, or with VEC4 and ROWS = 4
+//            a transposed 4×4 block of dY: 4 vec4 loads for the 4 rows),
 //   B side — a 4×4 block per column block, as mat4x4 whose columns are 4 vectors of the other
 //            operand; c += a · B (forward: dot products) or c += B · a = a · Bᵀ (gradients: axpy),
 //            one column block at a time (acc_block).
@@ -30,11 +31,15 @@
 //   COLS = 4, 8 or 16 with COLS_8 / COLS_16 set when COLS ≥ 8 / 16;
 //   VEC4       the contiguous operands are bound as array<vec4<f32>> (their row lengths and
 //              offsets are multiples of 4); otherwise as array<f32>, loaded 4 scalars at a time;
-//   SUBGROUPS  B-side vectors are shared by subgroupBroadcast (needs the 'subgroups' feature).
+//   SUBGROUPS  B-side vectors are shared by subgroupBroadcast (needs the 'subgroups' feature);
+//   UNROLL = 1 or 2 quads per loop iteration, UNROLL_2 set when 2.
 // The reduction length need not be a multiple of 4: the last quad is masked (zeroed on both
 // sides). Rows and columns past the edge are clamped on read and skipped on write, so no size
 // needs to be a multiple of a tile. Registers are scarce on SwiftShader (PLATFORM.md): the tile
-// is written out, not looped, and the main loop is unrolled by 2 quads.
+// is written out, not looped. The hot loop holds UNROLL copies of the step and nothing else:
+// the size of its code, more than loop overhead, limits big tiles there; and since SwiftShader
+// runs both sides of a branch (masked), the masked last quad and the X1/X2 choice are separate
+// call sites with constant arguments, folded at compile time.
 
 #if SUBGROUPS
 enable subgroups;
@@ -150,14 +155,15 @@ fn acc_block(j: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
 // Per-invocation indices (in Q elements, or f32 for gathered columns) of the A-side rows and of
 // the B-side vectors of column blocks 0–3; `lane4` is this lane's vector within a block.
 var<private> xb: vec4<u32>;
+var<private> xb2: vec4<u32>;  // forward: rows of X2
 var<private> wb0: WB;
 var<private> wb1: WB;
 var<private> wb2: WB;
 var<private> wb3: WB;
 var<private> lane4: u32;
 
-/** The B-side block whose column s is the vector loaded for lane s (SUBGROUPS), with columns
- *  s ≥ n zeroed when n < 4 (the masked last quad of a gradient's reduction over rows). */
+/** Without SUBGROUPS: the B-side block of the 4 vectors an invocation loaded itself, with
+ *  columns s ≥ n zeroed when n < 4 (the masked last quad of a gradient's reduction over rows). */
 fn rows_block(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, n: u32) -> mat4x4<f32> {
   if (n < 4u) {
     return mat4x4<f32>(select(vec4<f32>(0.0), v0, 0u < n), select(vec4<f32>(0.0), v1, 1u < n),
@@ -203,22 +209,26 @@ fn f_w_block(wb: WB, o: u32, n: u32) -> mat4x4<f32> {
 #endif
 }
 
-/** One quad of X1 (x2 = false) or X2 (x2 = true) at offset o; n = valid components. */
+/**
+ * One quad of X1 (x2 = false) or X2 (x2 = true) at offset o; n = valid components (< 4 only in
+ * the last quad). x2 and n are constants at every call site, so the branches fold away: on
+ * SwiftShader both sides of a runtime branch would run, masked.
+ */
 fn forward_step(o: u32, n: u32, x2: bool) {
   var a0: vec4<f32>;
   var a1: vec4<f32>;
   var a2: vec4<f32>;
   var a3: vec4<f32>;
   if (x2) {
-    a0 = f_x2_quad(xb.x + o);
+    a0 = f_x2_quad(xb2.x + o);
 #if ROWS_2
-    a1 = f_x2_quad(xb.y + o);
+    a1 = f_x2_quad(xb2.y + o);
 #endif
 #if ROWS_3
-    a2 = f_x2_quad(xb.z + o);
+    a2 = f_x2_quad(xb2.z + o);
 #endif
 #if ROWS_4
-    a3 = f_x2_quad(xb.w + o);
+    a3 = f_x2_quad(xb2.w + o);
 #endif
   } else {
     a0 = f_x1_quad(xb.x + o);
@@ -264,22 +274,30 @@ fn forward_store(m: u32, n: u32, v: vec4<f32>) {
   }
 }
 
-/** The reduction over one input block of length k (quads, unrolled by 2, then the masked tail). */
+/**
+ * The reduction over one input block of length k: full quads (UNROLL per iteration), then the
+ * masked last quad. The loop holds UNROLL copies of the step and nothing else: on SwiftShader
+ * the size of the hot loop's code, more than loop overhead, limits big tiles.
+ */
 fn forward_block(k: u32, x2: bool) {
   let nq = k / 4u;
   var q = 0u;
   var o = 0u;
   loop {
-    if (q + 2u > nq) { break; }
+    if (q + {{UNROLL}}u > nq) { break; }
     forward_step(o, 4u, x2);
+#if UNROLL_2
     forward_step(o + QSTEP, 4u, x2);
-    q += 2u;
-    o += 2u * QSTEP;
+#endif
+    q += {{UNROLL}}u;
+    o += {{UNROLL}}u * QSTEP;
   }
+#if UNROLL_2
   if (q < nq) {
     forward_step(o, 4u, x2);
     o += QSTEP;
   }
+#endif
   if (k % 4u != 0u) { forward_step(o, k % 4u, x2); }
 }
 
@@ -312,11 +330,9 @@ fn matmul_forward(
 #endif
   let rows = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_m));
   xb = rows * (fp.K1 / UNIT);
+  xb2 = rows * (fp.K2 / UNIT);
   forward_block(fp.K1, false);
-  if (fp.K2 > 0u) {
-    xb = rows * (fp.K2 / UNIT);
-    forward_block(fp.K2, true);
-  }
+  if (fp.K2 > 0u) { forward_block(fp.K2, true); }
   forward_store(m0, n0, c00);
 #if COLS_8
   forward_store(m0, n0 + 4u, c01);
@@ -390,7 +406,7 @@ fn i_w_block(wb: WB, p: u32, n: u32) -> mat4x4<f32> {
 #endif
 }
 
-/** One quad of the reduction over n: o = 4q (in Q elements of dY), p = 4q·KW; n = valid. */
+/** One quad of the reduction over n: o = 4q (in Q elements of dY), p = 4q·KW; n = valid (constant per call site). */
 fn input_step(o: u32, p: u32, n: u32) {
   var a0 = i_dy_quad(xb.x + o);
 #if ROWS_2
@@ -468,18 +484,22 @@ fn matmul_backward_input(
   var o = 0u;
   var p = 0u;
   loop {
-    if (q + 2u > nq) { break; }
+    if (q + {{UNROLL}}u > nq) { break; }
     input_step(o, p, 4u);
+#if UNROLL_2
     input_step(o + QSTEP, p + pstep, 4u);
-    q += 2u;
-    o += 2u * QSTEP;
-    p += 2u * pstep;
+#endif
+    q += {{UNROLL}}u;
+    o += {{UNROLL}}u * QSTEP;
+    p += {{UNROLL}}u * pstep;
   }
+#if UNROLL_2
   if (q < nq) {
     input_step(o, p, 4u);
     o += QSTEP;
     p += pstep;
   }
+#endif
   if (ip.N % 4u != 0u) { input_step(o, p, ip.N % 4u); }
   input_store(m0, k0, c00);
 #if COLS_8
@@ -604,7 +624,7 @@ var<private> s1: vec4<f32>;
 var<private> s2: vec4<f32>;
 var<private> s3: vec4<f32>;
 
-/** One quad of the reduction over m: o = 4q·N (f32 elements of dY), p = 4q·K (Q elements of X). */
+/** One quad of the reduction over m: o = 4q·N (f32 elements of dY), p = 4q·K (Q elements of X); n = valid (constant per call site). */
 fn weight_step(o: u32, p: u32, n: u32) {
   let d = w_dy_rows(o);
   var a0 = d[0];
@@ -675,18 +695,22 @@ fn matmul_backward_weight(
   var o = 0u;
   var p = 0u;
   loop {
-    if (q + 2u > nq) { break; }
+    if (q + {{UNROLL}}u > nq) { break; }
     weight_step(o, p, 4u);
+#if UNROLL_2
     weight_step(o + ostep, p + pstep, 4u);
-    q += 2u;
-    o += 2u * ostep;
-    p += 2u * pstep;
+#endif
+    q += {{UNROLL}}u;
+    o += {{UNROLL}}u * ostep;
+    p += {{UNROLL}}u * pstep;
   }
+#if UNROLL_2
   if (q < nq) {
     weight_step(o, p, 4u);
     o += ostep;
     p += pstep;
   }
+#endif
   if (wp.M % 4u != 0u) { weight_step(o, p, wp.M % 4u); }
   weight_store(n0, k0, c00, s0);
 #if COLS_8

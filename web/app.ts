@@ -51,8 +51,8 @@ const ui = {
 };
 
 const DEFAULTS = {
-  add: { T: 50, H: '32', batch: 16, lr: 0.003, alpha: 0.5 },
-  rmnist: { T: 28, H: '128', batch: 32, lr: 0.003, alpha: 0.1 },
+  add: { T: 20, H: '32', batch: 16, lr: 0.01, alpha: 0.5 },
+  rmnist: { T: 28, H: '128', batch: 32, lr: 0.01, alpha: 0.1 },
 } as const;
 
 const budgetMs = num('budget', 12);
@@ -107,8 +107,6 @@ function applyTaskDefaults(task: 'add' | 'rmnist', fromUrl: boolean): void {
   ui.K.value = fromUrl ? (params.get('K') ?? '') : '';
   ui.T.disabled = task === 'rmnist';
   $('mnist-files').hidden = task !== 'rmnist';
-  $('metric-title').textContent = task === 'add' ? 'MSE at the last step' : 'Accuracy at the last step';
-  $('st-metric-name').textContent = task === 'add' ? 'MSE' : 'Accuracy';
   $('draw-panel').classList.toggle('inactive', task !== 'rmnist');
   markAll();
   updateStartEnabled();
@@ -323,6 +321,8 @@ function renderCharts(): void {
   const h = session?.history ?? [];
   const xs = h.map((p) => p.step);
   const classification = session ? session.classification : ui.task.value === 'rmnist';
+  setText('metric-title', classification ? 'Accuracy at the last step' : 'MSE at the last step');
+  setText('st-metric-name', classification ? 'Accuracy' : 'MSE');
   drawLineChart($<HTMLCanvasElement>('c-loss'), [{ label: 'loss', color: COLORS[0]!, xs, ys: h.map((p) => p.loss), smooth: 0.8 }], {
     empty: status === 'no-webgpu' ? 'WebGPU unavailable' : 'press Start to train',
     log: true,
@@ -349,18 +349,19 @@ function renderActivity(): void {
   const layer = Number(ui.layer.value || 0);
   const T = session?.T ?? 1;
   const rec = lastRecording;
-  drawRaster($<HTMLCanvasElement>('c-raster'), rec.map((r) => r.s[layer] ?? new Float32Array()), T);
+  const us = rec.map((r) => r.u[layer] ?? new Float32Array());
+  const spikes = drawRaster($<HTMLCanvasElement>('c-raster'), rec.map((r) => r.s[layer] ?? new Float32Array()), us, T);
   const H = rec[0]?.u[layer]?.length ?? 0;
+  setText('raster-legend', rec.length ? `sample 0 · ${spikes} spikes (${((spikes / (H * rec.length)) * 100).toFixed(0)}%) · shade u` : 'sample 0, one recorded sequence');
   const k = Math.min(5, H);
   const neurons = Array.from({ length: k }, (_, i) => Math.floor((i * H) / k));
   drawMembrane(
     $<HTMLCanvasElement>('c-membrane'),
-    rec.map((r) => r.u[layer]!),
+    us,
     rec.map((r) => r.s[layer]!),
-    T,
     neurons,
   );
-  $('membrane-legend').innerHTML = H ? swatches(neurons.map((n, i) => ({ label: `n${n}`, color: COLORS[i % COLORS.length]! }))) : '';
+  $('membrane-legend').innerHTML = H ? swatches(neurons.map((n, i) => ({ label: `n${n}`, color: COLORS[i % COLORS.length]! }))) + ' <span>● spike</span>' : '';
 }
 
 function setText(id: string, text: string): void {
@@ -460,7 +461,7 @@ async function init(): Promise<void> {
   try {
     engine = await Engine.create();
   } catch (e) {
-    if (e instanceof GpuUnavailableError) noWebGpu(`navigator.gpu exists but gave no adapter: ${e.message}`);
+    if (e instanceof GpuUnavailableError) noWebGpu('navigator.gpu exists, but the browser returned no WebGPU adapter (WebGPU may be disabled or the GPU blocklisted on this system).');
     else fail(e);
     return;
   }

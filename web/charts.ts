@@ -79,7 +79,8 @@ function ema(ys: number[], a: number): number[] {
   return out;
 }
 
-export function drawLineChart(canvas: HTMLCanvasElement, series: Series[], opts: ChartOptions = {}): void {
+/** Draws the chart; returns the data → CSS pixel mapping (null when there was nothing to draw). */
+export function drawLineChart(canvas: HTMLCanvasElement, series: Series[], opts: ChartOptions = {}): { X(x: number): number; Y(y: number): number } | null {
   const { g, w, h } = prepare(canvas);
   const pad = { l: 42, r: 10, t: 10, b: 22 };
   const pw = w - pad.l - pad.r;
@@ -89,7 +90,7 @@ export function drawLineChart(canvas: HTMLCanvasElement, series: Series[], opts:
     g.fillStyle = TEXT;
     g.textAlign = 'center';
     g.fillText(opts.empty ?? 'no data yet', w / 2, h / 2);
-    return;
+    return null;
   }
   const tf = (y: number) => (opts.log ? Math.log10(y) : y);
   let x0 = Math.min(...finite.map((p) => p[0]));
@@ -186,10 +187,15 @@ export function drawLineChart(canvas: HTMLCanvasElement, series: Series[], opts:
   g.restore();
   g.globalAlpha = 1;
   g.setLineDash([]);
+  return { X, Y };
 }
 
-/** Spike raster: one row per neuron, one column per step; a dot where s = 1. */
-export function drawRaster(canvas: HTMLCanvasElement, spikes: Float32Array[], T: number, opts: { empty?: string } = {}): void {
+/**
+ * Spike raster over a membrane heat map: one row per neuron, one column per step; the cell is
+ * shaded by u (blue above 0, orange below, scaled by the largest |u|) and a dark mark is a spike.
+ * Returns the spike count.
+ */
+export function drawRaster(canvas: HTMLCanvasElement, spikes: Float32Array[], us: Float32Array[], T: number, opts: { empty?: string } = {}): number {
   const { g, w, h } = prepare(canvas);
   const pad = { l: 42, r: 10, t: 8, b: 22 };
   const pw = w - pad.l - pad.r;
@@ -198,16 +204,26 @@ export function drawRaster(canvas: HTMLCanvasElement, spikes: Float32Array[], T:
     g.fillStyle = TEXT;
     g.textAlign = 'center';
     g.fillText(opts.empty ?? 'waiting for a recorded sequence', w / 2, h / 2);
-    return;
+    return 0;
   }
   const H = spikes[0]!.length;
   const cw = pw / T;
   const rh = ph / H;
   g.fillStyle = '#f8fafc';
   g.fillRect(pad.l, pad.t, pw, ph);
+  let umax = 1e-6;
+  for (const u of us) for (let n = 0; n < u.length; n++) umax = Math.max(umax, Math.abs(u[n]!));
+  us.forEach((u, t) => {
+    for (let n = 0; n < H; n++) {
+      const v = u[n]! / umax;
+      if (Math.abs(v) < 0.02) continue;
+      g.fillStyle = v > 0 ? `rgba(37, 99, 235, ${(0.45 * v).toFixed(3)})` : `rgba(234, 88, 12, ${(-0.35 * v).toFixed(3)})`;
+      g.fillRect(pad.l + t * cw, pad.t + n * rh, Math.ceil(cw), Math.ceil(rh));
+    }
+  });
   g.fillStyle = '#0f172a';
-  const dotW = Math.max(1.5, Math.min(cw * 0.7, 6));
-  const dotH = Math.max(1, Math.min(rh * 0.75, 6));
+  const dotW = Math.max(1.5, Math.min(cw * 0.6, 6));
+  const dotH = Math.max(1, Math.min(rh * 0.7, 6));
   let total = 0;
   spikes.forEach((col, t) => {
     for (let n = 0; n < H; n++) {
@@ -222,10 +238,10 @@ export function drawRaster(canvas: HTMLCanvasElement, spikes: Float32Array[], T:
   g.fillStyle = TEXT;
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  g.fillText('0', pad.l - 6, pad.t + rh / 2);
-  g.fillText(String(H - 1), pad.l - 6, pad.t + ph - rh / 2);
+  g.fillText('0', pad.l - 6, pad.t + Math.min(rh / 2, 6));
+  g.fillText(String(H - 1), pad.l - 6, pad.t + ph - Math.min(rh / 2, 6));
   g.save();
-  g.translate(12, pad.t + ph / 2);
+  g.translate(14, pad.t + ph / 2);
   g.rotate(-Math.PI / 2);
   g.textAlign = 'center';
   g.fillText('neuron', 0, 0);
@@ -233,12 +249,11 @@ export function drawRaster(canvas: HTMLCanvasElement, spikes: Float32Array[], T:
   g.textAlign = 'center';
   g.textBaseline = 'top';
   for (const v of niceTicks(0, T - 1, 5)) g.fillText(String(v), pad.l + (v + 0.5) * cw, h - pad.b + 6);
-  g.textAlign = 'right';
-  g.fillText(`${total} spikes · ${((total / (H * spikes.length)) * 100).toFixed(1)}% active`, w - pad.r, h - pad.b + 6);
+  return total;
 }
 
-/** Membrane potential u of a few neurons over the recorded steps; spikes marked with ticks. */
-export function drawMembrane(canvas: HTMLCanvasElement, us: Float32Array[], ss: Float32Array[], T: number, neurons: number[], opts: { empty?: string } = {}): void {
+/** Membrane potential u of a few neurons over the recorded steps; a dot where the neuron spiked. */
+export function drawMembrane(canvas: HTMLCanvasElement, us: Float32Array[], ss: Float32Array[], neurons: number[], opts: { empty?: string } = {}): void {
   if (us.length === 0) {
     const { g, w, h } = prepare(canvas);
     g.fillStyle = TEXT;
@@ -248,17 +263,20 @@ export function drawMembrane(canvas: HTMLCanvasElement, us: Float32Array[], ss: 
   }
   const xs = us.map((_, t) => t);
   const series: Series[] = neurons.map((n, k) => ({ label: `n${n}`, color: COLORS[k % COLORS.length]!, xs, ys: us.map((u) => u[n]!) }));
-  drawLineChart(canvas, series, {});
-  // spike ticks along the top edge, in each neuron's colour
+  const frame = drawLineChart(canvas, series, {});
+  if (!frame) return;
   const g = canvas.getContext('2d', { willReadFrequently: true })!;
-  const w = canvas.clientWidth;
-  const pad = { l: 42, r: 10, t: 10 };
-  const pw = w - pad.l - pad.r;
-  const X = (t: number) => pad.l + (t / Math.max(1, T - 1)) * pw;
   neurons.forEach((n, k) => {
     g.fillStyle = COLORS[k % COLORS.length]!;
+    g.strokeStyle = '#fff';
+    g.lineWidth = 1.5;
     ss.forEach((s, t) => {
-      if (s[n]! > 0.5) g.fillRect(X(t) - 1, pad.t + k * 3, 2, 3);
+      if (s[n]! > 0.5) {
+        g.beginPath();
+        g.arc(frame.X(t), frame.Y(us[t]![n]!), 3.5, 0, 2 * Math.PI);
+        g.fill();
+        g.stroke();
+      }
     });
   });
 }

@@ -26,7 +26,7 @@ export interface SessionOptions {
   task: SessionTask;
   /** R-MNIST images (required for 'rmnist'). */
   images?: ImageSet;
-  /** Sequence length T (Add task; R-MNIST is 28 rows). Default 50. */
+  /** Sequence length T (Add task; R-MNIST is 28 rows). Default 20. */
   steps?: number;
   /** Hidden layer sizes. Default [32] (Add), [128] (R-MNIST). */
   hidden?: number[];
@@ -34,7 +34,10 @@ export interface SessionOptions {
   batch?: number;
   /** FPTT chunks per sequence; default T (one update per step). */
   K?: number;
-  /** Learning rate (Adam for the Add task, Adamax for R-MNIST, 3e-3 by default). */
+  /**
+   * Learning rate (Adam for the Add task, Adamax for R-MNIST). Default 0.01, above SPEC's 3e-3 so
+   * that the demo visibly learns within seconds.
+   */
   lr?: number;
   /** FPTT α (default 0.5 Add, 0.1 R-MNIST). */
   alpha?: number;
@@ -76,9 +79,9 @@ export interface SessionSpec {
 
 /** The network and trainer settings of a session (dense LTC layers; see SessionOptions). */
 export function sessionSpec(o: SessionOptions): SessionSpec {
-  const lr = o.lr ?? 3e-3;
+  const lr = o.lr ?? 0.01;
   if (o.task === 'add') {
-    const steps = o.steps ?? 50;
+    const steps = o.steps ?? 20;
     const hidden = o.hidden ?? [32];
     return {
       spec: {

@@ -76,18 +76,19 @@ export function deviceHasSubgroups4(engine: Engine): boolean {
 }
 
 function checkTiles(t: MatmulTiles, what: string): void {
-  const ok = Number.isInteger(t.ROWS) && t.ROWS >= 1 && t.ROWS <= 4 && (t.COLS === 4 || t.COLS === 8 || t.COLS === 16) && Number.isInteger(t.WG) && t.WG >= 4 && t.WG % 4 === 0;
-  if (!ok) throw new Error(`${what}: invalid matmul tiling ${JSON.stringify(t)} (ROWS 1–4, COLS 4, 8 or 16, WG a multiple of 4)`);
+  const ok = Number.isInteger(t.ROWS) && t.ROWS >= 1 && t.ROWS <= 4 && (t.COLS === 4 || t.COLS === 8 || t.COLS === 16) && Number.isInteger(t.WG) && t.WG >= 4 && t.WG % 4 === 0 && (t.UNROLL === 1 || t.UNROLL === 2);
+  if (!ok) throw new Error(`${what}: invalid matmul tiling ${JSON.stringify(t)} (ROWS 1–4, COLS 4, 8 or 16, WG a multiple of 4, UNROLL 1 or 2)`);
 }
 
 /** The pipeline variant (defines and override constants) of a tiling. */
 export function matmulVariant(t: MatmulTiles, vec4: boolean, subgroups: boolean): PipelineVariant {
-  const defines: Record<string, number> = { ROWS: t.ROWS, COLS: t.COLS };
+  const defines: Record<string, number> = { ROWS: t.ROWS, COLS: t.COLS, UNROLL: t.UNROLL };
   if (t.ROWS >= 2) defines.ROWS_2 = 1;
   if (t.ROWS >= 3) defines.ROWS_3 = 1;
   if (t.ROWS >= 4) defines.ROWS_4 = 1;
   if (t.COLS >= 8) defines.COLS_8 = 1;
   if (t.COLS >= 16) defines.COLS_16 = 1;
+  if (t.UNROLL === 2) defines.UNROLL_2 = 1;
   if (vec4) defines.VEC4 = 1;
   if (subgroups) defines.SUBGROUPS = 1;
   return { defines, constants: { WG: t.WG } };

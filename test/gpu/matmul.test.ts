@@ -29,14 +29,14 @@ const SHAPES: [number, number, number][] = [
 ];
 // Every tiling of the tuning table, plus extremes of the defines (ROWS 1 and 4, COLS 4, 8, 16).
 const EXTRA: MatmulTiles[] = [
-  { ROWS: 1, COLS: 4, WG: 4, subgroups: true },
-  { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
-  { ROWS: 2, COLS: 4, WG: 12, subgroups: true },
-  { ROWS: 3, COLS: 16, WG: 8, subgroups: true },
-  { ROWS: 4, COLS: 16, WG: 4, subgroups: true },
+  { ROWS: 1, COLS: 4, WG: 4, UNROLL: 2, subgroups: true },
+  { ROWS: 4, COLS: 8, WG: 8, UNROLL: 2, subgroups: true },
+  { ROWS: 2, COLS: 4, WG: 12, UNROLL: 1, subgroups: true },
+  { ROWS: 3, COLS: 16, WG: 8, UNROLL: 2, subgroups: true },
+  { ROWS: 4, COLS: 16, WG: 4, UNROLL: 1, subgroups: true },
 ];
 const TILINGS: MatmulTiles[] = [...allMatmulTiles(), ...EXTRA].flatMap((t) => [t, { ...t, subgroups: !t.subgroups }]);
-const tileName = (t: MatmulTiles) => `${t.ROWS}x${t.COLS} wg ${t.WG}${t.subgroups ? ' subgroups' : ''}`;
+const tileName = (t: MatmulTiles) => `${t.ROWS}x${t.COLS} wg ${t.WG} unroll ${t.UNROLL}${t.subgroups ? ' subgroups' : ''}`;
 
 /** Concatenate rows of two (M×K1) and (M×K2) matrices into M×(K1+K2). */
 function catRows(a: Float32Array, b: Float32Array, M: number, K1: number, K2: number): Float32Array {
@@ -195,8 +195,8 @@ describe('matmul kernels vs CPU reference', () => {
     const X = e.tensor([4, 5], { label: 'x' });
     const W = e.tensor([3, 5], { label: 'w' });
     const Y = e.tensor([4, 3], { label: 'y' });
-    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 5, COLS: 8, WG: 8, subgroups: false } })).toThrow(/invalid matmul tiling/);
-    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 2, COLS: 8, WG: 6, subgroups: false } })).toThrow(/invalid matmul tiling/);
+    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 5, COLS: 8, WG: 8, UNROLL: 1, subgroups: false } })).toThrow(/invalid matmul tiling/);
+    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 2, COLS: 8, WG: 6, UNROLL: 1, subgroups: false } })).toThrow(/invalid matmul tiling/);
   });
 
   it('rejects mismatched shapes before dispatch, naming both shapes', async () => {
