@@ -28,7 +28,9 @@
  *                    2×16 1.75 · 4×16 no subgroups 1.68 · 4×8 u2 no subgroups 1.04
  *   backward input   4×16 wg 4 u1 2.67, wg 8 2.42 · 3×16 2.13 · 4×8 u2 2.09 · no subgroups 1.67
  *   backward weight  4×16 wg 16 u1 2.54, wg 8 2.35 · 4×8 u2 1.92 · 3×16 1.82 · no subgroups 1.24
- * UNROLL 2 with 4×16 tiles halves the speed there (the hot loop's code outgrows the cache).
+ * WG 4, 8 and 16 are within the noise at 512³ and 1024³; at 128³ WG 8 beat WG 4 in 3 of 3 runs
+ * (1.03–1.30 vs 0.77–1.11), so the row uses 8 everywhere. UNROLL 2 with 4×16 tiles halves the
+ * speed (most likely the hot loop's code outgrowing the instruction cache).
  * The default row is a guess for discrete GPUs (no GPU was available to measure it): bigger
  * workgroups, no reliance on subgroup sizes; re-measure with the sweep before relying on it.
  */
@@ -68,8 +70,8 @@ export const TUNING_TABLE: Record<string, Tuning> = {
   swiftshader: {
     name: 'swiftshader',
     matmul: {
-      forward: { ROWS: 4, COLS: 16, WG: 4, UNROLL: 1, subgroups: true },
-      backwardInput: { ROWS: 4, COLS: 16, WG: 4, UNROLL: 1, subgroups: true },
+      forward: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
+      backwardInput: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
       backwardWeight: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
     },
     elementwiseWorkgroup: 64,
