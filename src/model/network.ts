@@ -31,6 +31,11 @@ export interface NetworkOptions {
   slots?: number;
   /** Seed of the parameter initialisation (SPEC §1). */
   seed?: number;
+  /**
+   * Classification with a supplied oracle target Q (B×C) in the loss (SPEC §4) instead of the
+   * uniform 1/C; set it with `setOracle` for each batch.
+   */
+  oracle?: boolean;
 }
 
 export class SpikingNetwork {
@@ -91,7 +96,7 @@ export class SpikingNetwork {
         dOut: [engine.tensor([B, C], { label: 'readout.dOut[0]' }), engine.tensor([B, C], { label: 'readout.dOut[1]' })],
         dloss: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.dloss[${j}]` })),
         labels: engine.tensor([B], { dtype: 'u32', label: 'labels' }),
-        q: null,
+        q: opts.oracle ? engine.tensor([B, C], { label: 'oracle.Q' }) : null,
       };
       this.linear = null;
     } else {
@@ -186,6 +191,15 @@ export class SpikingNetwork {
       if (!Number.isInteger(y) || y < 0 || y >= C) throw new Error(`setLabels: label ${y} at ${i} is not a class index in 0..${C - 1}`);
     }
     this.engine.upload(this.readout.labels, labels);
+  }
+
+  /** The oracle target Q of the batch, (B, C) row-major; each row a distribution over classes. */
+  setOracle(q: ArrayLike<number>): void {
+    if (!this.readout?.q) throw new Error('setOracle: the network was built without an oracle (NetworkOptions.oracle)');
+    const { B } = this.cfg;
+    const C = this.readout.C;
+    if (q.length !== B * C) throw new Error(`setOracle: Q has ${q.length} values, expected B×C = ${B}×${C} = ${B * C}`);
+    this.engine.upload(this.readout.q, q);
   }
 
   setTarget(values: ArrayLike<number>): void {
@@ -382,6 +396,7 @@ export class SpikingNetwork {
     const r = this.readout;
     if (r) {
       for (const t of [...r.o, ...r.z, ...r.to, r.dz, r.dzo, ...r.dOut, ...r.dloss, r.labels]) t.destroy();
+      r.q?.destroy();
     }
     const h = this.linear;
     if (h) for (const t of [...h.pred, ...h.dpred, h.target]) t.destroy();

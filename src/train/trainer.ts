@@ -35,6 +35,8 @@ export interface TrainerOptions {
   seed?: number;
   /** Initial parameters by SPEC §7 name. */
   params?: Record<string, ArrayLike<number>>;
+  /** The loss uses a supplied oracle target Q per batch (SequenceBatchSource.oracle), not 1/C. */
+  oracle?: boolean;
 }
 
 /** One batch of sequences, streamed step by step. */
@@ -43,6 +45,8 @@ export interface SequenceBatchSource {
   fillStep(t: number, out: Float32Array): void;
   /** Class labels (B), for a readout head. */
   labels?: ArrayLike<number>;
+  /** Oracle target Q (B×C), when the trainer was built with `oracle: true`. */
+  oracle?: ArrayLike<number>;
   /** Regression targets (B×O), for a linear head. */
   targets?: ArrayLike<number>;
 }
@@ -115,7 +119,7 @@ export class Trainer {
     }
     this.arena.build(engine, { fptt: this.method === 'fptt' });
     const store: ParamStore = { param: (n) => this.arena.view(n).param, grad: (n) => this.arena.view(n).grad };
-    this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk });
+    this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk, oracle: opts.oracle ?? false });
     this.update = createFpttUpdate(engine, this.arena, {
       alpha: this.fptt.alpha,
       beta: this.fptt.beta,
@@ -156,6 +160,10 @@ export class Trainer {
     if (this.net.readout) {
       if (!src.labels) throw new Error('Trainer: this network classifies; the batch needs labels');
       this.net.setLabels(src.labels);
+      if (this.net.readout.q) {
+        if (!src.oracle) throw new Error('Trainer: built with oracle: true; the batch needs an oracle target Q (B×C)');
+        this.net.setOracle(src.oracle);
+      }
     } else {
       if (!src.targets) throw new Error('Trainer: this network regresses; the batch needs targets');
       this.net.setTarget(src.targets);

@@ -39,6 +39,8 @@ interface Case {
   K?: number;
   optimizer?: Partial<OptimizerConfig>;
   sequences: number;
+  /** A supplied oracle target Q in the loss instead of the uniform 1/C. */
+  oracle?: boolean;
 }
 
 const CASES: Case[] = [
@@ -83,6 +85,14 @@ const CASES: Case[] = [
     T: 6,
     method: 'bptt',
     sequences: 2,
+  },
+  {
+    name: 'FPTT K=T with a supplied oracle target Q in the loss',
+    spec: { batch: 3, input: 4, layers: [{ size: 6 }], head: { kind: 'readout', classes: 4 } },
+    T: 5,
+    method: 'fptt',
+    sequences: 2,
+    oracle: true,
   },
   {
     name: 'FPTT K=T, conv LTC (recurrent, norm, adaptive) → max pool → dense LTC → liquid readout',
@@ -136,7 +146,7 @@ const CASES: Case[] = [
 ];
 
 /** The reference trainer, chunk by chunk, with the same loss rules as src/train/trainer.ts. */
-function referenceRun(c: Case, xsSeq: Float32Array[][], targets: (Int32Array | Float32Array)[], seed: number) {
+function referenceRun(c: Case, xsSeq: Float32Array[][], targets: (Int32Array | Float32Array)[], seed: number, oracles: (Float32Array | null)[]) {
   const cfg = netConfig(c.spec);
   let params = initNetRef(cfg, 11).params;
   const optimizer: OptimizerConfig = { ...DEFAULT_OPTIMIZER, ...(c.optimizer ?? {}) };
@@ -161,7 +171,7 @@ function referenceRun(c: Case, xsSeq: Float32Array[][], targets: (Int32Array | F
         if (c.method === 'fptt') {
           if (i !== L - 1) return null;
           if (classification) {
-            const r = classificationLossRef(out, target, B, C, t, c.T);
+            const r = classificationLossRef(out, target, B, C, t, c.T, oracles[seq] ?? null);
             return { loss: r.loss, dOut: r.dO };
           }
           const r = regressionLossRef(out, target as Float32Array, B, 1, (p + 1) / K);
@@ -214,13 +224,26 @@ describe('GPU trainer vs CPU reference, every update', () => {
             : rng.uniformArray(cfg.B, 0, 2),
         );
       }
-      const ref = referenceRun(c, xsSeq, targets, 77);
+      // oracle rows: random distributions over the classes
+      const oracles = xsSeq.map(() => {
+        if (!c.oracle || cfg.head.kind !== 'readout') return null;
+        const C = cfg.head.cfg.C;
+        const q = rng.uniformArray(cfg.B * C, 0.05, 1);
+        for (let b = 0; b < cfg.B; b++) {
+          let s = 0;
+          for (let k = 0; k < C; k++) s += q[b * C + k]!;
+          for (let k = 0; k < C; k++) q[b * C + k] = q[b * C + k]! / s;
+        }
+        return q;
+      });
+      const ref = referenceRun(c, xsSeq, targets, 77, oracles);
 
       const trainer = new Trainer(e, c.spec, {
         method: c.method,
         steps: c.T,
         ...(c.K ? { K: c.K } : {}),
         ...(c.optimizer ? { optimizer: c.optimizer } : {}),
+        ...(c.oracle ? { oracle: true } : {}),
         params: initNetRef(cfg, 11).params,
       });
       const stateRng = new Rng(77);
@@ -233,6 +256,7 @@ describe('GPU trainer vs CPU reference, every update', () => {
           {
             fillStep: (t, out) => out.set(xs[t]!),
             ...(cfg.head.kind === 'readout' ? { labels: tgt } : { targets: tgt }),
+            ...(oracles[s] ? { oracle: oracles[s]! } : {}),
           },
           stateRng,
         );

@@ -1,0 +1,176 @@
+/**
+ * Convolution benchmark: `npm run bench -- conv [--json] [--quick] [--repeats=N]`.
+ *
+ * Our conv2d forward, input gradient and weight gradient (shaders/conv2d.wgsl) against tfjs's
+ * conv2d on the webgpu backend (same adapter, same process) and the wasm backend, on the shapes
+ * the conv LTC networks use. Every result is validated against the CPU reference
+ * (src/ref/conv2d.ts) before it is timed.
+ *   ours       kernel time from timestamp queries, median of repeats
+ *   tfjs fwd   wall clock of tf.conv2d + `await data()` (NHWC, the layout tfjs is fastest in)
+ *   tfjs f+b   wall clock of tf.grads of conv2d w.r.t. input and filter (forward + both backward)
+ * FLOPs per pass: 2·N·Cout·OH·OW·Cin·KH·KW.
+ */
+import { Engine } from '../src/gpu/engine.js';
+import { GpuTimer } from '../src/gpu/timer.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../src/kernels/conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../src/ref/conv2d.js';
+import { adapterLine, fmt, gitCommit, jsonLine, machineLine, note, numOption, printTable, randomArray, timeWall, validateClose, type BenchArgs } from './common.js';
+
+interface Shape {
+  name: string;
+  N: number;
+  Cin: number;
+  H: number;
+  W: number;
+  Cout: number;
+  K: number;
+  stride: number;
+  padding: number;
+}
+
+const SHAPES: Shape[] = [
+  { name: 'fmnist l1 (1→32, 28²)', N: 16, Cin: 1, H: 28, W: 28, Cout: 32, K: 3, stride: 1, padding: 1 },
+  { name: 'fmnist gate (32→32, 28²)', N: 16, Cin: 32, H: 28, W: 28, Cout: 32, K: 3, stride: 1, padding: 1 },
+  { name: 'fmnist l2 (32→128, 14²)', N: 16, Cin: 32, H: 14, W: 14, Cout: 128, K: 3, stride: 1, padding: 1 },
+  { name: 'dvs l1 (2→64, 128², stride 2)', N: 2, Cin: 2, H: 128, W: 128, Cout: 64, K: 3, stride: 2, padding: 1 },
+  { name: 'dvs gate (128→128, 32²)', N: 2, Cin: 128, H: 32, W: 32, Cout: 128, K: 3, stride: 1, padding: 1 },
+];
+
+const flops = (g: Conv2dGeometry) => 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
+const gflops = (g: Conv2dGeometry, ms: number) => flops(g) / (ms * 1e6);
+
+/** NCHW → NHWC */
+function toNhwc(a: Float32Array, N: number, C: number, H: number, W: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[((n * H + y) * W + x) * C + c] = a[((n * C + c) * H + y) * W + x]!;
+  return out;
+}
+
+/** OIHW → HWIO (tfjs filter layout) */
+function toHwio(w: Float32Array, O: number, I: number, K: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < K; y++) for (let x = 0; x < K; x++) out[((y * K + x) * I + i) * O + o] = w[((o * I + i) * K + y) * K + x]!;
+  return out;
+}
+
+interface Row {
+  shape: Shape;
+  g: Conv2dGeometry;
+  fwd: number;
+  bwdIn: number;
+  bwdW: number;
+  tfjs: Record<string, { fwd: number; fb: number } | null>;
+}
+
+export async function runConvBench(args: BenchArgs): Promise<void> {
+  const e = await Engine.create({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
+  const timer = new GpuTimer(e);
+  note(`conv bench — commit ${gitCommit()}`);
+  note(adapterLine(e));
+  note(machineLine());
+  const shapes = args.quick ? SHAPES.filter((_, i) => i !== 3) : SHAPES;
+  const repeats = numOption(args, 'repeats', args.quick ? 3 : 5);
+  const rows: Row[] = [];
+  const problems = shapes.map((s, i) => {
+    const g = conv2dGeometry(s.N, s.Cin, s.H, s.W, s.Cout, s.K, s.K, { stride: s.stride, padding: s.padding });
+    const x = randomArray(s.N * s.Cin * s.H * s.W, 10 + i);
+    const w = randomArray(s.Cout * s.Cin * s.K * s.K, 20 + i);
+    const dy = randomArray(s.N * s.Cout * g.OH * g.OW, 30 + i);
+    return { s, g, x, w, dy };
+  });
+  for (const { s, g, x, w, dy } of problems) {
+    const X = e.tensor([s.N, s.Cin, s.H, s.W], { label: 'x', data: x });
+    const Wt = e.tensor([s.Cout, s.Cin, s.K, s.K], { label: 'w', data: w });
+    const DY = e.tensor([s.N, s.Cout, g.OH, g.OW], { label: 'dy', data: dy });
+    const Y = e.tensor([s.N, s.Cout, g.OH, g.OW], { label: 'y' });
+    const DX = e.tensor([s.N, s.Cin, s.H, s.W], { label: 'dx' });
+    const DW = e.tensor([s.Cout, s.Cin, s.K, s.K], { label: 'dw' });
+    const geo = { stride: s.stride, padding: s.padding };
+    const ds = [
+      conv2dForward(e, { x: X, w: Wt, y: Y, ...geo }),
+      conv2dBackwardInput(e, { dy: DY, w: Wt, dx: DX, ...geo }),
+      conv2dBackwardWeight(e, { dy: DY, x: X, dw: DW, ...geo }),
+    ];
+    e.run(ds, 'validate');
+    const [y, dx, dw] = await e.readMany([Y, DX, DW]);
+    validateClose(y!, conv2dForwardRef(x, w, null, g), `ours forward ${s.name}`);
+    validateClose(dx!, conv2dBackwardInputRef(dy, w, g), `ours input gradient ${s.name}`);
+    validateClose(dw!, conv2dBackwardWeightRef(dy, x, g, false).dw, `ours weight gradient ${s.name}`);
+    const t = await timer.timeDispatches(ds.map((d) => [d]), repeats, 1);
+    rows.push({ shape: s, g, fwd: t.ms[0]!, bwdIn: t.ms[1]!, bwdW: t.ms[2]!, tfjs: {} });
+    note(`  ours ${s.name}: forward ${fmt(t.ms[0]!)} ms, input grad ${fmt(t.ms[1]!)} ms, weight grad ${fmt(t.ms[2]!)} ms`);
+    for (const tt of [X, Wt, DY, Y, DX, DW]) tt.destroy();
+  }
+
+  if (args.options.get('no-tfjs') !== 'true') {
+    const { initTfjsBackend } = await import('./tfjs/backends.js');
+    const { tf } = await import('./tfjs/tf.js');
+    for (const backend of ['tfjs-webgpu', 'tfjs-wasm'] as const) {
+      const info = await initTfjsBackend(backend);
+      if (info.adapter) note(`tfjs-webgpu adapter: ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' / ')}`);
+      const reps = backend === 'tfjs-webgpu' ? Math.min(repeats, 2) : repeats;
+      for (let i = 0; i < problems.length; i++) {
+        const { s, g, x, w } = problems[i]!;
+        const row = rows[i]!;
+        const xt = tf.tensor4d(toNhwc(x, s.N, s.Cin, s.H, s.W), [s.N, s.H, s.W, s.Cin]);
+        const ft = tf.tensor4d(toHwio(w, s.Cout, s.Cin, s.K), [s.K, s.K, s.Cin, s.Cout]);
+        const pad = [[0, 0], [s.padding, s.padding], [s.padding, s.padding], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+        const conv = (a: typeof xt, f: typeof ft) => tf.conv2d(a, f, s.stride, pad);
+        try {
+          const y0 = conv(xt, ft);
+          const got = (await y0.data()) as Float32Array;
+          y0.dispose();
+          validateClose(got, toNhwc(conv2dForwardRef(x, w, null, g), s.N, s.Cout, g.OH, g.OW), `${backend} forward ${s.name}`);
+          const fwd = await timeWall(async () => {
+            const yy = conv(xt, ft);
+            await yy.data();
+            yy.dispose();
+          }, reps, 1);
+          const grads = tf.grads((a, f) => tf.sum(conv(a as typeof xt, f as typeof ft)));
+          const fb = await timeWall(async () => {
+            const gs = grads([xt, ft]);
+            await Promise.all(gs.map((q) => q.data()));
+            gs.forEach((q) => q.dispose());
+          }, reps, 1);
+          row.tfjs[backend] = { fwd: fwd.ms, fb: fb.ms };
+          note(`  ${backend} ${s.name}: forward ${fmt(fwd.ms)} ms, forward+backward ${fmt(fb.ms)} ms`);
+        } finally {
+          xt.dispose();
+          ft.dispose();
+        }
+      }
+    }
+  }
+
+  note('');
+  note('GFLOP/s (median). ours f+b = forward + input gradient + weight gradient, kernel time; tfjs by wall clock incl. readback');
+  const tf = (r: Row, b: string, k: 'fwd' | 'fb') => {
+    const v = r.tfjs[b];
+    if (!v) return '-';
+    return fmt(k === 'fwd' ? gflops(r.g, v.fwd) : (3 * flops(r.g)) / (v.fb * 1e6));
+  };
+  printTable(
+    ['shape', 'ours fwd', 'ours bwd-in', 'ours bwd-w', 'ours f+b', 'tfjs-webgpu fwd', 'tfjs-webgpu f+b', 'tfjs-wasm fwd', 'tfjs-wasm f+b', 'f+b vs webgpu', 'f+b vs wasm'],
+    rows.map((r) => {
+      const oursFb = (3 * flops(r.g)) / ((r.fwd + r.bwdIn + r.bwdW) * 1e6);
+      const vs = (b: string) => (r.tfjs[b] ? `${fmt((r.tfjs[b]!.fb) / (r.fwd + r.bwdIn + r.bwdW))}×` : '-');
+      return [r.shape.name, fmt(gflops(r.g, r.fwd)), fmt(gflops(r.g, r.bwdIn)), fmt(gflops(r.g, r.bwdW)), fmt(oursFb), tf(r, 'tfjs-webgpu', 'fwd'), tf(r, 'tfjs-webgpu', 'fb'), tf(r, 'tfjs-wasm', 'fwd'), tf(r, 'tfjs-wasm', 'fb'), vs('tfjs-webgpu'), vs('tfjs-wasm')];
+    }),
+  );
+  for (const r of rows) {
+    const fb = (3 * flops(r.g)) / ((r.fwd + r.bwdIn + r.bwdW) * 1e6);
+    jsonLine({
+      bench: 'conv',
+      shape: r.shape.name,
+      ours_fwd_gflops: gflops(r.g, r.fwd),
+      ours_bwd_input_gflops: gflops(r.g, r.bwdIn),
+      ours_bwd_weight_gflops: gflops(r.g, r.bwdW),
+      ours_fb_gflops: fb,
+      tfjs_webgpu_fwd_gflops: r.tfjs['tfjs-webgpu'] ? gflops(r.g, r.tfjs['tfjs-webgpu']!.fwd) : null,
+      tfjs_webgpu_fb_gflops: r.tfjs['tfjs-webgpu'] ? (3 * flops(r.g)) / (r.tfjs['tfjs-webgpu']!.fb * 1e6) : null,
+      tfjs_wasm_fwd_gflops: r.tfjs['tfjs-wasm'] ? gflops(r.g, r.tfjs['tfjs-wasm']!.fwd) : null,
+      tfjs_wasm_fb_gflops: r.tfjs['tfjs-wasm'] ? (3 * flops(r.g)) / (r.tfjs['tfjs-wasm']!.fb * 1e6) : null,
+      adapter: e.adapterName,
+    });
+  }
+}
