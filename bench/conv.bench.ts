@@ -59,7 +59,7 @@ interface Row {
   fwd: number;
   bwdIn: number;
   bwdW: number;
-  tfjs: Record<string, { fwd: number; fb: number } | null>;
+  tfjs: Record<string, { fwd: number; fb: number | null } | null>;
 }
 
 export async function runConvBench(args: BenchArgs): Promise<void> {
@@ -127,13 +127,20 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
             yy.dispose();
           }, reps, 1);
           const grads = tf.grads((a, f) => tf.sum(conv(a as typeof xt, f as typeof ft)));
-          const fb = await timeWall(async () => {
-            const gs = grads([xt, ft]);
-            await Promise.all(gs.map((q) => q.data()));
-            gs.forEach((q) => q.dispose());
-          }, reps, 1);
-          row.tfjs[backend] = { fwd: fwd.ms, fb: fb.ms };
-          note(`  ${backend} ${s.name}: forward ${fmt(fwd.ms)} ms, forward+backward ${fmt(fb.ms)} ms`);
+          let fbMs: number | null = null;
+          try {
+            const fb = await timeWall(async () => {
+              const gs = grads([xt, ft]);
+              await Promise.all(gs.map((q) => q.data()));
+              gs.forEach((q) => q.dispose());
+            }, reps, 1);
+            fbMs = fb.ms;
+          } catch (err) {
+            // e.g. tfjs-wasm 4.22 has no Conv2DBackpropFilter kernel
+            note(`  ${backend} ${s.name}: backward not available (${(err as Error).message.split('\n')[0]})`);
+          }
+          row.tfjs[backend] = { fwd: fwd.ms, fb: fbMs };
+          note(`  ${backend} ${s.name}: forward ${fmt(fwd.ms)} ms, forward+backward ${fbMs === null ? '-' : `${fmt(fbMs)} ms`}`);
         } finally {
           xt.dispose();
           ft.dispose();
@@ -147,13 +154,17 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
   const tf = (r: Row, b: string, k: 'fwd' | 'fb') => {
     const v = r.tfjs[b];
     if (!v) return '-';
-    return fmt(k === 'fwd' ? gflops(r.g, v.fwd) : (3 * flops(r.g)) / (v.fb * 1e6));
+    if (k === 'fwd') return fmt(gflops(r.g, v.fwd));
+    return v.fb === null ? '-' : fmt((3 * flops(r.g)) / (v.fb * 1e6));
   };
   printTable(
     ['shape', 'ours fwd', 'ours bwd-in', 'ours bwd-w', 'ours f+b', 'tfjs-webgpu fwd', 'tfjs-webgpu f+b', 'tfjs-wasm fwd', 'tfjs-wasm f+b', 'f+b vs webgpu', 'f+b vs wasm'],
     rows.map((r) => {
       const oursFb = (3 * flops(r.g)) / ((r.fwd + r.bwdIn + r.bwdW) * 1e6);
-      const vs = (b: string) => (r.tfjs[b] ? `${fmt((r.tfjs[b]!.fb) / (r.fwd + r.bwdIn + r.bwdW))}×` : '-');
+      const vs = (b: string) => {
+        const fb = r.tfjs[b]?.fb;
+        return fb ? `${fmt(fb / (r.fwd + r.bwdIn + r.bwdW))}×` : '-';
+      };
       return [r.shape.name, fmt(gflops(r.g, r.fwd)), fmt(gflops(r.g, r.bwdIn)), fmt(gflops(r.g, r.bwdW)), fmt(oursFb), tf(r, 'tfjs-webgpu', 'fwd'), tf(r, 'tfjs-webgpu', 'fb'), tf(r, 'tfjs-wasm', 'fwd'), tf(r, 'tfjs-wasm', 'fb'), vs('tfjs-webgpu'), vs('tfjs-wasm')];
     }),
   );
@@ -167,9 +178,9 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
       ours_bwd_weight_gflops: gflops(r.g, r.bwdW),
       ours_fb_gflops: fb,
       tfjs_webgpu_fwd_gflops: r.tfjs['tfjs-webgpu'] ? gflops(r.g, r.tfjs['tfjs-webgpu']!.fwd) : null,
-      tfjs_webgpu_fb_gflops: r.tfjs['tfjs-webgpu'] ? (3 * flops(r.g)) / (r.tfjs['tfjs-webgpu']!.fb * 1e6) : null,
+      tfjs_webgpu_fb_gflops: r.tfjs['tfjs-webgpu']?.fb ? (3 * flops(r.g)) / (r.tfjs['tfjs-webgpu']!.fb! * 1e6) : null,
       tfjs_wasm_fwd_gflops: r.tfjs['tfjs-wasm'] ? gflops(r.g, r.tfjs['tfjs-wasm']!.fwd) : null,
-      tfjs_wasm_fb_gflops: r.tfjs['tfjs-wasm'] ? (3 * flops(r.g)) / (r.tfjs['tfjs-wasm']!.fb * 1e6) : null,
+      tfjs_wasm_fb_gflops: r.tfjs['tfjs-wasm']?.fb ? (3 * flops(r.g)) / (r.tfjs['tfjs-wasm']!.fb! * 1e6) : null,
       adapter: e.adapterName,
     });
   }
