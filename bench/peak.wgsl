@@ -8,7 +8,11 @@
 //   copy_v4 / copy_f32   dst[i] = src[i], one element per invocation
 //   copy_v4_loop         P.iters vec4 per invocation, 4 per loop iteration, strided by the
 //                        grid so that neighbouring invocations touch neighbouring vec4s
+//   copy_v4_chunk        each workgroup copies a contiguous chunk of P.iters · WG vec4, its lanes
+//                        striding by WG (the access pattern of the engine's elementwise kernels)
 //   bytes moved = 2 · size (one read, one write)
+//   read_v4_chunk        the same chunks, read only (Σ of the vec4s; one vec4 written per
+//                        invocation): bytes moved = size
 //
 // a and b come from the uniform (inline constants ran ~6× slower on SwiftShader, PLATFORM.md);
 // |a| < 1 keeps the chains bounded (fixed point b / (1 − a)). Every result is stored so that
@@ -163,6 +167,28 @@ fn copy_v4_loop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     }
     k = k3 + stride;
   }
+}
+
+@compute @workgroup_size(WG)
+fn copy_v4_chunk(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = wid.x + wid.y * nwg.x;
+  let start = c * P.iters * WG;
+  let end = min(start + P.iters * WG, P.n);
+  for (var k = start + lid; k < end; k += WG) {
+    dst4[k] = src4[k];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn read_v4_chunk(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = wid.x + wid.y * nwg.x;
+  let start = c * P.iters * WG;
+  let end = min(start + P.iters * WG, P.n);
+  var acc = vec4<f32>(0.0);
+  for (var k = start + lid; k < end; k += WG) {
+    acc += src4[k];
+  }
+  dst4[c * WG + lid] = acc;
 }
 
 @group(0) @binding(1) var<storage, read> src1: array<f32>;

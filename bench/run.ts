@@ -6,6 +6,7 @@
  * readable lines then go to stderr). Add a bench by adding an entry to BENCHES.
  */
 import { parseArgs, setJsonMode, type BenchArgs } from './common.js';
+import { runAddTaskBench } from './add_task.bench.js';
 import { runConvBench } from './conv.bench.js';
 import { runMatmulBench } from './matmul.bench.js';
 import { runMemoryBench } from './memory.bench.js';
@@ -17,6 +18,7 @@ export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
   matmul: runMatmulBench,
   step: runStepBench,
   conv: runConvBench,
+  'add-task': runAddTaskBench,
   memory: runMemoryBench,
   tfjs: runTfjsBench,
   peak: runPeakBench,
@@ -28,6 +30,7 @@ function usage(): string {
     `benches: ${Object.keys(BENCHES).join(', ')}`,
     '  matmul  [--sizes=128,512,1024] [--repeats=N] [--no-tfjs]   ours vs tfjs-webgpu vs tfjs-wasm',
     '  step    [--steps=N] [--repeats=N]   dispatches and ms per FPTT step, Add-task and S-MNIST networks',
+    '  add-task [--T=200] [--H=64] [--B=64] [--iterations=1500] [--target=0.01]   FPTT K = T until the mean of 5 evaluations < target',
     '  conv    [--repeats=N] [--no-tfjs]   conv2d forward / input / weight gradient, ours vs tfjs-webgpu and tfjs-wasm',
     '  memory  [--T=100,300,1000] [--H=128] [--B=128]   peak device bytes, FPTT vs BPTT, against T',
     '  memory --model=dvsgesture-conv [--T=20,100] [--B=1] [--run-steps=2] [--bptt-run-max=0]   the DVS-Gesture conv net at full size',
