@@ -188,7 +188,10 @@ async function measureFma(pk: PeakKernels, timer: GpuTimer, v: FmaVariant, invoc
   return { ms, gflops: flop / (ms * 1e6), iters };
 }
 
-async function measureCopy(pk: PeakKernels, timer: GpuTimer, entry: 'copy_v4' | 'copy_f32' | 'copy_v4_loop', bytes: number, repeats: number, perInvocation = 1) {
+type MemEntry = 'copy_v4' | 'copy_f32' | 'copy_v4_loop' | 'copy_v4_chunk' | 'read_v4_chunk';
+
+/** A copy (or read) micro-kernel over `bytes`; `per` = vec4 per invocation (loop) or per lane (chunk). */
+async function measureMem(pk: PeakKernels, timer: GpuTimer, entry: MemEntry, bytes: number, repeats: number, per = 1) {
   const floats = bytes / 4;
   const src = new Float32Array(floats);
   for (let i = 0; i < floats; i++) src[i] = (i % 9973) * 0.5;
@@ -196,7 +199,7 @@ async function measureCopy(pk: PeakKernels, timer: GpuTimer, entry: 'copy_v4' | 
   const bdst = pk.buffer(bytes, STORAGE, 'peak.dst');
   const n = entry === 'copy_f32' ? floats : floats / 4;
   const p = pk.pipeline(entry);
-  const prm = pk.params(perInvocation, n, 0, 0);
+  const prm = pk.params(per, n, 0, 0);
   const bg = pk.engine.device.createBindGroup({
     layout: p.pipeline.getBindGroupLayout(0),
     entries: [
@@ -205,16 +208,32 @@ async function measureCopy(pk: PeakKernels, timer: GpuTimer, entry: 'copy_v4' | 
       { binding: 2, resource: { buffer: bdst } },
     ],
   });
-  const d = dispatchOf(p.pipeline, bg, grid(Math.ceil(n / perInvocation)), entry);
+  const chunked = entry === 'copy_v4_chunk' || entry === 'read_v4_chunk';
+  const invocations = chunked ? Math.ceil(n / (per * WG)) * WG : Math.ceil(n / per);
+  const d = dispatchOf(p.pipeline, bg, grid(invocations), entry);
   const t = await timer.timeDispatches([[d]], repeats, 1);
   const out = await pk.read(bdst, bytes);
-  for (const i of [0, 1, 5, floats >> 1, floats - 1]) {
-    if (out[i] !== src[i]) throw new Error(`peak: ${entry} element ${i}: got ${out[i]}, expected ${src[i]}`);
+  if (entry === 'read_v4_chunk') {
+    // lane l of chunk c sums the vec4s start + l, start + l + WG, … of its chunk
+    for (const [c, l] of [[0, 0], [0, WG - 1], [1, 3], [invocations / WG - 1, 1]] as const) {
+      const start = c * per * WG;
+      for (let lane = 0; lane < 4; lane++) {
+        let want = 0;
+        for (let k = start + l; k < Math.min(start + per * WG, n); k += WG) want += src[4 * k + lane]!;
+        const got = out[4 * (c * WG + l) + lane]!;
+        if (!(Math.abs(got - want) <= 1e-3 * Math.abs(want) + 1e-3)) throw new Error(`peak: ${entry} chunk ${c} lane ${l}: got ${got}, expected ${want}`);
+      }
+    }
+  } else {
+    for (const i of [0, 1, 5, floats >> 1, floats - 1]) {
+      if (out[i] !== src[i]) throw new Error(`peak: ${entry} element ${i}: got ${out[i]}, expected ${src[i]}`);
+    }
   }
   a.destroy();
   bdst.destroy();
   const ms = Math.min(...t.samples[0]!);
-  return { ms, gbs: (2 * bytes) / (ms * 1e6) };
+  const moved = entry === 'read_v4_chunk' ? bytes : 2 * bytes;
+  return { ms, gbs: moved / (ms * 1e6) };
 }
 
 // ---- our kernels ---------------------------------------------------------------------------
@@ -342,19 +361,24 @@ export async function runPeakBench(args: BenchArgs): Promise<void> {
   }
   const copyRows: (string | number)[][] = [];
   let copyPeak = 0;
-  const copies = [
+  const copies: [MemEntry, number][] = [
     ['copy_v4', 1],
     ['copy_v4_loop', 4],
     ['copy_v4_loop', 16],
+    ['copy_v4_chunk', 16],
+    ['copy_v4_chunk', 64],
     ['copy_f32', 1],
-  ] as const;
+    ['read_v4_chunk', 64],
+  ];
+  let readPeak = 0;
   for (const bytes of [4 << 20, 64 << 20]) {
     for (const [entry, per] of copies) {
-      const r = await measureCopy(pk, timer, entry, bytes, repeats, per);
-      if (entry !== 'copy_f32') copyPeak = Math.max(copyPeak, r.gbs);
-      const name = entry === 'copy_v4_loop' ? `${entry} (${per} vec4/inv.)` : entry;
+      const r = await measureMem(pk, timer, entry, bytes, repeats, per);
+      if (entry === 'read_v4_chunk') readPeak = Math.max(readPeak, r.gbs);
+      else if (entry !== 'copy_f32') copyPeak = Math.max(copyPeak, r.gbs);
+      const name = entry === 'copy_v4_loop' ? `${entry} (${per} vec4/inv.)` : entry.endsWith('_chunk') ? `${entry} (${per}·WG vec4/wg)` : entry;
       copyRows.push([name, `${bytes >> 20} MiB`, fmt(r.ms), fmt(r.gbs)]);
-      jsonLine({ ...base, case: 'copy', kernel: entry, per_invocation: per, bytes, ms: r.ms, gbs: r.gbs });
+      jsonLine({ ...base, case: entry.startsWith('read') ? 'read' : 'copy', kernel: entry, per_invocation: per, bytes, ms: r.ms, gbs: r.gbs });
     }
   }
   pk.destroy();
@@ -362,11 +386,11 @@ export async function runPeakBench(args: BenchArgs): Promise<void> {
   note(`FMA rate (${invocations} invocations, validated against a float32 simulation):`);
   printTable(['kernel', 'what', 'chain length', 'ms', 'GFLOP/s'], fmaRows);
   note('');
-  note('copy bandwidth (bytes read + written; validated):');
+  note(`copy bandwidth (bytes read + written; read_v4_chunk: bytes read; workgroup ${WG}; validated):`);
   printTable(['kernel', 'buffer', 'ms', 'GB/s'], copyRows);
   note('');
-  note(`ceilings: FMA ${fmt(fmaPeak)} GFLOP/s, copy ${fmt(copyPeak)} GB/s`);
-  jsonLine({ ...base, case: 'ceilings', gflops: fmaPeak, gbs: copyPeak });
+  note(`ceilings: FMA ${fmt(fmaPeak)} GFLOP/s, copy ${fmt(copyPeak)} GB/s (read only: ${fmt(readPeak)} GB/s)`);
+  jsonLine({ ...base, case: 'ceilings', gflops: fmaPeak, gbs: copyPeak, read_gbs: readPeak });
 
   // ---- our kernels ----
   for (const net of [addTaskNet(128, 128), smnistNet(256, 64)]) {
