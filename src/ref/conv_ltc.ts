@@ -33,7 +33,7 @@
  */
 import { type Arr, sigmoid, zerosLike, checkLen } from './common.js';
 import { makeSurrogate, type Surrogate, type SurrogateKind, type SurrogateSpec } from './surrogate.js';
-import type { LtcState, SpikeMode } from './ltc.js';
+import { ltcCellBackwardRef, ltcCellForwardRef, type LtcCellConfig, type LtcState, type SpikeMode } from './ltc.js';
 import {
   type Conv2dGeometry,
   conv2dGeometry,
@@ -51,104 +51,8 @@ import {
   avgPool2dBackwardRef,
 } from './pool2d.js';
 
-// ───────────────────────────── the LTC cell (elementwise part) ─────────────────────────────
-
-/** What the elementwise part of an LTC step needs to know (a dense LtcConfig or a ConvLtcConfig). */
-export interface LtcCellConfig {
-  adapt: boolean;
-  b0: number;
-  beta: number;
-  thetaFixed: number;
-  surrogate: Surrogate;
-  spikeFn: SpikeMode;
-}
-
-function spike(cfg: LtcCellConfig, v: number): number {
-  return cfg.spikeFn === 'smooth' ? cfg.surrogate.primitive(v) : v > 0 ? 1 : 0;
-}
-
-/**
- * The elementwise part of an LTC step (shared by every layer shape; the same arithmetic, in the
- * same order, as ltcForwardRef): from I, τm, τa (null: no adaptation) and the previous state to
- * the next state, u', θ and s. All tensors have the same length n.
- */
-export function ltcCellForwardRef<A extends Arr>(
-  cfg: LtcCellConfig,
-  I: A,
-  tm: A,
-  ta: A | null,
-  prev: LtcState<A>,
-): { next: LtcState<A>; uPre: A; theta: A } {
-  const n = I.length;
-  const bNext = zerosLike(I, n);
-  const theta = zerosLike(I, n);
-  const uPre = zerosLike(I, n);
-  const s = zerosLike(I, n);
-  const u = zerosLike(I, n);
-  for (let i = 0; i < n; i++) {
-    if (ta) {
-      const a = ta[i]!;
-      bNext[i] = a * prev.b[i]! + (1 - a) * prev.s[i]!;
-      theta[i] = cfg.b0 + cfg.beta * bNext[i]!;
-    } else {
-      bNext[i] = prev.b[i]!;
-      theta[i] = cfg.thetaFixed;
-    }
-    const m = tm[i]!;
-    uPre[i] = (1 - m) * prev.u[i]! + m * I[i]!;
-    s[i] = spike(cfg, uPre[i]! - theta[i]!);
-    u[i] = (1 - s[i]!) * uPre[i]!;
-  }
-  return { next: { u, s, b: bNext }, uPre, theta };
-}
-
-/**
- * Backward of ltcCellForwardRef (the same arithmetic as ltcBackwardRef's elementwise part).
- * Returns dI (direct path through u' only), dzm / dza = dL/d(pre-sigmoid of τm / τa) (dza zero
- * without adaptation) and the direct gradients into the previous state.
- */
-export function ltcCellBackwardRef<A extends Arr>(
-  cfg: LtcCellConfig,
-  saved: { I: A; tm: A; ta: A | null; uPre: A; theta: A; s: A },
-  prev: LtcState<A>,
-  dNext: { du: A; ds: A; db: A },
-): { dI: A; dzm: A; dza: A; duPrev: A; dsPrev: A; dbPrev: A } {
-  const { I, tm, ta, uPre, theta, s } = saved;
-  const n = I.length;
-  const psi = cfg.surrogate;
-  const dI = zerosLike(I, n);
-  const dzm = zerosLike(I, n);
-  const dza = zerosLike(I, n);
-  const duPrev = zerosLike(I, n);
-  const dsPrev = zerosLike(I, n);
-  const dbPrev = zerosLike(I, n);
-  for (let i = 0; i < n; i++) {
-    const du = dNext.du[i]!;
-    // u = (1 − s)·u'
-    let duPre = du * (1 - s[i]!);
-    const dsTot = dNext.ds[i]! - du * uPre[i]!;
-    // s = H(u' − θ), H' → ψ
-    const dv = dsTot * psi.grad(uPre[i]! - theta[i]!);
-    duPre += dv;
-    const dTheta = -dv;
-    // u' = (1 − τm)·u_prev + τm·I
-    const m = tm[i]!;
-    dI[i] = duPre * m;
-    duPrev[i] = duPre * (1 - m);
-    dzm[i] = duPre * (I[i]! - prev.u[i]!) * m * (1 - m);
-    if (ta) {
-      // θ = b0 + β·b;  b = τa·b_prev + (1 − τa)·s_prev
-      const dbNew = dNext.db[i]! + cfg.beta * dTheta;
-      const a = ta[i]!;
-      dbPrev[i] = dbNew * a;
-      dsPrev[i] = dbNew * (1 - a);
-      dza[i] = dbNew * (prev.b[i]! - prev.s[i]!) * a * (1 - a);
-    } else {
-      dbPrev[i] = dNext.db[i]!; // b carried through unchanged
-    }
-  }
-  return { dI, dzm, dza, duPrev, dsPrev, dbPrev };
-}
+// The elementwise LTC cell is shared with the dense layer (src/ref/ltc.ts).
+export { ltcCellForwardRef, ltcCellBackwardRef, type LtcCellConfig } from './ltc.js';
 
 // ───────────────────────────── conv LTC layer ─────────────────────────────
 

@@ -154,7 +154,7 @@ export function checkLtcParams(cfg: LtcConfig, p: LtcParams<Arr>): void {
   }
 }
 
-function spike(cfg: LtcConfig, v: number): number {
+function spike(cfg: LtcCellConfig, v: number): number {
   return cfg.spikeFn === 'smooth' ? cfg.surrogate.primitive(v) : v > 0 ? 1 : 0;
 }
 
@@ -212,26 +212,8 @@ export function ltcForwardRef<A extends Arr>(
   }
 
   // adaptation, threshold, integration, fire, reset
-  const bNext = zerosLike(x, B * H);
-  const theta = zerosLike(x, B * H);
-  const uPre = zerosLike(x, B * H);
-  const s = zerosLike(x, B * H);
-  const u = zerosLike(x, B * H);
-  for (let i = 0; i < B * H; i++) {
-    if (ta) {
-      const a = ta[i]!;
-      bNext[i] = a * prev.b[i]! + (1 - a) * prev.s[i]!;
-      theta[i] = cfg.b0 + cfg.beta * bNext[i]!;
-    } else {
-      bNext[i] = prev.b[i]!;
-      theta[i] = cfg.thetaFixed;
-    }
-    const m = tm[i]!;
-    uPre[i] = (1 - m) * prev.u[i]! + m * I[i]!;
-    s[i] = spike(cfg, uPre[i]! - theta[i]!);
-    u[i] = (1 - s[i]!) * uPre[i]!;
-  }
-  return { next: { u, s, b: bNext }, saved: { I, tm, ta, uPre, theta, s } };
+  const c = ltcCellForwardRef(cfg, I, tm, ta, prev);
+  return { next: c.next, saved: { I, tm, ta, uPre: c.uPre, theta: c.theta, s: c.next.s } };
 }
 
 /**
@@ -253,41 +235,10 @@ export function ltcBackwardRef<A extends Arr>(
   checkLen(dNext.du, B * H, 'ltcBackwardRef dNext.du (B×H)');
   checkLen(dNext.ds, B * H, 'ltcBackwardRef dNext.ds (B×H)');
   checkLen(dNext.db, B * H, 'ltcBackwardRef dNext.db (B×H)');
-  const { I, tm, ta, uPre, theta, s } = saved;
-  const psi = cfg.surrogate;
+  const { I } = saved;
 
-  const dI = zerosLike(x, B * H);
-  const dzm = zerosLike(x, B * H); // dL/d(pre-sigmoid of τm)
-  const dza = zerosLike(x, B * H); // dL/d(pre-sigmoid of τa)
-  const duPrev = zerosLike(x, B * H);
-  const dsPrev = zerosLike(x, B * H);
-  const dbPrev = zerosLike(x, B * H);
-
-  for (let i = 0; i < B * H; i++) {
-    const du = dNext.du[i]!;
-    // u = (1 − s)·u'
-    let duPre = du * (1 - s[i]!);
-    const dsTot = dNext.ds[i]! - du * uPre[i]!;
-    // s = H(u' − θ), H' → ψ
-    const dv = dsTot * psi.grad(uPre[i]! - theta[i]!);
-    duPre += dv;
-    const dTheta = -dv;
-    // u' = (1 − τm)·u_prev + τm·I
-    const m = tm[i]!;
-    dI[i] = duPre * m;
-    duPrev[i] = duPre * (1 - m);
-    dzm[i] = duPre * (I[i]! - prev.u[i]!) * m * (1 - m);
-    if (ta) {
-      // θ = b0 + β·b;  b = τa·b_prev + (1 − τa)·s_prev
-      const dbNew = dNext.db[i]! + cfg.beta * dTheta;
-      const a = ta[i]!;
-      dbPrev[i] = dbNew * a;
-      dsPrev[i] = dbNew * (1 - a);
-      dza[i] = dbNew * (prev.b[i]! - prev.s[i]!) * a * (1 - a);
-    } else {
-      dbPrev[i] = dNext.db[i]!; // b carried through unchanged
-    }
-  }
+  // the elementwise part: dI (through u' only), dL/d(pre-sigmoid of τm, τa), direct dPrev
+  const { dI, dzm, dza, duPrev, dsPrev, dbPrev } = ltcCellBackwardRef(cfg, saved, prev, dNext);
 
   const grads: LtcGrads<A> = { dWx: zerosLike(x, H * D), dbx: zerosLike(x, H) };
 
@@ -358,3 +309,100 @@ function sumRows<A extends Arr>(a: A, R: number, H: number): A {
   }
   return out;
 }
+
+// ───────────────────────────── the LTC cell (elementwise part, shared with conv layers) ─────────────────────────────
+
+/** What the elementwise part of an LTC step needs to know (a dense LtcConfig or a ConvLtcConfig). */
+export interface LtcCellConfig {
+  adapt: boolean;
+  b0: number;
+  beta: number;
+  thetaFixed: number;
+  surrogate: Surrogate;
+  spikeFn: SpikeMode;
+}
+
+
+/**
+ * The elementwise part of an LTC step (shared by every layer shape; the same arithmetic, in the
+ * same order, as ltcForwardRef): from I, τm, τa (null: no adaptation) and the previous state to
+ * the next state, u', θ and s. All tensors have the same length n.
+ */
+export function ltcCellForwardRef<A extends Arr>(
+  cfg: LtcCellConfig,
+  I: A,
+  tm: A,
+  ta: A | null,
+  prev: LtcState<A>,
+): { next: LtcState<A>; uPre: A; theta: A } {
+  const n = I.length;
+  const bNext = zerosLike(I, n);
+  const theta = zerosLike(I, n);
+  const uPre = zerosLike(I, n);
+  const s = zerosLike(I, n);
+  const u = zerosLike(I, n);
+  for (let i = 0; i < n; i++) {
+    if (ta) {
+      const a = ta[i]!;
+      bNext[i] = a * prev.b[i]! + (1 - a) * prev.s[i]!;
+      theta[i] = cfg.b0 + cfg.beta * bNext[i]!;
+    } else {
+      bNext[i] = prev.b[i]!;
+      theta[i] = cfg.thetaFixed;
+    }
+    const m = tm[i]!;
+    uPre[i] = (1 - m) * prev.u[i]! + m * I[i]!;
+    s[i] = spike(cfg, uPre[i]! - theta[i]!);
+    u[i] = (1 - s[i]!) * uPre[i]!;
+  }
+  return { next: { u, s, b: bNext }, uPre, theta };
+}
+
+/**
+ * Backward of ltcCellForwardRef (the same arithmetic as ltcBackwardRef's elementwise part).
+ * Returns dI (direct path through u' only), dzm / dza = dL/d(pre-sigmoid of τm / τa) (dza zero
+ * without adaptation) and the direct gradients into the previous state.
+ */
+export function ltcCellBackwardRef<A extends Arr>(
+  cfg: LtcCellConfig,
+  saved: { I: A; tm: A; ta: A | null; uPre: A; theta: A; s: A },
+  prev: LtcState<A>,
+  dNext: { du: A; ds: A; db: A },
+): { dI: A; dzm: A; dza: A; duPrev: A; dsPrev: A; dbPrev: A } {
+  const { I, tm, ta, uPre, theta, s } = saved;
+  const n = I.length;
+  const psi = cfg.surrogate;
+  const dI = zerosLike(I, n);
+  const dzm = zerosLike(I, n);
+  const dza = zerosLike(I, n);
+  const duPrev = zerosLike(I, n);
+  const dsPrev = zerosLike(I, n);
+  const dbPrev = zerosLike(I, n);
+  for (let i = 0; i < n; i++) {
+    const du = dNext.du[i]!;
+    // u = (1 − s)·u'
+    let duPre = du * (1 - s[i]!);
+    const dsTot = dNext.ds[i]! - du * uPre[i]!;
+    // s = H(u' − θ), H' → ψ
+    const dv = dsTot * psi.grad(uPre[i]! - theta[i]!);
+    duPre += dv;
+    const dTheta = -dv;
+    // u' = (1 − τm)·u_prev + τm·I
+    const m = tm[i]!;
+    dI[i] = duPre * m;
+    duPrev[i] = duPre * (1 - m);
+    dzm[i] = duPre * (I[i]! - prev.u[i]!) * m * (1 - m);
+    if (ta) {
+      // θ = b0 + β·b;  b = τa·b_prev + (1 − τa)·s_prev
+      const dbNew = dNext.db[i]! + cfg.beta * dTheta;
+      const a = ta[i]!;
+      dbPrev[i] = dbNew * a;
+      dsPrev[i] = dbNew * (1 - a);
+      dza[i] = dbNew * (prev.b[i]! - prev.s[i]!) * a * (1 - a);
+    } else {
+      dbPrev[i] = dNext.db[i]!; // b carried through unchanged
+    }
+  }
+  return { dI, dzm, dza, duPrev, dsPrev, dbPrev };
+}
+
