@@ -14,15 +14,14 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
-import { Slot } from '../gpu/slots.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { channelNormBackward, channelNormForward } from '../kernels/channel_norm.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d.js';
 import { addInto } from '../kernels/elementwise.js';
-import { NEURON_BACKWARD, NEURON_FORWARD, elementwiseGroups, neuronParams, neuronVariant } from '../kernels/neuron.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../kernels/pool2d.js';
 import type { ConvLtcConfig, PoolLayerConfig } from '../ref/conv_ltc.js';
-import type { AboveWrites, GradTarget, NetLayer, ParamStore, SpikingLayer, StepRole } from './layer.js';
+import type { AboveWrites, GradTarget, NetLayer, ParamStore, StepRole } from './layer.js';
+import { SpikingLayerBase } from './spiking_layer.js';
 
 interface NormBuffers {
   raw: Tensor; // gate conv output before the norm (B, N)
@@ -30,58 +29,28 @@ interface NormBuffers {
   rstd: Tensor; // (B, Cout)
 }
 
-export class ConvSpikingLayer implements SpikingLayer {
-  readonly stateNames = ['u', 's', 'b'] as const;
-  readonly outSize: number;
-  readonly state: Slot[];
-  readonly cur: Tensor[];
-  readonly gates: Slot[];
+export class ConvSpikingLayer extends SpikingLayerBase {
   readonly normM: NormBuffers[];
   readonly normA: NormBuffers[];
-  readonly dcur: Tensor;
-  readonly dgates: Slot;
   readonly dzRaw: Tensor;
   readonly dsum: Tensor;
-  readonly grad: [Slot, Slot];
-  private readonly name: string;
   private readonly owned: Tensor[] = [];
 
-  constructor(
-    private readonly engine: Engine,
-    readonly index: number,
-    readonly cfg: ConvLtcConfig,
-    slots: number,
-    private readonly store: ParamStore,
-  ) {
+  constructor(engine: Engine, index: number, readonly cfg: ConvLtcConfig, slots: number, store: ParamStore) {
+    super(engine, index, store, cfg, true, cfg.B, cfg.size, slots);
     const { B, size, Cout } = cfg;
-    const name = `l${index}`;
-    this.name = name;
-    this.outSize = size;
+    const name = this.name;
     const t = (shape: number[], label: string) => {
       const x = engine.tensor(shape, { label });
       this.owned.push(x);
       return x;
     };
-    this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], [B, size], `${name}.state[${j}]`));
-    this.cur = Array.from({ length: slots }, (_, j) => t([B, size], `${name}.I[${j}]`));
-    this.gates = Array.from({ length: slots }, (_, j) => new Slot(engine, ['tm', 'ta', 'uPre'], [B, size], `${name}.gates[${j}]`));
     const norms = (g: string) =>
       cfg.norm ? Array.from({ length: slots }, (_, j) => ({ raw: t([B, size], `${name}.${g}raw[${j}]`), mean: t([B, Cout], `${name}.${g}mean[${j}]`), rstd: t([B, Cout], `${name}.${g}rstd[${j}]`) })) : [];
     this.normM = norms('zm');
     this.normA = cfg.adapt ? norms('za') : [];
-    this.dcur = t([B, size], `${name}.dI`);
-    this.dgates = new Slot(engine, ['dzm', 'dza'], [B, size], `${name}.dgates`);
     this.dzRaw = t([B, size], `${name}.dzraw`);
     this.dsum = t([B, size], `${name}.dsum`);
-    this.grad = [new Slot(engine, ['u', 's', 'b'], [B, size], `${name}.grad[0]`), new Slot(engine, ['u', 's', 'b'], [B, size], `${name}.grad[1]`)];
-  }
-
-  private p(n: string): Tensor {
-    return this.store.param(`${this.name}.${n}`);
-  }
-
-  private g(n: string): Tensor {
-    return this.store.grad(`${this.name}.${n}`);
   }
 
   /** (B, N) → (B, Cout, H, W). */
@@ -101,26 +70,6 @@ export class ConvSpikingLayer implements SpikingLayer {
 
   private get inGeom() {
     return { stride: this.cfg.stride, padding: this.cfg.padding };
-  }
-
-  output(j: number): Tensor {
-    return this.state[j + 1]!.get('s');
-  }
-
-  outputGrad(j: number): GradTarget {
-    return { tensor: this.grad[j % 2]!.get('s'), accumulate: (role) => !role.isEnd };
-  }
-
-  membraneGrad(j: number): GradTarget {
-    return { tensor: this.grad[j % 2]!.get('u'), accumulate: (role) => !role.isEnd };
-  }
-
-  preResetMembrane(j: number): Tensor {
-    return this.gates[j]!.get('uPre');
-  }
-
-  stateTensor(pos: number, name: string): Tensor {
-    return this.state[pos]!.get(name);
   }
 
   forward(j: number, x: Tensor): Dispatch[] {
@@ -148,16 +97,7 @@ export class ConvSpikingLayer implements SpikingLayer {
     };
     gate('m');
     if (c.adapt) gate('a');
-    const k = e.kernel(NEURON_FORWARD, neuronVariant(e, true, c.adapt, c.surrogate.kind));
-    out.push(
-      e.dispatch(
-        k,
-        { state_prev: prev.whole, pm: null, pa: null, cur: this.cur[j]!, gates: gates.whole, state: this.state[j + 1]!.whole },
-        neuronParams(c.B, c.size, prev.cs, c, { useDu: false, useDs: false, useDb: false }),
-        elementwiseGroups(e, c.B * c.size),
-        `${n}.ltc_forward[${j}]`,
-      ),
-    );
+    out.push(this.neuronForward(j, null, null));
     return out;
   }
 
@@ -166,33 +106,11 @@ export class ConvSpikingLayer implements SpikingLayer {
     const c = this.cfg;
     const n = this.name;
     const prev = this.state[j]!;
-    const gates = this.gates[j]!;
-    const gradHere = this.grad[j % 2]!;
     const gradPrev = this.grad[(j + 1) % 2]!;
     const needPrev = j > 0;
     const I = this.img(this.cur[j]!);
     const dI = this.img(this.dcur);
-    const use = { useDu: !role.isEnd || above.du, useDs: !role.isEnd || above.ds, useDb: !role.isEnd };
-    const out: Dispatch[] = [];
-    const k = e.kernel(NEURON_BACKWARD, neuronVariant(e, true, c.adapt, c.surrogate.kind));
-    out.push(
-      e.dispatch(
-        k,
-        {
-          state_prev: prev.whole,
-          state: this.state[j + 1]!.whole,
-          cur: this.cur[j]!,
-          gates: gates.whole,
-          dstate: gradHere.whole,
-          dcur: this.dcur,
-          dgates: this.dgates.whole,
-          dstate_prev: gradPrev.whole,
-        },
-        neuronParams(c.B, c.size, prev.cs, c, use),
-        elementwiseGroups(e, c.B * c.size),
-        `${n}.ltc_backward[${j}]`,
-      ),
-    );
+    const out: Dispatch[] = [this.neuronBackward(j, role, above)];
     const gateBackward = (which: 'm' | 'a') => {
       const norm = (which === 'm' ? this.normM : this.normA)[j];
       let dz = this.img(this.dgates.get(which === 'm' ? 'dzm' : 'dza'));
@@ -233,14 +151,8 @@ export class ConvSpikingLayer implements SpikingLayer {
     return out;
   }
 
-  encodeCarry(enc: GPUCommandEncoder, L: number): void {
-    const from = this.state[L]!.whole;
-    const to = this.state[0]!.whole;
-    enc.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, to.byteLength);
-  }
-
-  destroy(): void {
-    for (const s of [...this.state, ...this.gates, this.dgates, ...this.grad]) s.destroy();
+  override destroy(): void {
+    super.destroy();
     for (const t of this.owned) t.destroy();
   }
 }

@@ -16,88 +16,21 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
-import { Slot } from '../gpu/slots.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
-import {
-  NEURON_BACKWARD,
-  NEURON_FORWARD,
-  NEURON_PARAM_GRAD,
-  elementwiseGroups,
-  elementwiseVariant,
-  neuronParams,
-  neuronVariant,
-  paramGradGroups,
-} from '../kernels/neuron.js';
+import { NEURON_PARAM_GRAD, elementwiseVariant, paramGradGroups } from '../kernels/neuron.js';
 import type { LtcConfig } from '../ref/ltc.js';
-import type { AboveWrites, GradTarget, ParamStore, SpikingLayer, StepRole } from './layer.js';
+import type { AboveWrites, GradTarget, ParamStore, StepRole } from './layer.js';
+import { SpikingLayerBase } from './spiking_layer.js';
 
-export class DenseSpikingLayer implements SpikingLayer {
-  readonly state: Slot[];
-  readonly cur: Tensor[];
-  readonly gates: Slot[];
-  readonly dcur: Tensor;
-  readonly dgates: Slot;
-  readonly grad: [Slot, Slot];
-  readonly liquid: boolean;
-  readonly stateNames = ['u', 's', 'b'] as const;
-  readonly outSize: number;
-  private readonly name: string;
-
-  constructor(
-    private readonly engine: Engine,
-    readonly index: number,
-    readonly cfg: LtcConfig,
-    slots: number,
-    private readonly store: ParamStore,
-  ) {
-    const { B, H } = cfg;
-    const name = `l${index}`;
-    this.name = name;
-    this.outSize = H;
-    this.liquid = cfg.kind === 'ltc';
-    this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.state[${j}]`));
-    this.cur = Array.from({ length: slots }, (_, j) => engine.tensor([B, H], { label: `${name}.I[${j}]` }));
-    this.gates = Array.from({ length: slots }, (_, j) => new Slot(engine, ['tm', 'ta', 'uPre'], [B, H], `${name}.gates[${j}]`));
-    this.dcur = engine.tensor([B, H], { label: `${name}.dI` });
-    this.dgates = new Slot(engine, ['dzm', 'dza'], [B, H], `${name}.dgates`);
-    this.grad = [new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[0]`), new Slot(engine, ['u', 's', 'b'], [B, H], `${name}.grad[1]`)];
-  }
-
-  private p(n: string): Tensor {
-    return this.store.param(`${this.name}.${n}`);
-  }
-
-  private g(n: string): Tensor {
-    return this.store.grad(`${this.name}.${n}`);
-  }
-
-  output(j: number): Tensor {
-    return this.state[j + 1]!.get('s');
-  }
-
-  outputGrad(j: number): GradTarget {
-    return { tensor: this.grad[j % 2]!.get('s'), accumulate: (role) => !role.isEnd };
-  }
-
-  /** dL/du at step j (for a head on the membrane). */
-  membraneGrad(j: number): GradTarget {
-    return { tensor: this.grad[j % 2]!.get('u'), accumulate: (role) => !role.isEnd };
-  }
-
-  preResetMembrane(j: number): Tensor {
-    return this.gates[j]!.get('uPre');
-  }
-
-  stateTensor(pos: number, name: string): Tensor {
-    return this.state[pos]!.get(name);
+export class DenseSpikingLayer extends SpikingLayerBase {
+  constructor(engine: Engine, index: number, readonly cfg: LtcConfig, slots: number, store: ParamStore) {
+    super(engine, index, store, cfg, cfg.kind === 'ltc', cfg.B, cfg.H, slots);
   }
 
   forward(j: number, x: Tensor): Dispatch[] {
     const e = this.engine;
-    const { B, H } = this.cfg;
     const prev = this.state[j]!;
-    const next = this.state[j + 1]!;
     const gates = this.gates[j]!;
     const I = this.cur[j]!;
     const n = this.name;
@@ -108,23 +41,7 @@ export class DenseSpikingLayer implements SpikingLayer {
       out.push(matmulForward(e, { x: I, x2: prev.get('u'), w: this.p('Wtm'), bias: this.p('btm'), y: gates.get('tm'), label: `${n}.zm[${j}]` }));
       if (this.cfg.adapt) out.push(matmulForward(e, { x: I, x2: prev.get('b'), w: this.p('Wta'), bias: this.p('bta'), y: gates.get('ta'), label: `${n}.za[${j}]` }));
     }
-    const k = e.kernel(NEURON_FORWARD, neuronVariant(e, this.liquid, this.cfg.adapt, this.cfg.surrogate.kind));
-    out.push(
-      e.dispatch(
-        k,
-        {
-          state_prev: prev.whole,
-          pm: this.liquid ? null : this.p('pm'),
-          pa: !this.liquid && this.cfg.adapt ? this.p('pa') : null,
-          cur: I,
-          gates: gates.whole,
-          state: next.whole,
-        },
-        neuronParams(B, H, prev.cs, this.cfg, { useDu: false, useDs: false, useDb: false }),
-        elementwiseGroups(e, B * H),
-        `${n}.ltc_forward[${j}]`,
-      ),
-    );
+    out.push(this.neuronForward(j, this.liquid ? null : this.p('pm'), !this.liquid && this.cfg.adapt ? this.p('pa') : null));
     return out;
   }
 
@@ -133,33 +50,10 @@ export class DenseSpikingLayer implements SpikingLayer {
     const { B, H } = this.cfg;
     const n = this.name;
     const prev = this.state[j]!;
-    const gates = this.gates[j]!;
     const I = this.cur[j]!;
-    const gradHere = this.grad[j % 2]!;
     const gradPrev = this.grad[(j + 1) % 2]!;
     const needPrev = j > 0;
-    // What dL/d(state_j) holds: at the chunk's end only what the layer above / the head wrote.
-    const use = { useDu: !role.isEnd || above.du, useDs: !role.isEnd || above.ds, useDb: !role.isEnd };
-    const out: Dispatch[] = [];
-    const k = e.kernel(NEURON_BACKWARD, neuronVariant(e, this.liquid, this.cfg.adapt, this.cfg.surrogate.kind));
-    out.push(
-      e.dispatch(
-        k,
-        {
-          state_prev: prev.whole,
-          state: this.state[j + 1]!.whole,
-          cur: I,
-          gates: gates.whole,
-          dstate: gradHere.whole,
-          dcur: this.dcur,
-          dgates: this.dgates.whole,
-          dstate_prev: gradPrev.whole,
-        },
-        neuronParams(B, H, prev.cs, this.cfg, use),
-        elementwiseGroups(e, B * H),
-        `${n}.ltc_backward[${j}]`,
-      ),
-    );
+    const out: Dispatch[] = [this.neuronBackward(j, role, above)];
     const dI = this.dcur;
     const dzm = this.dgates.get('dzm');
     const dza = this.dgates.get('dza');
@@ -195,16 +89,5 @@ export class DenseSpikingLayer implements SpikingLayer {
     }
     if (dx) out.push(matmulBackwardInput(e, { dy: dI, w: this.p('Wx'), dx: dx.tensor.reshape([B, this.cfg.D]), accumulate: dx.accumulate(role), label: `${n}.dx[${j}]` }));
     return out;
-  }
-
-  encodeCarry(enc: GPUCommandEncoder, L: number): void {
-    const from = this.state[L]!.whole;
-    const to = this.state[0]!.whole;
-    enc.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, to.byteLength);
-  }
-
-  destroy(): void {
-    for (const s of [...this.state, ...this.gates, this.dgates, ...this.grad]) s.destroy();
-    for (const t of [...this.cur, this.dcur]) t.destroy();
   }
 }
