@@ -3,10 +3,19 @@
  *
  * This is the only module that imports `webgpu` or touches `navigator.gpu`.
  *
- * In Node, when Dawn finds no adapter, we look for SwiftShader's Vulkan ICD (shipped with
- * Debian's `chromium` package) and retry with VK_ICD_FILENAMES pointing at it. The object returned
- * by Dawn's `create()` must stay reachable while any device lives (the process crashes if it is
- * collected), so GpuContext keeps it.
+ * In Node, on Linux, the Vulkan driver is chosen before Dawn is loaded (`prepareNodeGpuEnvironment`):
+ * when VK_ICD_FILENAMES is unset and the machine has no GPU device (/dev/dri/renderD*,
+ * /dev/nvidia*, /dev/dxg), it points at SwiftShader's Vulkan ICD (shipped with Debian's `chromium`
+ * package), or at lavapipe's when the adapter asked for is lavapipe / llvmpipe. So Dawn does not
+ * probe the system's other drivers, which it rejects with warnings on stderr. When XDG_RUNTIME_DIR
+ * is unset, Dawn gets a private (0700) runtime folder in the temporary folder instead of
+ * printing "XDG_RUNTIME_DIR is invalid or not set". When Dawn still finds no adapter, we retry
+ * with SwiftShader's ICD. `log` (or SNN_VERBOSE=1: stderr) reports each of these steps.
+ * The object returned by Dawn's `create()` must stay reachable while any device lives (the process
+ * crashes if it is collected), so GpuContext keeps it.
+ *
+ * `webgpu` is an optional dependency (Node only): when it is missing, the error says to run
+ * `npm install webgpu`.
  */
 import { DeviceLostError, GpuOperationError, GpuUnavailableError } from './errors.js';
 
@@ -25,6 +34,12 @@ export interface DeviceOptions {
   optionalFeatures?: GPUFeatureName[];
   /** Extra Dawn toggles (Node only), e.g. 'enable-dawn-features=allow_unsafe_apis'. */
   dawnFlags?: string[];
+  /**
+   * Receives one line per step of finding the adapter (the Vulkan driver chosen and why, each
+   * request and its answer). Default: stderr when the environment variable SNN_VERBOSE is set
+   * (`webgpu-snn --verbose`), else nowhere.
+   */
+  log?: (line: string) => void;
 }
 
 export interface AdapterDescription {
@@ -56,6 +71,9 @@ export const SWIFTSHADER_ICD_PATHS = [
   '/opt/google/chrome/vk_swiftshader_icd.json',
 ];
 
+/** Known places of lavapipe's (Mesa's software Vulkan driver) ICD manifests. */
+const VULKAN_ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 // Dawn `create()` results, kept alive for the life of the process (see module comment).
@@ -66,21 +84,174 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-async function loadDawn(): Promise<DawnModule> {
+/** Imports Dawn's Node bindings. The specifier stays a plain `import('webgpu')` (bundlers alias it away for the browser). */
+const importDawn = (): Promise<unknown> => import('webgpu');
+
+/**
+ * Loads the `webgpu` package; `importer` replaces the import (tests). A missing package becomes a
+ * GpuUnavailableError that says to run `npm install webgpu`; a package that fails to load (its
+ * native dawn.node) says so, with the loader's message.
+ */
+export async function loadDawn(importer: () => Promise<unknown> = importDawn): Promise<DawnModule> {
+  let mod: unknown;
   try {
-    // The module specifier is hidden from bundlers targeting the browser (they alias it away).
-    const mod = (await import('webgpu')) as unknown as DawnModule;
-    return mod;
+    mod = await importer();
   } catch (e) {
-    throw new GpuUnavailableError(
-      `could not load the 'webgpu' package (Dawn's Node bindings): ${(e as Error).message}. Run \`npm install\`.`,
-    );
+    throw new GpuUnavailableError(dawnLoadFailureMessage(e));
   }
+  const m = mod as Partial<DawnModule>;
+  if (typeof m?.create !== 'function' || typeof m.globals !== 'object') {
+    throw new GpuUnavailableError("the 'webgpu' package loaded but has no create()/globals: webgpu-snn needs webgpu 0.6.x (`npm install webgpu@0.6.2`)");
+  }
+  return m as DawnModule;
 }
 
-async function nodeFileExists(path: string): Promise<boolean> {
+/** The message for a failed `import('webgpu')`. */
+export function dawnLoadFailureMessage(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const message = err?.message ?? String(e);
+  const notFound =
+    (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && /['"]webgpu['"]/.test(message) && !/dawn\.node/.test(message);
+  if (notFound) {
+    return (
+      "the 'webgpu' package (Dawn's WebGPU for Node) is not installed. It is an optional dependency " +
+      'of webgpu-snn, needed only in Node, and was left out of this install (e.g. --omit=optional). ' +
+      'Run `npm install webgpu` (in the folder of your package.json) to train in Node.'
+    );
+  }
+  return (
+    `the 'webgpu' package (Dawn's WebGPU for Node) failed to load: ${message}. ` +
+    'On Linux it needs the Vulkan loader, libvulkan.so.1 (`apt-get install -y libvulkan1` on Debian); ' +
+    'if the package is damaged, reinstall it with `npm install webgpu`.'
+  );
+}
+
+/** What prepareNodeGpuEnvironment may look at and change (tests pass their own). */
+export interface NodeGpuHost {
+  platform: string;
+  arch: string;
+  env: Record<string, string | undefined>;
+  exists(path: string): boolean;
+  /** File names in a folder ([] when it cannot be read). */
+  list(dir: string): string[];
+  /** A private (0700) temporary folder of this user's (made if needed); returns its path. */
+  makePrivateDir(): string;
+}
+
+async function nodeHost(): Promise<NodeGpuHost> {
   const fs = await import('node:fs');
-  return fs.existsSync(path);
+  const os = await import('node:os');
+  const path = await import('node:path');
+  return {
+    platform: process.platform,
+    arch: process.arch,
+    env: process.env,
+    exists: (p) => fs.existsSync(p),
+    list: (dir) => {
+      try {
+        return fs.readdirSync(dir);
+      } catch {
+        return [];
+      }
+    },
+    makePrivateDir: () => {
+      // One folder per user, kept (like a real runtime folder, it stays empty), so processes that
+      // are killed leave nothing behind. Used only if it is a real folder of ours that nobody else
+      // can enter; otherwise a fresh one, removed at exit.
+      const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+      const shared = path.join(os.tmpdir(), `webgpu-snn-runtime-${uid}`);
+      try {
+        fs.mkdirSync(shared, { mode: 0o700 });
+      } catch {
+        /* exists (checked below) or cannot be made */
+      }
+      try {
+        const st = fs.lstatSync(shared);
+        if (st.isDirectory() && (uid < 0 || st.uid === uid) && (st.mode & 0o077) === 0) return shared;
+      } catch {
+        /* fall through */
+      }
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webgpu-snn-runtime-'));
+      fs.chmodSync(dir, 0o700);
+      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    },
+  };
+}
+
+/** True when the adapter asked for is Mesa's software driver (Dawn names it llvmpipe). */
+function wantsLavapipe(adapterName: string | undefined): boolean {
+  return /lavapipe|llvmpipe/i.test(adapterName ?? '');
+}
+
+/** Device nodes that a hardware Vulkan driver would use: DRM render nodes, NVIDIA's, WSL's. */
+function gpuDeviceNodes(host: NodeGpuHost): string[] {
+  const found = host.list('/dev/dri').filter((n) => n.startsWith('renderD')).map((n) => `/dev/dri/${n}`);
+  for (const p of ['/dev/nvidia0', '/dev/nvidiactl', '/dev/dxg']) if (host.exists(p)) found.push(p);
+  return found;
+}
+
+function lavapipeIcd(host: NodeGpuHost): string | undefined {
+  const archTag = host.arch === 'x64' ? 'x86_64' : host.arch === 'arm64' ? 'aarch64' : host.arch;
+  for (const dir of VULKAN_ICD_DIRS) {
+    const names = host.list(dir).filter((n) => /^lvp_icd.*\.json$/.test(n));
+    const pick = names.find((n) => n.includes(archTag)) ?? names.find((n) => !/x86_64|aarch64|i686|armv7/.test(n));
+    if (pick) return `${dir}/${pick}`;
+  }
+  return undefined;
+}
+
+/**
+ * Before Dawn is first loaded (Node, Linux): choose the Vulkan driver when the user has not
+ * (VK_ICD_FILENAMES / VK_DRIVER_FILES unset): lavapipe's ICD when `adapterName` asks for
+ * lavapipe / llvmpipe; SwiftShader's when it asks for swiftshader, or when there is no GPU device
+ * node (a hardware driver could not work, and probing the system's drivers only prints Dawn's
+ * warnings about the ones it rejects); otherwise Vulkan's own search, so a GPU is never hidden.
+ * SNN_NO_SWIFTSHADER=1 turns the SwiftShader choice off. And when XDG_RUNTIME_DIR is unset, set
+ * it to a private temporary folder (the Vulkan/WSI code otherwise prints an error line for each
+ * instance). Returns what it did, one line each; a second call changes nothing that the first set.
+ */
+export function prepareNodeGpuEnvironment(opts: Pick<DeviceOptions, 'adapterName'>, host: NodeGpuHost): string[] {
+  const notes: string[] = [];
+  if (host.platform !== 'linux') return notes;
+  const env = host.env;
+  if (!env.XDG_RUNTIME_DIR) {
+    const dir = host.makePrivateDir();
+    env.XDG_RUNTIME_DIR = dir;
+    notes.push(`XDG_RUNTIME_DIR is not set: using the private folder ${dir}`);
+  }
+  const userIcd = env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
+  if (userIcd) {
+    notes.push(`Vulkan driver: ${env.VK_ICD_FILENAMES !== undefined ? 'VK_ICD_FILENAMES' : 'VK_DRIVER_FILES'}=${userIcd} (as set)`);
+    return notes;
+  }
+  const swiftshader = SWIFTSHADER_ICD_PATHS.find((p) => host.exists(p));
+  if (wantsLavapipe(opts.adapterName)) {
+    const lvp = lavapipeIcd(host);
+    if (lvp) {
+      env.VK_ICD_FILENAMES = lvp;
+      notes.push(`Vulkan driver: lavapipe was asked for: VK_ICD_FILENAMES=${lvp}`);
+    } else notes.push(`Vulkan driver: lavapipe was asked for, but no lvp_icd*.json is in ${VULKAN_ICD_DIRS.join(', ')}`);
+    return notes;
+  }
+  const wantsSwiftShader = /swiftshader/i.test(opts.adapterName ?? '');
+  const gpus = gpuDeviceNodes(host);
+  if (swiftshader && !env.SNN_NO_SWIFTSHADER && (wantsSwiftShader || gpus.length === 0)) {
+    env.VK_ICD_FILENAMES = swiftshader;
+    notes.push(
+      `Vulkan driver: ${wantsSwiftShader ? 'SwiftShader was asked for' : 'no GPU device (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)'}: VK_ICD_FILENAMES=${swiftshader}`,
+    );
+  } else {
+    notes.push(
+      `Vulkan driver: the system's (${gpus.length ? `GPU device ${gpus.join(', ')}` : 'SwiftShader not found'}${swiftshader && env.SNN_NO_SWIFTSHADER ? '; SNN_NO_SWIFTSHADER is set' : ''}); Dawn probes every installed Vulkan driver`,
+    );
+  }
+  return notes;
+}
+
+function defaultLog(): (line: string) => void {
+  if (isNode && process.env.SNN_VERBOSE && process.env.SNN_VERBOSE !== '0') return (line) => process.stderr.write(`webgpu-snn: gpu: ${line}\n`);
+  return () => {};
 }
 
 function describeAdapter(adapter: GPUAdapter): AdapterDescription {
@@ -99,32 +270,42 @@ function describeAdapter(adapter: GPUAdapter): AdapterDescription {
 function adapterMatches(adapter: GPUAdapter, wanted: string | undefined): boolean {
   if (!wanted) return true;
   const d = describeAdapter(adapter);
-  return [d.vendor, d.architecture, d.device, d.description].join(' ').toLowerCase().includes(wanted.toLowerCase());
+  const text = [d.vendor, d.architecture, d.device, d.description].join(' ').toLowerCase();
+  // Dawn names Mesa's lavapipe "llvmpipe".
+  const w = wanted.toLowerCase() === 'lavapipe' ? 'llvmpipe' : wanted.toLowerCase();
+  return text.includes(w);
 }
 
-async function requestNodeAdapter(opts: DeviceOptions): Promise<GPUAdapter | null> {
+async function requestNodeAdapter(opts: DeviceOptions, log: (line: string) => void): Promise<GPUAdapter | null> {
+  const host = await nodeHost();
+  // Once a driver is chosen (by the user or by the first engine), later engines keep it.
+  for (const note of prepareNodeGpuEnvironment(opts, host)) log(note);
   const dawn = await loadDawn();
   Object.assign(globalThis, dawn.globals);
   const flags = opts.dawnFlags ?? [];
   const attempt = async (): Promise<GPUAdapter | null> => {
+    log(`requesting an adapter from Dawn (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}${flags.length ? `, flags ${flags.join(' ')}` : ''})`);
     const gpu = dawn.create(flags);
     dawnInstances.push(gpu);
     const adapter = await gpu.requestAdapter({
       powerPreference: opts.powerPreference,
       forceFallbackAdapter: opts.forceFallbackAdapter,
     });
-    if (adapter && adapterMatches(adapter, opts.adapterName)) return adapter;
+    if (!adapter) log('Dawn found no adapter');
+    else if (!adapterMatches(adapter, opts.adapterName)) log(`Dawn offered ${describeAdapter(adapter).name}, which does not match "${opts.adapterName}"`);
+    else {
+      log(`adapter: ${describeAdapter(adapter).name}`);
+      return adapter;
+    }
     return null;
   };
-  const wantsSwiftShader = opts.adapterName?.toLowerCase().includes('swiftshader');
-  if (!wantsSwiftShader || process.env.VK_ICD_FILENAMES) {
-    const first = await attempt();
-    if (first) return first;
-  }
+  const first = await attempt();
+  if (first) return first;
   // Retry with SwiftShader's Vulkan ICD when it is installed and not tried already.
   for (const icd of SWIFTSHADER_ICD_PATHS) {
     if (process.env.VK_ICD_FILENAMES === icd) continue;
-    if (await nodeFileExists(icd)) {
+    if (host.exists(icd)) {
+      log(`retrying with SwiftShader's Vulkan driver ${icd}`);
       process.env.VK_ICD_FILENAMES = icd;
       const retry = await attempt();
       if (retry) return retry;
@@ -136,11 +317,14 @@ async function requestNodeAdapter(opts: DeviceOptions): Promise<GPUAdapter | nul
 function noAdapterMessage(opts: DeviceOptions): string {
   const wanted = opts.adapterName ? ` matching "${opts.adapterName}"` : '';
   if (isNode) {
+    const lvp = wantsLavapipe(opts.adapterName)
+      ? " Dawn rejects Debian 12's own lavapipe (Mesa 22); Mesa 25's, from bookworm-backports (mesa-vulkan-drivers), works: point VK_ICD_FILENAMES at its lvp_icd json."
+      : '';
     return (
       `no WebGPU adapter${wanted} found. Dawn needs a Vulkan driver and the Vulkan loader ` +
       `(libvulkan.so.1). On a machine without a GPU install SwiftShader and the loader: ` +
       `\`apt-get install -y chromium libvulkan1\` (Debian), which provides ${SWIFTSHADER_ICD_PATHS[0]}; ` +
-      `the engine finds it by itself, or set VK_ICD_FILENAMES to a Vulkan ICD json.`
+      `the engine finds it by itself, or set VK_ICD_FILENAMES to a Vulkan ICD json.${lvp}`
     );
   }
   return (
@@ -161,7 +345,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     });
     if (adapter && !adapterMatches(adapter, opts.adapterName)) adapter = null;
   } else if (isNode) {
-    adapter = await requestNodeAdapter(opts);
+    adapter = await requestNodeAdapter(opts, opts.log ?? defaultLog());
   }
   if (!adapter) throw new GpuUnavailableError(noAdapterMessage(opts));
 
