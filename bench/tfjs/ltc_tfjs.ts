@@ -792,9 +792,10 @@ export class TfjsLtcNet {
       let lam = this.lam[i]!;
       let Pbar = this.Pbar[i]!;
       if (fptt) {
-        // λ ← λ − α(W − W̄) (new W, old W̄); W̄ ← (1−β)W̄ + βW − (β/α)λ (new λ)
+        // λ ← λ − α(W − W̄) (new W, old W̄); W̄ ← W̄ + β(W − W̄) − (β/α)λ (new λ; SPEC §4's increment
+        // form of (1−β)W̄ + βW − (β/α)λ, exact in float32 where W = W̄ and λ = 0)
         lam = tf.sub(lam, tf.mul(tf.sub(P, Pbar), k.get(alpha)));
-        Pbar = tf.sub(tf.add(tf.mul(Pbar, k.get(1 - beta)), tf.mul(P, k.get(beta))), tf.mul(lam, k.get(beta / alpha)));
+        Pbar = tf.sub(tf.add(Pbar, tf.mul(tf.sub(P, Pbar), k.get(beta))), tf.mul(lam, k.get(beta / alpha)));
       }
       out.P.push(P);
       out.Pbar.push(Pbar);

@@ -679,9 +679,40 @@ function outputLoss<A extends Arr>(cfg: NetConfig, target: TargetRef, out: A, t:
 }
 
 /**
+ * What one update of a reference trainer saw and did (recorded with `{ record: true }`), so that
+ * another implementation can be compared with it update by update.
+ */
+export interface UpdateRecord<A extends Arr = Float32Array> {
+  /** The steps [t0, t1) of the chunk (the whole sequence for BPTT). */
+  t0: number;
+  t1: number;
+  /** ∇ℓ of the chunk's loss for every parameter: before the FPTT regulariser and before clipping. */
+  grads: Record<string, A>;
+  /** Σ of the chunk's loss terms (without R; BPTT classification: each term ℓ_t/T) and their number. */
+  loss: number;
+  lossTerms: number;
+  /** ‖g‖ before clipping (FPTT: g includes the regulariser terms). */
+  gradNorm: number;
+  /** Parameters after the update; for FPTT also W̄ and λ after it. */
+  params: Record<string, A>;
+  mean?: Record<string, A>;
+  lambda?: Record<string, A>;
+  /** The head's output at the chunk's last step (readout o, B×C, or the linear head's y, B×O). */
+  out: A;
+  /** The state after the chunk's last step. */
+  state: NetState<A>;
+}
+
+export interface TrainRefOptions {
+  /** Return an UpdateRecord per update (`updates`); default false (no record is kept). */
+  record?: boolean;
+}
+
+/**
  * FPTT-K over one sequence (see the header). Pure: returns the updated network and trainer, the
  * loss of each chunk (at its last step, without R), ‖g‖ before clipping of each update, the state
- * after every step and the final state.
+ * after every step and the final state; with `{ record: true }` also one UpdateRecord per chunk.
+ * The chunk bounds are computed here, not taken from the GPU trainer.
  */
 export function fpttTrainSequenceRef<A extends Arr>(
   net: NetRef<A>,
@@ -690,7 +721,8 @@ export function fpttTrainSequenceRef<A extends Arr>(
   target: TargetRef,
   K: number,
   state0: NetState<A>,
-): { net: NetRef<A>; opt: FpttTrainer<A>; losses: number[]; gradNorms: number[]; stepStates: NetState<A>[]; state: NetState<A> } {
+  options: TrainRefOptions = {},
+): { net: NetRef<A>; opt: FpttTrainer<A>; losses: number[]; gradNorms: number[]; stepStates: NetState<A>[]; state: NetState<A>; updates: UpdateRecord<A>[] } {
   const T = xs.length;
   if (!Number.isInteger(K) || K < 1 || K > T) throw new Error(`fpttTrainSequenceRef: K must be an integer in 1..T (T = ${T}), got ${K}`);
   let params = net.params;
@@ -698,6 +730,7 @@ export function fpttTrainSequenceRef<A extends Arr>(
   const losses: number[] = [];
   const gradNorms: number[] = [];
   const stepStates: NetState<A>[] = [];
+  const updates: UpdateRecord<A>[] = [];
   let state = state0;
   for (let p = 0; p < K; p++) {
     const t0 = Math.floor((p * T) / K);
@@ -715,8 +748,14 @@ export function fpttTrainSequenceRef<A extends Arr>(
     gradNorms.push(u.gradNorm);
     stepStates.push(...r.states);
     state = r.states[r.states.length - 1]!;
+    if (options.record) {
+      updates.push({
+        t0, t1, grads: r.grads, loss: r.loss, lossTerms: r.stepLosses.filter((l) => l !== null).length, gradNorm: u.gradNorm,
+        params, mean: fpttState.mean, lambda: fpttState.lambda, out: r.outs[r.outs.length - 1]!, state,
+      });
+    }
   }
-  return { net: { cfg: net.cfg, params }, opt: { ...opt, optState, fpttState }, losses, gradNorms, stepStates, state };
+  return { net: { cfg: net.cfg, params }, opt: { ...opt, optState, fpttState }, losses, gradNorms, stepStates, state, updates };
 }
 
 export interface BpttTrainer<A extends Arr = Float32Array> {
@@ -742,18 +781,26 @@ export function bpttLossFn<A extends Arr>(cfg: NetConfig, target: TargetRef, T: 
   };
 }
 
-/** BPTT over one sequence: one plain update with gradients through all T steps. Pure. */
+/**
+ * BPTT over one sequence: one plain update with gradients through all T steps. Pure. With
+ * `{ record: true }`, `updates` holds the one UpdateRecord (steps [0, T)).
+ */
 export function bpttTrainSequenceRef<A extends Arr>(
   net: NetRef<A>,
   opt: BpttTrainer<A>,
   xs: A[], // T entries of (B, D) or (B, C, H, W)
   target: TargetRef,
   state0: NetState<A>,
-): { net: NetRef<A>; opt: BpttTrainer<A>; loss: number; gradNorm: number; state: NetState<A> } {
+  options: TrainRefOptions = {},
+): { net: NetRef<A>; opt: BpttTrainer<A>; loss: number; gradNorm: number; state: NetState<A>; updates: UpdateRecord<A>[] } {
   const T = xs.length;
   const r = windowForwardBackwardRef(net, state0, xs, bpttLossFn<A>(net.cfg, target, T));
   const u = gradStepRef(opt.optimizer, opt.clip, net.params, r.grads, opt.optState);
-  return { net: { cfg: net.cfg, params: u.params }, opt: { ...opt, optState: u.optState }, loss: r.loss, gradNorm: u.gradNorm, state: r.states[T - 1]! };
+  const state = r.states[T - 1]!;
+  const updates: UpdateRecord<A>[] = options.record
+    ? [{ t0: 0, t1: T, grads: r.grads, loss: r.loss, lossTerms: r.stepLosses.filter((l) => l !== null).length, gradNorm: u.gradNorm, params: u.params, out: r.outs[T - 1]!, state }]
+    : [];
+  return { net: { cfg: net.cfg, params: u.params }, opt: { ...opt, optState: u.optState }, loss: r.loss, gradNorm: u.gradNorm, state, updates };
 }
 
 // ───────────────────────────── parity trace (SPEC §7) ─────────────────────────────

@@ -7,7 +7,8 @@
  *        (PyTorch's clip_grad_norm_ adds 1e-6 to ‖g‖; SPEC does not, neither do we)
  *   W  ← optimiser step with g
  *   λ  ← λ − α(W_new − W̄_old)
- *   W̄  ← (1 − β)·W̄_old + β·W_new − (β/α)·λ_new
+ *   W̄  ← (1 − β)·W̄_old + β·W_new − (β/α)·λ_new, computed as the increment
+ *        W̄_old + β·(W_new − W̄_old) − (β/α)·λ_new (SPEC §4; exact where W_new = W̄_old, λ_new = 0)
  * Optimisers, per element, step count t from 1:
  *   adam    m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
  *           W ← W − (lr/(1−β1ᵗ)) · m / (√v/√(1−β2ᵗ) + ε)                    (torch.optim.Adam)
@@ -155,7 +156,8 @@ export function fpttUpdateRef<A extends Arr>(
   const gradNorm = globalNormRef(g);
   const scaled = scaleMap(g, clipScaleRef(gradNorm, fpttCfg.clip));
   const step = optimizerStepRef(optCfg, params, scaled, optState);
-  // λ ← λ − α(W_new − W̄_old);  W̄ ← (1 − β)W̄_old + βW_new − (β/α)λ_new
+  // λ ← λ − α(W_new − W̄_old);  W̄ ← W̄_old + β(W_new − W̄_old) − (β/α)λ_new  (the increment form
+  // of (1 − β)W̄_old + βW_new − (β/α)λ_new: an element with W_new = W̄_old and λ_new = 0 stays put)
   const mean: Record<string, A> = {};
   const lambda: Record<string, A> = {};
   for (const k of Object.keys(params)) {
@@ -166,7 +168,7 @@ export function fpttUpdateRef<A extends Arr>(
     const m1 = zerosLike(w, w.length);
     for (let i = 0; i < w.length; i++) {
       l1[i] = l0[i]! - alpha * (w[i]! - m0[i]!);
-      m1[i] = (1 - beta) * m0[i]! + beta * w[i]! - (beta / alpha) * l1[i]!;
+      m1[i] = m0[i]! + beta * (w[i]! - m0[i]!) - (beta / alpha) * l1[i]!;
     }
     lambda[k] = l1;
     mean[k] = m1;

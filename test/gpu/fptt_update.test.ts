@@ -128,8 +128,9 @@ async function compareWithRef(arena: ParamArena, ref: RefRun, step: number, init
 }
 
 function options(kind: 'adam' | 'adamax', fptt: boolean, clip: number, extra: Partial<FpttUpdateOptions> = {}): FpttUpdateOptions {
-  // a large lr and α so that λ and W − W̄ matter within a few steps
-  return { alpha: 0.5, beta: 0.5, clip, fptt, optimizer: { kind, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, ...extra };
+  // a large lr and α so that λ and W − W̄ matter within a few steps; β ≠ ½ and α ≠ β, so that
+  // exchanging β and 1 − β, or β and α, changes the result
+  return { alpha: 0.4, beta: 0.3, clip, fptt, optimizer: { kind, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, ...extra };
 }
 
 async function runCase(
@@ -233,6 +234,65 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
         arena.destroy();
       });
     }
+  }
+
+  for (const kind of ['adam', 'adamax'] as const) {
+    it(`${kind}, β = 0.3, α = 0.7, clip active: elements with ∇ℓ = 0 keep W, W̄ and λ bit-identical over 120 updates; the others follow the reference`, async () => {
+      // A dead tensor (all ∇ℓ = 0) and a dead input column of 'm' (13×17, column 3: a weight from an
+      // input that is always 0). With W = W̄ and λ = 0 they have g = 0, so Adam/Adamax leave W
+      // exactly where it is; W̄ must stay exact too (SPEC §4's increment form), or the round-off
+      // residue in W − W̄ becomes g ≈ α·1e-8, which Adam turns into a step of a good part of lr.
+      const e = await getEngine();
+      const shapes = { ...SHAPES, dead: [5, 9] };
+      const rng = new Rng(kind === 'adam' ? 50 : 51);
+      const init = randomParams(rng, shapes);
+      const arena = buildArena(e, shapes, init);
+      const opts = options(kind, true, 1, { alpha: 0.7, beta: 0.3 });
+      const upd = createFpttUpdate(e, arena, opts);
+      const ref = new RefRun(init, opts);
+      const deadCol = 3;
+      const isDead = (name: string, i: number) => name === 'dead' || (name === 'm' && i % 17 === deadCol);
+      const lr = opts.optimizer.lr;
+      /** Bit-identical (Object.is: +0 and −0 differ); the message says how far the worst element moved. */
+      const expectBitIdentical = (got: Float32Array, want: Float32Array, idx: number[], what: string) => {
+        const moved = idx.filter((i) => !Object.is(got[i], want[i]));
+        const worst = Math.max(0, ...moved.map((i) => Math.abs(got[i]! - want[i]!)));
+        expect(moved.length, `${what}: ${moved.length} of ${idx.length} elements changed, the worst by ${worst.toExponential(3)} (${(worst / lr).toFixed(3)}·lr)`).toBe(0);
+      };
+      const expectDeadExact = async (step: number) => {
+        const [w, mean, lambda] = await Promise.all([arena.readAll('param'), arena.readAll('mean'), arena.readAll('lambda')]);
+        for (const name of ['dead', 'm']) {
+          const idx = Array.from(init[name]!.keys()).filter((i) => isDead(name, i));
+          expect(idx.length).toBeGreaterThan(0);
+          const zero = new Float32Array(init[name]!.length);
+          expectBitIdentical(w[name]!, init[name]!, idx, `step ${step} W ${name} (∇ℓ = 0)`);
+          expectBitIdentical(mean[name]!, init[name]!, idx, `step ${step} W̄ ${name} (∇ℓ = 0)`);
+          expectBitIdentical(lambda[name]!, zero, idx, `step ${step} λ ${name} (∇ℓ = 0)`);
+        }
+      };
+      const steps = 120;
+      let clipped = 0;
+      for (let s = 1; s <= steps; s++) {
+        const grads = randomGrads(rng, shapes);
+        grads['dead']!.fill(0);
+        for (let i = deadCol; i < grads['m']!.length; i += 17) grads['m']![i] = 0;
+        arena.writeAll('grad', grads);
+        e.run(upd.dispatches);
+        const refNorm = ref.step(grads);
+        if (refNorm > opts.clip) clipped++;
+        if (s % 40 === 0) {
+          const st = await upd.readState();
+          assertClose([st.gradNorm], [refNorm], { atol: 0, rtol: 1e-4, what: `step ${s} ‖g‖` });
+          await expectDeadExact(s);
+        }
+      }
+      expect(clipped).toBe(steps);
+      // everything else (the dead elements too) against the reference, after all the updates
+      await compareWithRef(arena, ref, steps, init);
+      await expectPaddingZero(arena);
+      upd.destroy();
+      arena.destroy();
+    });
   }
 
   it('setLearningRate takes effect on the next update', async () => {

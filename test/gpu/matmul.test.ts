@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getEngine } from '../helpers/gpu.js';
+import { getEngine, skipUnless } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
 import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul.js';
@@ -54,9 +54,10 @@ function expectDefine(d: Dispatch, name: string, present: boolean): void {
 }
 
 describe('matmul kernels vs CPU reference', () => {
-  it('the SwiftShader adapter offers subgroups of 4 (so the SUBGROUPS variants below are exercised)', async () => {
+  it('the SwiftShader adapter offers subgroups of 4 (so the SUBGROUPS variants below are exercised)', async (ctx) => {
     const e = await getEngine();
-    if (e.ctx.info.architecture.includes('swiftshader')) expect(deviceHasSubgroups4(e)).toBe(true);
+    skipUnless(ctx, e.ctx.info.architecture.includes('swiftshader'), `a property of SwiftShader; the adapter is "${e.ctx.info.name}"`);
+    expect(deviceHasSubgroups4(e)).toBe(true);
   });
 
   for (const tiles of TILINGS) {

@@ -1,7 +1,9 @@
 /**
  * One engine per test file. GPU tests FAIL (never skip) when no adapter can be found: CI runs
- * them on SwiftShader.
+ * them on SwiftShader. A test that needs an optional feature the adapter lacks skips explicitly,
+ * with its reason printed and recorded (skipWithoutFeature), never by returning early as a pass.
  */
+import type { TestContext } from 'vitest';
 import { Engine } from '../../src/gpu/engine.js';
 
 let enginePromise: Promise<Engine> | null = null;
@@ -9,4 +11,19 @@ let enginePromise: Promise<Engine> | null = null;
 export function getEngine(): Promise<Engine> {
   enginePromise ??= Engine.create();
   return enginePromise;
+}
+
+/** Skip the running test (ctx.skip, which throws) when the device lacks `feature`, saying why. */
+export function skipWithoutFeature(ctx: TestContext, e: Engine, feature: GPUFeatureName, why: string): void {
+  if (e.device.features.has(feature)) return;
+  const reason = `the adapter "${e.ctx.info.name}" lacks the WebGPU feature "${feature}" (${why})`;
+  console.warn(`SKIPPED "${ctx.task.name}": ${reason}`);
+  ctx.skip(reason);
+}
+
+/** Skip the running test unless `condition` holds, printing the reason. */
+export function skipUnless(ctx: TestContext, condition: boolean, reason: string): void {
+  if (condition) return;
+  console.warn(`SKIPPED "${ctx.task.name}": ${reason}`);
+  ctx.skip(reason);
 }

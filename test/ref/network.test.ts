@@ -119,6 +119,7 @@ function fpttByFiniteDifferences(
   let fs = initFpttState(params);
   let state = state0;
   const losses: number[] = [];
+  const perUpdate: { t0: number; t1: number; grads: Record<string, Float64Array>; params: Record<string, Float64Array>; mean: Record<string, Float64Array>; lambda: Record<string, Float64Array>; gradNorm: number }[] = [];
   for (let p = 0; p < K; p++) {
     const t0 = Math.floor((p * T) / K), t1 = Math.floor(((p + 1) * T) / K);
     const cur = { cfg: net.cfg, params };
@@ -141,13 +142,15 @@ function fpttByFiniteDifferences(
     params = u.params;
     os = u.optState;
     fs = u.fpttState;
+    perUpdate.push({ t0, t1, grads, params, mean: fs.mean, lambda: fs.lambda, gradNorm: u.gradNorm });
   }
-  return { params, mean: fs.mean, lambda: fs.lambda, losses, state };
+  return { params, mean: fs.mean, lambda: fs.lambda, losses, state, perUpdate };
 }
 
 describe('fpttTrainSequenceRef', () => {
   const optimizer: OptimizerConfig = { kind: 'adam', lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 0.1 };
-  const fptt: FpttConfig = { alpha: 0.1, beta: 0.5, clip: 1 };
+  // β ≠ ½ and α ≠ β: exchanging β and 1 − β, or β and α, would change the result
+  const fptt: FpttConfig = { alpha: 0.1, beta: 0.3, clip: 1 };
   const cases: [string, number, number, number][] = [
     // [name, spec index, T, K]
     ['classification, T = 7, K = 3 (uneven chunks)', 0, 7, 3],
@@ -162,8 +165,24 @@ describe('fpttTrainSequenceRef', () => {
       const st = randomState(net, rng);
       const xs = Array.from({ length: T }, () => randn64(rng, net.cfg.B * net.cfg.D, 0.8));
       const target: TargetRef = net.cfg.head.kind === 'readout' ? classTarget(net.cfg.B, net.cfg.head.cfg.C, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B) };
-      const r = fpttTrainSequenceRef(net, fpttTrainerInit(net, optimizer, fptt), xs, target, K, st);
+      const r = fpttTrainSequenceRef(net, fpttTrainerInit(net, optimizer, fptt), xs, target, K, st, { record: true });
       const want = fpttByFiniteDifferences(net, optimizer, fptt, xs, target, K, st);
+      // the per-update records (what test/e2e/trainer.test.ts compares the GPU trainer with)
+      expect(r.updates.length).toBe(K);
+      r.updates.forEach((u, p) => {
+        const w = want.perUpdate[p]!;
+        expect([u.t0, u.t1], `update ${p} bounds`).toEqual([w.t0, w.t1]);
+        expect(u.lossTerms).toBe(1);
+        expect(u.loss).toBe(r.losses[p]);
+        expect(u.gradNorm).toBeCloseTo(w.gradNorm, 6);
+        for (const k of Object.keys(net.params)) {
+          expectClose(u.grads[k]!, w.grads[k]!, `update ${p} ∇ℓ ${k}`, 1e-7, 1e-6);
+          expectClose(u.params[k]!, w.params[k]!, `update ${p} W ${k}`, 1e-7, 1e-6);
+          expectClose(u.mean![k]!, w.mean[k]!, `update ${p} W̄ ${k}`, 1e-7, 1e-6);
+          expectClose(u.lambda![k]!, w.lambda[k]!, `update ${p} λ ${k}`, 1e-7, 1e-6);
+        }
+        for (const k of Object.keys(st)) expect(u.state[k], `update ${p} state ${k}`).toBe(r.stepStates[u.t1 - 1]![k]);
+      });
       expect(r.losses.length).toBe(K);
       expect(r.gradNorms.length).toBe(K);
       expect(r.stepStates.length).toBe(T);
@@ -216,10 +235,21 @@ describe('bpttTrainSequenceRef', () => {
       const grads: Record<string, Float64Array> = {};
       for (const k of Object.keys(net.params)) grads[k] = fdGrad(L, net.params[k]!);
       const want = gradStepRef(optimizer, 1, net.params, grads, initOptimizerState(net.params));
-      const r = bpttTrainSequenceRef(net, bpttTrainerInit(net, optimizer, 1), xs, target, st);
+      const r = bpttTrainSequenceRef(net, bpttTrainerInit(net, optimizer, 1), xs, target, st, { record: true });
       expect(r.loss).toBeCloseTo(L(), 12);
       expect(r.gradNorm).toBeCloseTo(want.gradNorm, 6);
       for (const k of Object.keys(net.params)) expectClose(r.net.params[k]!, want.params[k]!, `W ${k}`, 1e-7, 1e-6);
+      // the record of the one update: ∇L before clipping, the loss terms, the parameters after
+      expect(r.updates.length).toBe(1);
+      const u = r.updates[0]!;
+      expect([u.t0, u.t1]).toEqual([0, T]);
+      expect(u.lossTerms).toBe(isClass ? T : 1);
+      expect(u.loss).toBe(r.loss);
+      for (const k of Object.keys(net.params)) {
+        expectClose(u.grads[k]!, grads[k]!, `∇L ${k}`, 1e-7, 1e-6);
+        expect(u.params[k]).toBe(r.net.params[k]);
+      }
+      expect(u.state).toBe(r.state);
     });
   }
 });
