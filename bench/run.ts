@@ -13,6 +13,7 @@ import { runMemoryBench } from './memory.bench.js';
 import { runStepBench } from './step.bench.js';
 import { runTfjsBench } from './tfjs.bench.js';
 import { runPeakBench } from './peak.bench.js';
+import { runSoakBench } from './soak.bench.js';
 
 export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
   matmul: runMatmulBench,
@@ -22,6 +23,7 @@ export const BENCHES: Record<string, (args: BenchArgs) => Promise<void>> = {
   memory: runMemoryBench,
   tfjs: runTfjsBench,
   peak: runPeakBench,
+  soak: runSoakBench,
 };
 
 function usage(): string {
@@ -36,6 +38,7 @@ function usage(): string {
     '  memory --model=dvsgesture-conv [--T=20,100] [--B=1] [--run-steps=2] [--bptt-run-max=0]   the DVS-Gesture conv net at full size',
     '  tfjs    [--backends=webgpu,wasm,cpu] [--T=50|100] [--infer-T=N] [--memory|--no-memory] [--mem-T=…] [--profile]   ours vs tfjs: parity, ms/step, ms/sequence, memory',
     '  peak    [--repeats=N]   adapter FMA and copy ceilings; our kernels as a fraction of them',
+    '  soak    [--steps=100000] [--T=10] [--H=32] [--B=32] [--samples=25]   long FPTT run: RSS and device bytes stay flat, no non-finite value',
     '  matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]   tile sweep for tuning.ts',
   ].join('\n');
 }

@@ -16,9 +16,13 @@
 //   adamax (torch.optim.Adamax): m = β1·m + (1−β1)·g;   v = max(β2·v, |g| + ε)      (v is exp_inf)
 //                                W ← W − (lr/(1−β1ᵗ)) · m / v
 //   λ  ← λ − α(W_new − W̄_old)
-//   W̄  ← (1 − β)·W̄_old + β·W_new − (β/α)·λ_new
+//   W̄  ← (1 − β)·W̄_old + β·W_new − (β/α)·λ_new,  computed as the increment
+//        W̄_old + β·(W_new − W̄_old) − (β/α)·λ_new   (SPEC §4): where W_new = W̄_old and λ_new = 0
+//        (an element whose task gradient is exactly 0 and that never moved) it leaves W̄ exactly
+//        unchanged; the product form leaves a round-off residue in W − W̄ when β ≠ 1/2, which
+//        Adam (ε = 1e-8) would turn into a step of a good part of lr, every step
 //   grad ← 0                      (backward kernels accumulate parameter grads with +=)
-// (1−β1), (1−β2), (1−β) and β/α are computed on the host in doubles and passed as f32. The bias
+// (1−β1), (1−β2) and β/α are computed on the host in doubles and passed as f32. The bias
 // corrections 1−βᵗ = −expm1(t·ln β) are computed in fptt_update_norm_finish with a series for
 // small |t·ln β| (no f32 pow: its error near 1 would be ~1e-4 relative).
 //
@@ -32,7 +36,10 @@
 // state (u32/f32 words, see STATE_* in src/kernels/fptt_update.ts):
 //   [0] step t (u32, updates done)      [1] ‖g‖ of the last update, before clipping
 //   [2] Σ ‖g‖ since the last reset      [3] number of updates in [2] (u32)
-//   [4] clip scale of the last update   [5] lr/(1−β1ᵗ)     [6] √(1−β2ᵗ)     [7] unused
+//   [4] clip scale of the last update   [5] lr/(1−β1ᵗ)     [6] √(1−β2ᵗ)
+//   [7] t of the first update whose ‖g‖ was not finite (u32; 0: none). Sticky: set once by
+//       fptt_update_norm_finish and never reset by it, so a NaN / Inf between two metric reads is
+//       still seen at the next read (it comes back with the metrics, no extra readback).
 //
 // Barriers are few on purpose (they are very expensive on CPU adapters): partial sums stay in
 // registers, and the finish kernel has one barrier. Workgroups are folded into (x, y) past the
@@ -52,7 +59,6 @@ struct Params {
   clip: f32,          // c
   alpha: f32,         // α
   beta: f32,          // β (FPTT running-mean rate)
-  one_minus_beta: f32,
   beta_over_alpha: f32,
   lr: f32,
   beta1: f32,
@@ -72,7 +78,7 @@ struct UpdateState {
   clip_scale: f32,
   step_size: f32,
   bc2_sqrt: f32,
-  unused: u32,
+  nonfinite_step: u32,
 }
 
 var<workgroup> red: array<f32, WG_SIZE>;
@@ -113,6 +119,11 @@ fn fptt_update_norm_partials(
 @group(0) @binding(1) var<storage, read> f_partials: array<f32>;            // (num_partials)
 @group(0) @binding(2) var<storage, read_write> f_state: UpdateState;        // 8 words
 
+/** x is neither NaN nor ±Inf (exponent bits not all ones; WGSL compilers may fold x != x away). */
+fn is_finite_f32(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
 /** 1 − eˣ for x ≤ 0, accurate also for small |x| (where 1 − exp(x) cancels). */
 fn one_minus_exp(x: f32) -> f32 {
   if (x < -0.5) { return 1.0 - exp(x); }
@@ -140,6 +151,7 @@ fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
     f_state.grad_norm = norm;
     f_state.grad_norm_sum = f_state.grad_norm_sum + norm;
     f_state.grad_norm_count = f_state.grad_norm_count + 1u;
+    if (!is_finite_f32(norm) && f_state.nonfinite_step == 0u) { f_state.nonfinite_step = t; }
     f_state.clip_scale = scale;
     f_state.step_size = p.lr / one_minus_exp(tf * p.log_beta1);
     f_state.bc2_sqrt = sqrt(one_minus_exp(tf * p.log_beta2));
@@ -204,7 +216,8 @@ fn apply_one(i: u32, valid: vec4<bool>) {
   if (p.fptt != 0u) {
     let lam1 = lam0 - p.alpha * (w1 - mean0);
     a_lambda[i] = lam1;
-    a_mean[i] = p.one_minus_beta * mean0 + p.beta * w1 - p.beta_over_alpha * lam1;
+    // the increment form (see the header): exact where w1 = mean0 and lam1 = 0
+    a_mean[i] = mean0 + p.beta * (w1 - mean0) - p.beta_over_alpha * lam1;
   }
 }
 

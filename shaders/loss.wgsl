@@ -12,9 +12,26 @@
 //
 // metrics (f32): [0] Σ loss, [1] number of loss evaluations, [2] correct predictions,
 //                [3] predictions counted, [4] Σ squared error of counted predictions (regression)
+//                [5], [7] the update index u of the first loss evaluation whose batch loss (or the
+//                running Σ) was NaN / ±Inf, as u = 65536·[5] + [7] (two exact small f32 integers;
+//                0: none), [6] that loss value. u = (updates done, word 0 of the optimiser's
+//                state, bound as `step`) + 1: the update this loss feeds. Set once per window
+//                (the host zeroes the metrics when it reads them), so it comes back with the metrics.
 // Predictions are counted only when count_pred = 1 (the last step of a sequence).
 
 override WG: u32 = 64u;
+
+/** x is neither NaN nor ±Inf (exponent bits not all ones; WGSL compilers may fold x != x away). */
+fn is_finite_f32(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+/** Record the first non-finite loss of the window into metrics [5], [6], [7] (see the header). */
+fn mark_nonfinite(m5: f32, m7: f32, step: u32, batch_loss: f32, sum: f32) -> vec3<f32> {
+  if ((m5 != 0.0 || m7 != 0.0) || (is_finite_f32(batch_loss) && is_finite_f32(sum))) { return vec3<f32>(-1.0); }
+  let u = step + 1u;
+  return vec3<f32>(f32(u >> 16u), select(batch_loss, sum, is_finite_f32(batch_loss)), f32(u & 0xffffu));
+}
 
 struct XentParams { B: u32, C: u32, has_q: u32, count_pred: u32, w: f32, scale: f32 }
 
@@ -24,6 +41,7 @@ struct XentParams { B: u32, C: u32, has_q: u32, count_pred: u32, w: f32, scale: 
 @group(0) @binding(3) var<storage, read> x_q: array<f32>;            // (B, C) oracle target (has_q)
 @group(0) @binding(4) var<storage, read_write> x_dloss: array<f32>;  // (B, C)   =
 @group(0) @binding(5) var<storage, read_write> x_metrics: array<f32>; // (8)     +=
+@group(0) @binding(6) var<storage, read> x_step: array<u32>;          // word 0: updates done
 
 var<workgroup> row_loss: array<f32, WG>;
 var<workgroup> row_correct: array<f32, WG>;
@@ -74,7 +92,11 @@ fn xent_loss(@builtin(local_invocation_id) lid: vec3<u32>) {
     var total = 0.0;
     var total_correct = 0.0;
     for (var i = 0u; i < WG; i++) { total += row_loss[i]; total_correct += row_correct[i]; }
-    x_metrics[0] += total * inv_b;
+    let batch_loss = total * inv_b;
+    let sum = x_metrics[0] + batch_loss;
+    let mark = mark_nonfinite(x_metrics[5], x_metrics[7], x_step[0], batch_loss, sum);
+    if (mark.x >= 0.0) { x_metrics[5] = mark.x; x_metrics[6] = mark.y; x_metrics[7] = mark.z; }
+    x_metrics[0] = sum;
     x_metrics[1] += 1.0;
     if (xp.count_pred != 0u) {
       x_metrics[2] += total_correct;
@@ -90,6 +112,7 @@ struct MseParams { B: u32, O: u32, count_pred: u32, w: f32 }
 @group(0) @binding(2) var<storage, read> m_target: array<f32>;         // (B, O)
 @group(0) @binding(3) var<storage, read_write> m_dpred: array<f32>;    // (B, O)   =
 @group(0) @binding(4) var<storage, read_write> m_metrics: array<f32>;  // (8)      +=
+@group(0) @binding(5) var<storage, read> m_step: array<u32>;           // word 0: updates done
 
 var<workgroup> row_sq: array<f32, WG>;
 
@@ -108,7 +131,11 @@ fn mse_loss(@builtin(local_invocation_id) lid: vec3<u32>) {
   if (lid.x == 0u) {
     var total = 0.0;
     for (var i = 0u; i < WG; i++) { total += row_sq[i]; }
-    m_metrics[0] += mp.w * total * inv_n;
+    let batch_loss = mp.w * total * inv_n;
+    let sum = m_metrics[0] + batch_loss;
+    let mark = mark_nonfinite(m_metrics[5], m_metrics[7], m_step[0], batch_loss, sum);
+    if (mark.x >= 0.0) { m_metrics[5] = mark.x; m_metrics[6] = mark.y; m_metrics[7] = mark.z; }
+    m_metrics[0] = sum;
     m_metrics[1] += 1.0;
     if (mp.count_pred != 0u) {
       m_metrics[3] += f32(n);

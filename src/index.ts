@@ -19,7 +19,9 @@ export { Tensor, type DType } from './gpu/tensor.js';
 
 // network, training, parity trace
 export { SpikingNetwork, type ParamStore, type NetworkOptions, type StepRole } from './model/network.js';
-export { Trainer, chunkBounds, type TrainerOptions, type SequenceBatchSource, type TrainMetrics, type Method } from './train/trainer.js';
+export { Trainer, chunkBounds, type TrainerOptions, type SequenceBatchSource, type TrainMetrics, type NonFiniteMark, type Method } from './train/trainer.js';
+export { NonFiniteError, type NonFiniteInfo } from './train/nonfinite.js';
+export { estimateTrainerMemory, checkMemory, MemoryLimitError, parseByteSize, type MemoryEstimate, type MemoryLimits } from './train/memory_estimate.js';
 export type { OptimizerOptions } from './kernels/fptt_update.js';
 export { runTrace } from './train/trace.js';
 export {

@@ -1,7 +1,8 @@
 /**
  * `webgpu-snn`: the command line. bin/webgpu-snn.js calls `main(argv)` from the bundle
- * (dist/node/cli.js) and exits with the code it returns: 0 done, 1 failed, 2 bad arguments or
- * configuration, 130 stopped by Ctrl-C (after writing a checkpoint).
+ * (dist/node/cli.js) and exits with the code it returns (EXIT_CODES_HELP below, also in the help):
+ * 0 done; 1 data and runtime errors; 2 usage and configuration errors; 130 / 143 stopped by
+ * SIGINT (Ctrl-C) / SIGTERM after writing a checkpoint.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, TASK_NAMES, describeLayer } from '../tasks/config.js';
 import { PRESETS } from '../tasks/presets.js';
 import { UsageError, optionHelp } from './args.js';
+import { describeFsError, fsErrorCode } from '../util/fs_errors.js';
 import type { CliIo } from './io.js';
 import { TRAIN_OPTIONS, trainCommand, trainerMetaOf } from './train.js';
 import { PLOT_OPTIONS, plotCommand } from './plot.js';
@@ -29,6 +31,15 @@ function version(root: string): string {
   }
 }
 
+export const EXIT_CODES_HELP = `Exit codes:
+  0    done
+  1    data or runtime error: a data file or checkpoint missing or corrupt, the GPU, the disk,
+       a run folder in use by another run
+  2    usage or configuration error: an unknown or bad flag, a bad config value, a task that
+       does not exist, a run folder that already holds a run
+  130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM: a checkpoint was written first (a
+       second signal exits at once with its code, keeping the last good checkpoint)`;
+
 export const MAIN_HELP = `webgpu-snn: train liquid time-constant spiking networks online (FPTT) on WebGPU
 
 Usage:
@@ -38,6 +49,7 @@ Usage:
   webgpu-snn trace CASE.json --out TRACE.json   the SPEC §7 parity trace, computed on the GPU
   webgpu-snn tasks                           the tasks and their default settings
   webgpu-snn help [train|plot|trace]         help for a command
+  webgpu-snn <command> --verbose             also print how the GPU adapter is found (Vulkan driver, Dawn's answers)
 
 Tasks: ${TASK_NAMES.join(', ')}
 
@@ -48,7 +60,7 @@ Examples:
   webgpu-snn train smnist --subset 2048 --batch 64 --epochs 2
   webgpu-snn plot runs/add200/metrics.jsonl --log --raster
 
-Exit codes: 0 done, 1 failed, 2 bad arguments or configuration, 130 stopped by Ctrl-C (checkpoint written).`;
+${EXIT_CODES_HELP}`;
 
 export const TRAIN_HELP = `Usage: webgpu-snn train <task> [options]
        webgpu-snn train --resume CKPT [options]
@@ -56,10 +68,29 @@ export const TRAIN_HELP = `Usage: webgpu-snn train <task> [options]
 Trains the task's network (see \`webgpu-snn tasks\`) with FPTT (or BPTT) and writes into the run
 folder: metrics.jsonl (one JSON object per line: kind "train" | "eval", epoch, step, loss,
 accuracy or mse, gradNorm, stepsPerSec, time), config.json (the resolved run configuration) and
-checkpoint.safetensors (every --checkpoint-every iterations, at the end, and on Ctrl-C).
+checkpoint.safetensors (every --checkpoint-every iterations, at the end, and on Ctrl-C or SIGTERM).
 Settings come from the task preset, then --config FILE, then the flags below.
-Ctrl-C finishes the current sequence, writes a checkpoint and exits with code 130; resuming it
-gives bit-identical parameters to an uninterrupted run on the same adapter.
+
+A NaN or infinite loss, gradient norm or weight stops training with exit code 1, naming the
+iteration and the quantity; metrics.jsonl gets a record {"kind": "nonfinite", "step", "update",
+"quantity", "value", …} and the last good checkpoint is left as it was (one holding NaN is never
+written, and is refused by --resume). A run whose estimated device memory is over the adapter's
+limits or --memory-budget is refused before anything is allocated, naming the layer and the flag.
+
+One run per folder: while a run writes there it holds run.lock (its PID and host); a second
+start or --resume in that folder fails at once, naming it. A lock left by a run that was killed
+is taken over when its PID no longer runs on this host; a lock from another host is never taken
+over (delete run.lock once that run is known to have ended). A folder whose first checkpoint was
+never completed is started again without --force.
+
+Ctrl-C (SIGINT) or SIGTERM stops after the current chunk (one FPTT update; a whole sequence for
+BPTT) — the program queues at most about 0.25 s of GPU work ahead, so it never runs on to the
+next log point — then writes a checkpoint and exits with code 130 (SIGINT) or 143 (SIGTERM). A
+stop inside a sequence records the network state, so resuming gives bit-identical parameters to
+an uninterrupted run on the same adapter. A second Ctrl-C / SIGTERM exits at once (130 / 143),
+keeping the last good checkpoint.
+
+${EXIT_CODES_HELP}
 
 Options:
 ${optionHelp(TRAIN_OPTIONS)}`;
@@ -151,7 +182,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.stderr.write(err instanceof UsageError && err.command ? `(see \`webgpu-snn help ${err.command}\`)\n` : err instanceof UsageError ? '(see `webgpu-snn help`)\n' : '');
       return 2;
     }
-    io.stderr.write(`webgpu-snn: error: ${err?.message ?? String(e)}\n`);
+    // a file-system error that reached here unwrapped: its path and the reason in words, not errno text
+    const fsPath = (err as NodeJS.ErrnoException | null)?.path;
+    const text = fsErrorCode(err) !== undefined && typeof fsPath === 'string' ? describeFsError('the file', fsPath, err) : (err?.message ?? String(e));
+    io.stderr.write(`webgpu-snn: error: ${text}\n`);
     if (process.env.SNN_DEBUG && err?.stack) io.stderr.write(err.stack + '\n');
     return 1;
   }

@@ -3,7 +3,7 @@
  * with --raster also raster.svg and membrane.svg from the trained network (the run folder's
  * checkpoint, or --checkpoint) run over one test sample.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../gpu/engine.js';
 import { checkpointParams, readCheckpointFile } from '../train/checkpoint.js';
@@ -14,7 +14,7 @@ import { stateSeed } from '../tasks/data.js';
 import { metricCharts, parseMetricsJsonl } from '../plot/metrics.js';
 import { activityCharts, recordActivity } from '../plot/activity.js';
 import { UsageError, parseArgs, type OptionSpec } from './args.js';
-import type { CliIo } from './io.js';
+import { makeFolder, writeTextFile, type CliIo } from './io.js';
 
 export const PLOT_OPTIONS: OptionSpec[] = [
   { name: 'out', type: 'string', arg: 'DIR', help: 'folder for the SVG files (default: next to RUN.jsonl)' },
@@ -35,10 +35,10 @@ export async function plotCommand(argv: readonly string[], io: CliIo): Promise<n
   const cwd = io.cwd ?? process.cwd();
   let file = path.resolve(cwd, positionals[0]!);
   if (existsSync(file) && statSync(file).isDirectory()) file = path.join(file, 'metrics.jsonl');
-  if (!existsSync(file)) throw new UsageError(`${file}: no such file`, 'plot');
+  if (!existsSync(file)) throw new UsageError(`${file} does not exist (expected a run's metrics.jsonl, or the run folder holding it)`, 'plot');
   const runDir = path.dirname(file);
   const outDir = o['out'] !== undefined ? path.resolve(cwd, o['out'] as string) : runDir;
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir, 'the chart folder');
 
   const records = parseMetricsJsonl(readFileSync(file, 'utf8'), file);
   let title = o['title'] as string | undefined;
@@ -54,7 +54,7 @@ export async function plotCommand(argv: readonly string[], io: CliIo): Promise<n
   const charts = metricCharts(records, { ...(title ? { title } : {}), logLoss: !!o['log'] });
   const written: string[] = [];
   for (const [name, svg] of Object.entries(charts.files)) {
-    writeFileSync(path.join(outDir, name), svg);
+    writeTextFile(path.join(outDir, name), svg, 'the chart');
     written.push(name);
   }
   if (records.length === 0) io.stderr.write(`warning: ${file} holds no records; the charts are empty\n`);
@@ -107,7 +107,7 @@ export async function plotCommand(argv: readonly string[], io: CliIo): Promise<n
         ...(o['neurons'] !== undefined ? { neurons: o['neurons'] as number } : {}),
       });
       for (const [name, svg] of Object.entries(charts2)) {
-        writeFileSync(path.join(outDir, name), svg);
+        writeTextFile(path.join(outDir, name), svg, 'the chart');
         written.push(name);
       }
     } finally {

@@ -2,13 +2,14 @@
  * `webgpu-snn trace CASE.json --out TRACE.json`: the SPEC §7 parity trace computed on the GPU
  * (src/train/trace.ts), written as JSON.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { describeFsError } from '../util/fs_errors.js';
 import path from 'node:path';
 import { Engine } from '../gpu/engine.js';
 import { runTrace } from '../train/trace.js';
 import { validateTraceCase } from '../ref/network.js';
 import { UsageError, parseArgs, type OptionSpec } from './args.js';
-import type { CliIo } from './io.js';
+import { writeTextFile, type CliIo } from './io.js';
 
 export const TRACE_OPTIONS: OptionSpec[] = [
   { name: 'out', type: 'string', arg: 'TRACE.json', help: 'where to write the trace (required)' },
@@ -26,7 +27,7 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
     caseJson = JSON.parse(readFileSync(caseFile, 'utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`${caseFile}: ${err.code === 'ENOENT' ? 'no such file' : err.code ? err.message : `not valid JSON (${err.message})`}`, 'trace');
+    throw new UsageError(err.code ? `${describeFsError('the trace case', caseFile, err)} (expected a SPEC §7 case, JSON)` : `${caseFile}: not valid JSON (${err.message})`, 'trace');
   }
   try {
     validateTraceCase(caseJson);
@@ -37,7 +38,7 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     const trace = await runTrace(engine, caseJson);
     const outFile = path.resolve(cwd, o['out'] as string);
-    writeFileSync(outFile, JSON.stringify(trace) + '\n');
+    writeTextFile(outFile, JSON.stringify(trace) + '\n', 'the trace');
     io.stdout.write(`wrote ${outFile} (${trace.steps.length} steps, adapter ${engine.adapterName})\n`);
     return 0;
   } finally {

@@ -12,10 +12,16 @@ import { DataFormatError } from './errors';
 import { EventFrameDataset, LruCache, type EventFrameOptions, type EventSample } from './event_dataset';
 import { DVS128_SENSOR, NMNIST_SENSOR, parseBinEvents, parseSampleLabelList, sliceEventsByTime, type Events, type SensorSize } from './events';
 import { imageSetFromIdx, parseIdx, type IdxArray, type IdxKind, type ImageSet } from './idx';
+import { describeFsError } from '../util/fs_errors';
 
-/** Reads a whole file as a Uint8Array. */
+/** Reads a whole file as a Uint8Array; a failure names the file and what is wrong with it (no errno text). */
 export function readBytes(file: string): Uint8Array {
-  const buf = readFileSync(file);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new Error(`cannot read ${describeFsError('the data file', file, e)}`);
+  }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
@@ -49,6 +55,8 @@ export function readMaybeGzip(file: string): Uint8Array {
 /**
  * Finds `base` in `dir` as `base`, `base.gz`, or `base.gz.part00`, `.part01`, … (pieces are
  * concatenated in order, in memory). Returns the logical file name and the raw bytes, or null.
+ * A gap in the numbering (part00 and part02 without part01) names the missing piece, rather
+ * than joining the pieces before it into a truncated file.
  */
 export function readJoinedFile(dir: string, base: string): { name: string; bytes: Uint8Array; parts: string[] } | null {
   for (const name of [base, `${base}.gz`]) {
@@ -60,6 +68,16 @@ export function readJoinedFile(dir: string, base: string): { name: string; bytes
     const p = path.join(dir, `${base}.gz.part${String(i).padStart(2, '0')}`);
     if (!existsSync(p)) break;
     parts.push(p);
+  }
+  const prefix = `${base}.gz.part`;
+  const later = (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((n) => n.startsWith(prefix) && /^\d{2}$/.test(n.slice(prefix.length)))
+    .map((n) => Number(n.slice(prefix.length)))
+    .filter((i) => i > parts.length);
+  if (later.length) {
+    const missing = path.join(dir, `${prefix}${String(parts.length).padStart(2, '0')}`);
+    const found = [...parts.map((_, i) => i), ...later].sort((a, b) => a - b).map((i) => `part${String(i).padStart(2, '0')}`);
+    throw new Error(`${missing} is missing: ${base}.gz is split into numbered pieces, and ${dir} holds ${found.join(', ')} (every piece from part00 up to the last one is needed)`);
   }
   if (parts.length === 0) return null;
   const chunks = parts.map(readBytes);
@@ -76,7 +94,17 @@ export function readJoinedFile(dir: string, base: string): { name: string; bytes
 export function readIdxFile(dir: string, base: string, kind?: IdxKind): IdxArray & { name: string } {
   const found = readJoinedFile(dir, base);
   if (!found) throw new Error(`${path.join(dir, base)}: not found (looked for ${base}, ${base}.gz and ${base}.gz.part00…)`);
-  return { ...parseIdx(maybeGunzip(found.bytes, found.name), found.name, kind), name: found.name };
+  let bytes: Uint8Array;
+  try {
+    bytes = maybeGunzip(found.bytes, found.name);
+  } catch (e) {
+    // a missing last piece looks like truncated gzip data: say which pieces were joined
+    if (found.parts.length > 1 && e instanceof DataFormatError) {
+      throw new DataFormatError(found.name, `${e.message.slice(found.name.length + 2)}; it was joined from ${found.parts.map((p) => path.basename(p)).join(', ')}: is a later piece missing?`);
+    }
+    throw e;
+  }
+  return { ...parseIdx(bytes, found.name, kind), name: found.name };
 }
 
 /** Reads an image/label IDX pair into an ImageSet. */
@@ -195,7 +223,13 @@ export function listFiles(dir: string, exts: readonly string[]): string[] {
     const m = /(\d+)(?!.*\d)/.exec(f);
     return m ? Number(m[1]) : Infinity;
   };
-  return readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new Error(`cannot list ${describeFsError('the data folder', dir, e)} (expected ${exts.join(' / ')} files)`);
+  }
+  return names
     .filter((f) => exts.includes(path.extname(f).toLowerCase()))
     .sort((a, b) => num(a) - num(b) || (a < b ? -1 : a > b ? 1 : 0))
     .map((f) => path.join(dir, f));

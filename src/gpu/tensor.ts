@@ -29,6 +29,11 @@ export class MemoryTracker {
     this.liveBytes -= e.bytes;
   }
 
+  /** Every live buffer's label and bytes (for checks of the memory estimate). */
+  liveBuffers(): { label: string; bytes: number }[] {
+    return [...this.live.values()].map((e) => ({ ...e }));
+  }
+
   /** Restart peak tracking from the current live bytes. */
   resetPeak(): void {
     this.peakBytes = this.liveBytes;

@@ -29,7 +29,6 @@ const UPDATE_PARAMS: readonly ParamField[] = [
   ['clip', 'f32'],
   ['alpha', 'f32'],
   ['beta', 'f32'],
-  ['one_minus_beta', 'f32'],
   ['beta_over_alpha', 'f32'],
   ['lr', 'f32'],
   ['beta1', 'f32'],
@@ -103,6 +102,7 @@ export const STATE_GRAD_NORM_COUNT = 3; // u32: updates counted in the sum
 export const STATE_CLIP_SCALE = 4; // f32: min(1, c/‖g‖) of the last update
 export const STATE_STEP_SIZE = 5; // f32: lr/(1−β1ᵗ) of the last update
 export const STATE_BC2_SQRT = 6; // f32: √(1−β2ᵗ) of the last update
+export const STATE_NONFINITE_STEP = 7; // u32: t of the first update whose ‖g‖ was NaN / ±Inf (0: none; sticky)
 export const STATE_WORDS = 8;
 
 export interface OptimizerOptions {
@@ -136,6 +136,8 @@ export interface FpttUpdateState {
   clipScale: number;
   stepSize: number;
   bc2Sqrt: number;
+  /** t of the first update whose ‖g‖ was not finite (0: none); set on the GPU, sticky. */
+  nonFiniteStep: number;
 }
 
 export interface FpttUpdate {
@@ -151,6 +153,8 @@ export interface FpttUpdate {
   setLearningRate(lr: number): void;
   /** Zero the running sum of ‖g‖ and its count. */
   resetGradNormSum(): void;
+  /** Forget the sticky non-finite ‖g‖ mark (to continue on purpose after one was reported). */
+  clearNonFinite(): void;
   destroy(): void;
 }
 
@@ -189,7 +193,6 @@ function uniformValues(opts: FpttUpdateOptions, n: number, numChunks: number, nu
     clip: Number.isFinite(opts.clip) ? opts.clip : 0,
     alpha,
     beta,
-    one_minus_beta: 1 - beta,
     beta_over_alpha: opts.fptt ? beta / alpha : 0,
     lr: o.lr,
     beta1: o.beta1,
@@ -279,6 +282,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
       clipScale: f[STATE_CLIP_SCALE]!,
       stepSize: f[STATE_STEP_SIZE]!,
       bc2Sqrt: f[STATE_BC2_SQRT]!,
+      nonFiniteStep: u[STATE_NONFINITE_STEP]!,
     };
   };
 
@@ -301,6 +305,9 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
     },
     resetGradNormSum() {
       engine.device.queue.writeBuffer(state.buffer, state.byteOffset + STATE_GRAD_NORM_SUM * 4, new Uint32Array([0, 0]));
+    },
+    clearNonFinite() {
+      engine.device.queue.writeBuffer(state.buffer, state.byteOffset + STATE_NONFINITE_STEP * 4, new Uint32Array([0]));
     },
     destroy() {
       for (const t of owned) t.destroy();

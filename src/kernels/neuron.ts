@@ -98,6 +98,8 @@ export const XENT_LOSS: KernelSpec = {
     { name: 'q', access: 'read' },
     { name: 'dloss', access: 'read_write' },
     { name: 'metrics', access: 'read_write' },
+    // the optimiser's state (word 0: updates done), to name the update of a non-finite loss
+    { name: 'step', access: 'read' },
   ],
 };
 
@@ -111,6 +113,7 @@ export const MSE_LOSS: KernelSpec = {
     { name: 'target', access: 'read' },
     { name: 'dpred', access: 'read_write' },
     { name: 'metrics', access: 'read_write' },
+    { name: 'step', access: 'read' },
   ],
 };
 

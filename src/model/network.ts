@@ -36,6 +36,12 @@ export interface NetworkOptions {
    * uniform 1/C; set it with `setOracle` for each batch.
    */
   oracle?: boolean;
+  /**
+   * The optimiser's state buffer (src/kernels/fptt_update.ts; word 0: updates done). The loss
+   * kernels read it to record the update at which a loss first became non-finite (metrics [5..7]);
+   * without it that index counts from 1 in each metrics window.
+   */
+  updateState?: Tensor;
 }
 
 export class SpikingNetwork {
@@ -64,6 +70,7 @@ export class SpikingNetwork {
   readonly metrics: Tensor;
   private cache = new Map<string, Dispatch[]>();
   private lossCache = new Map<number, Dispatch>();
+  private readonly updateState: Tensor | null;
 
   constructor(
     readonly engine: Engine,
@@ -110,6 +117,7 @@ export class SpikingNetwork {
       };
     }
     this.metrics = engine.tensor([8], { label: 'metrics' });
+    this.updateState = opts.updateState ?? null;
   }
 
   /** Parameter names and shapes (SPEC §7 names), in the CPU reference's order. */
@@ -276,7 +284,7 @@ export class SpikingNetwork {
       const k = e.kernel(XENT_LOSS, elementwiseVariant(e));
       d = e.dispatch(
         k,
-        { o: r.o[j + 1]!, labels: r.labels, q: r.q, dloss: r.dloss[j]!, metrics: this.metrics },
+        { o: r.o[j + 1]!, labels: r.labels, q: r.q, dloss: r.dloss[j]!, metrics: this.metrics, step: this.updateState },
         { B, C: r.C, has_q: r.q ? 1 : 0, count_pred: 0, w: 1, scale: 1 },
         [1, 1, 1],
         `xent_loss[${j}]`,
@@ -284,7 +292,7 @@ export class SpikingNetwork {
     } else {
       const h = this.linear!;
       const k = e.kernel(MSE_LOSS, elementwiseVariant(e));
-      d = e.dispatch(k, { pred: h.pred[j]!, target: h.target, dpred: h.dpred[j]!, metrics: this.metrics }, { B, O: h.O, count_pred: 0, w: 1 }, [1, 1, 1], `mse_loss[${j}]`);
+      d = e.dispatch(k, { pred: h.pred[j]!, target: h.target, dpred: h.dpred[j]!, metrics: this.metrics, step: this.updateState }, { B, O: h.O, count_pred: 0, w: 1 }, [1, 1, 1], `mse_loss[${j}]`);
     }
     this.lossCache.set(j, d);
     return d;

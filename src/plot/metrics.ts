@@ -21,7 +21,8 @@ export function parseMetricsJsonl(text: string, file: string): MetricRecord[] {
     }
     if (typeof r !== 'object' || r === null) throw new Error(`${file}:${i + 1}: expected a JSON object`);
     const o = r as Record<string, unknown>;
-    if (o['kind'] !== 'train' && o['kind'] !== 'eval') throw new Error(`${file}:${i + 1}: "kind" must be "train" or "eval", got ${JSON.stringify(o['kind'])}`);
+    if (o['kind'] === 'nonfinite') return; // the non-finite guard's stop event: not a point of any series
+    if (o['kind'] !== 'train' && o['kind'] !== 'eval') throw new Error(`${file}:${i + 1}: "kind" must be "train" or "eval" (or "nonfinite"), got ${JSON.stringify(o['kind'])}`);
     if (typeof o['step'] !== 'number') throw new Error(`${file}:${i + 1}: "step" must be a number`);
     out.push(o as unknown as MetricRecord);
   });

@@ -10,21 +10,29 @@
  *
  * Tensors: for every parameter (SPEC §7 names) `param/<name>` (W), `mean/<name>` (W̄), `lambda/<name>`
  * (λ), `m/<name>` and `v/<name>` (optimiser moments; Adamax keeps its u in v). A BPTT run has no W̄
- * and λ. Metadata values are strings, each holding JSON text:
+ * and λ. A checkpoint written inside a sequence (a stop after chunk p < K; counters.chunk = p)
+ * also holds `state/<name>` (SPEC §7 state names: l0.u, l0.s, l0.b, …, o; shape [B, n]), the
+ * network state carried into chunk p. Metadata values are strings, each holding JSON text:
  *   format "webgpu-snn-checkpoint", version 1, task, spec (NetSpec), trainer ({method, steps, K,
  *   fptt, optimizer}), config (the run config, when the CLI wrote it), counters (loop position:
  *   iteration, epoch, batchInEpoch, sequences, elapsed, lastEval), optimizerStep (updates done, the
  *   t of Adam's bias correction), rng ({name: Rng state}), data (the batch source's state: batcher
  *   epoch / cursor / shuffle Rng, or the Add task's Rng), adapter, created.
  *
- * Files are written atomically: to `<file>.tmp`, fsync, rename over `<file>`, fsync the folder; a
- * failed write never touches the previous checkpoint. Reading checks every byte count and refuses
- * a truncated or corrupt file, or one made for another network, with a message naming the file.
+ * Files are written atomically: to `<file>.<pid>-<random>.tmp` (a name no other process or write
+ * uses), fsync, rename over `<file>`, fsync the folder; a failed write never touches the previous
+ * checkpoint. Reading checks every byte count and refuses a truncated or corrupt file, or one
+ * made for another network, with a message naming the file.
  * This module is browser-safe; file access imports node:fs lazily.
+ *
+ * Non-finite guard: a checkpoint is never written with a NaN / ±Inf tensor (writeCheckpointFile
+ * checks every tensor; captureCheckpoint also refuses a trainer whose sticky ‖g‖ mark is set), so a
+ * diverging run keeps its last good checkpoint; restoreCheckpoint refuses such a tensor by name.
  */
 import type { Trainer } from './trainer.js';
 import type { NetSpec } from '../ref/network.js';
 import type { ArenaKind } from '../gpu/arena.js';
+import { NonFiniteError, firstNonFinite, valueText } from './nonfinite.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-snn-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -217,6 +225,8 @@ export interface CaptureMeta {
   rng: Record<string, (number | null)[]>;
   data: unknown;
   config?: unknown;
+  /** Stopped inside a sequence: the network state carried into the next chunk (stored as `state/<name>`). */
+  sequenceState?: Record<string, Float32Array>;
 }
 
 /** Reads W, W̄, λ, m, v and the optimiser step of a trainer (waits for submitted work). */
@@ -228,7 +238,17 @@ export async function captureCheckpoint(trainer: Trainer, meta: CaptureMeta): Pr
     const all = await trainer.arena.readAll(kind);
     for (const v of views) tensors.set(`${kind}/${v.name}`, { shape: [...v.shape], data: all[v.name]! });
   }
+  const B = trainer.net.cfg.B;
+  for (const [name, data] of Object.entries(meta.sequenceState ?? {})) tensors.set(`state/${name}`, { shape: [B, data.length / B], data });
   const st = await trainer.update.readState();
+  // the non-finite guard: never capture (and so never write) a diverged trainer
+  if (st.nonFiniteStep > 0) {
+    throw new NonFiniteError(
+      { quantity: 'gradNorm', update: st.nonFiniteStep, iteration: null, value: NaN },
+      `checkpoint not captured: the gradient norm ‖g‖ was not finite at optimiser update ${st.nonFiniteStep}`,
+    );
+  }
+  assertFiniteTensors(tensors);
   return {
     meta: {
       format: CHECKPOINT_FORMAT,
@@ -246,6 +266,26 @@ export async function captureCheckpoint(trainer: Trainer, meta: CaptureMeta): Pr
     },
     tensors,
   };
+}
+
+/** The first checkpoint tensor holding a NaN / ±Inf: its name, element index and value; or null. */
+export function findNonFiniteTensor(tensors: ReadonlyMap<string, CheckpointTensor>): { name: string; index: number; value: number } | null {
+  for (const [name, t] of tensors) {
+    const i = firstNonFinite(t.data);
+    if (i >= 0) return { name, index: i, value: t.data[i]! };
+  }
+  return null;
+}
+
+/** Throws a NonFiniteError naming the first non-finite tensor (the guard before any checkpoint is written). */
+export function assertFiniteTensors(tensors: ReadonlyMap<string, CheckpointTensor>): void {
+  const bad = findNonFiniteTensor(tensors);
+  if (bad) {
+    throw new NonFiniteError(
+      { quantity: bad.name, update: null, iteration: null, value: bad.value, index: bad.index },
+      `checkpoint not written: tensor ${bad.name} holds ${valueText(bad.value)} at element ${bad.index}`,
+    );
+  }
 }
 
 /** The first place where two JSON values differ, as "path: a vs b", or null. */
@@ -300,6 +340,10 @@ export function checkCompatible(ck: Checkpoint, expected: ExpectedRun, file: str
  * count. Every parameter of the trainer must be present with its shape, and nothing else.
  */
 export function restoreCheckpoint(trainer: Trainer, ck: Checkpoint, file: string): void {
+  const bad = findNonFiniteTensor(ck.tensors);
+  if (bad) {
+    throw new CheckpointError(file, `tensor "${bad.name}" holds ${valueText(bad.value)} at element ${bad.index}: the run had diverged when this was written; it cannot be resumed (start again, e.g. with a lower learning rate)`);
+  }
   const kinds = KINDS.filter((k) => trainer.arena.hasFptt || (k !== 'mean' && k !== 'lambda'));
   const expectedNames = new Set<string>();
   for (const kind of kinds) {
@@ -317,13 +361,28 @@ export function restoreCheckpoint(trainer: Trainer, ck: Checkpoint, file: string
     trainer.arena.writeAll(kind, values);
   }
   for (const name of ck.tensors.keys()) {
-    if (!expectedNames.has(name)) throw new CheckpointError(file, `unexpected tensor "${name}" for this network / trainer`);
+    if (!expectedNames.has(name) && !name.startsWith('state/')) throw new CheckpointError(file, `unexpected tensor "${name}" for this network / trainer`);
   }
   const step = ck.meta.optimizerStep;
   if (!Number.isInteger(step) || step < 0) throw new CheckpointError(file, `optimizerStep ${step} is not a count`);
   trainer.update.setStep(step);
   const seq = ck.meta.counters['sequences'];
   if (typeof seq === 'number') trainer.sequences = seq;
+}
+
+/**
+ * The network state of a checkpoint written inside a sequence (`state/<name>` tensors), by SPEC §7
+ * name, or undefined when it was written between sequences.
+ */
+export function checkpointSequenceState(ck: Checkpoint): Record<string, Float32Array> | undefined {
+  const out: Record<string, Float32Array> = {};
+  let any = false;
+  for (const [name, t] of ck.tensors) {
+    if (!name.startsWith('state/')) continue;
+    out[name.slice(6)] = t.data;
+    any = true;
+  }
+  return any ? out : undefined;
 }
 
 /** Parameters only (W), by name: for running a trained network. */
@@ -348,9 +407,35 @@ export interface AtomicWriteIo {
 const CHUNK = 1 << 20;
 
 /**
- * Writes `data` to `file` atomically: `<file>.tmp` is written and fsynced, then renamed over
- * `file`, then the folder is fsynced. On any failure the temporary file is removed and `file`
- * keeps its previous contents.
+ * The temporary name of one atomic write of `file`: `<file>.<pid>-<random>.tmp`, unique to the
+ * process and the write, so two writers never share (and truncate) one temporary file.
+ */
+export function atomicTempName(file: string): string {
+  const pid = typeof process !== 'undefined' && typeof process.pid === 'number' ? process.pid : 0;
+  const r = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(r);
+  return `${file}.${pid}-${r[0]!.toString(16).padStart(8, '0')}${r[1]!.toString(16).padStart(8, '0')}.tmp`;
+}
+
+/** Whether `name` (a file name in the folder of `file`) is a temporary file of an atomic write of `file`. */
+export function isAtomicTempOf(file: string, name: string): boolean {
+  const base = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  return name === `${base}.tmp` || (name.startsWith(`${base}.`) && /^\.\d+-[0-9a-f]{16}\.tmp$/.test(name.slice(base.length)));
+}
+
+/** Node's "ENOSPC: no space left on device, write" as words, without the errno code and syscall. */
+function fsWords(e: unknown): string {
+  const msg = (e as Error | null)?.message ?? String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  const m = /^(E[A-Z]+): ([^,]+)(, .*)?$/.exec(msg);
+  if (m && (code === undefined || code === m[1])) return m[2]!;
+  return msg;
+}
+
+/**
+ * Writes `data` to `file` atomically: a temporary file of its own (`atomicTempName`) is written
+ * and fsynced, then renamed over `file`, then the folder is fsynced. On any failure the
+ * temporary file is removed and `file` keeps its previous contents.
  */
 export async function writeFileAtomic(file: string, data: Uint8Array, io?: Partial<AtomicWriteIo>): Promise<void> {
   const fs = await import('node:fs');
@@ -364,7 +449,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array, io?: Parti
     unlinkSync: (p) => fs.unlinkSync(p),
     ...io,
   };
-  const tmp = `${file}.tmp`;
+  const tmp = atomicTempName(file);
   let fd: number | null = null;
   try {
     fd = ops.openSync(tmp, 'w');
@@ -391,7 +476,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array, io?: Parti
     } catch {
       /* it may not exist */
     }
-    throw new Error(`writing ${file} failed (the previous file, if any, is unchanged): ${(e as Error).message}`);
+    throw new Error(`writing ${file} failed (the previous file, if any, is unchanged): ${fsWords(e)}`);
   }
   // make the rename durable; not every platform can fsync a folder
   try {
@@ -407,6 +492,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array, io?: Parti
 }
 
 export async function writeCheckpointFile(file: string, ck: Checkpoint, io?: Partial<AtomicWriteIo>): Promise<void> {
+  assertFiniteTensors(ck.tensors); // a non-finite tensor never replaces the last good checkpoint
   await writeFileAtomic(file, encodeCheckpoint(ck), io);
 }
 
@@ -417,7 +503,16 @@ export async function readCheckpointFile(file: string): Promise<Checkpoint> {
     buf = fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(file, code === 'ENOENT' ? 'no such file' : (e as Error).message);
+    throw new CheckpointError(
+      file,
+      code === 'ENOENT'
+        ? 'the file does not exist'
+        : code === 'EISDIR'
+          ? 'this is a folder; give the checkpoint file in it (checkpoint.safetensors)'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'the file cannot be read (permission denied)'
+            : `the file cannot be read (${fsWords(e)})`,
+    );
   }
   return decodeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
 }

@@ -7,6 +7,8 @@
  * the copy that carries the last state into the next chunk. Inputs are streamed: the chunk's L
  * inputs are written just before its submit, so device memory holds L steps of input, never T.
  * Nothing is read back inside a chunk; metrics accumulate on the GPU and are read every N steps.
+ * For checks, `captureGradients` also records a copy of the gradients before the update into the
+ * same encoder (read with `readGradients()`).
  *
  * Chunk p covers steps [⌊pT/K⌋, ⌊(p+1)T/K⌋). FPTT losses: classification ℓ_t at the chunk's last
  * step t (mix weight (t+1)/T); regression ((p+1)/K)·MSE. BPTT: classification (1/T)Σ_t ℓ_t,
@@ -15,11 +17,14 @@
 import type { Engine } from '../gpu/engine.js';
 import { ParamArena } from '../gpu/arena.js';
 import type { Dispatch } from '../gpu/kernel.js';
-import { createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { STATE_NONFINITE_STEP, createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
 import { SpikingNetwork, type ParamStore } from '../model/network.js';
 import { netConfig, type NetSpec } from '../ref/network.js';
 import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.js';
 import { Rng } from '../util/rng.js';
+import { tuningFor } from '../kernels/tuning.js';
+import { checkMemory, estimateTrainerMemory, type MemoryEstimate } from './memory_estimate.js';
 
 export type Method = 'fptt' | 'bptt';
 
@@ -37,6 +42,24 @@ export interface TrainerOptions {
   params?: Record<string, ArrayLike<number>>;
   /** The loss uses a supplied oracle target Q per batch (SequenceBatchSource.oracle), not 1/C. */
   oracle?: boolean;
+  /**
+   * Opt-in, for tests and checks: keep a copy of each update's gradients, ∇ℓ of the chunk as the
+   * backward kernels accumulated them in the arena (before the FPTT regulariser, the clipping and
+   * the optimiser step, which zeroes them). The copy is recorded into the chunk's own command
+   * encoder (copyBufferToBuffer from the arena's gradient buffer into a snapshot buffer of the
+   * same size), so nothing is read back inside a step; `readGradients()` reads the last update's.
+   * It costs one buffer of the arena's size and splits the chunk into two compute passes
+   * (forward + backward, then the update: a copy cannot sit inside a pass). Default false.
+   */
+  captureGradients?: boolean;
+  /**
+   * Device bytes this trainer may allocate (see src/train/memory_estimate.ts). The estimate is
+   * checked before anything is allocated, against this budget and always against the adapter's
+   * maxBufferSize / maxStorageBufferBindingSize; over it the constructor throws a MemoryLimitError.
+   */
+  memoryBudget?: number;
+  /** Host bytes the trainer's typed arrays may use (same check; none by default). */
+  hostMemoryBudget?: number;
 }
 
 /** One batch of sequences, streamed step by step. */
@@ -63,6 +86,22 @@ export interface TrainMetrics {
   /** Number of loss evaluations and of updates in the window. */
   lossCount: number;
   updates: number;
+  /**
+   * The first non-finite (NaN / ±Inf) quantity, flagged on the GPU where it is accumulated (the
+   * loss in shaders/loss.wgsl, ‖g‖ in fptt_update_norm_finish), with the update (1-based count of
+   * optimiser updates, checkpoints' optimizerStep + 1 at the time) at which it appeared; null when
+   * everything was finite. The ‖g‖ mark is sticky until `update.clearNonFinite()`; the loss mark
+   * covers the window since the last read. When both are set, the earlier update is reported.
+   */
+  nonFinite: NonFiniteMark | null;
+}
+
+export interface NonFiniteMark {
+  quantity: 'loss' | 'gradNorm';
+  /** The update (1-based) whose loss or ‖g‖ was not finite. */
+  update: number;
+  /** The value (the batch loss; ‖g‖ when it was the last update, else NaN: it is not kept). */
+  value: number;
 }
 
 export function chunkBounds(T: number, K: number): [number, number][] {
@@ -81,7 +120,11 @@ export class Trainer {
   readonly chunks: [number, number][];
   readonly fptt: FpttConfig;
   readonly optimizer: OptimizerOptions;
+  /** The device / host bytes estimated (and checked) before anything was allocated. */
+  readonly memoryEstimate: MemoryEstimate;
   private inputBuf: Float32Array;
+  /** The arena's gradients before the last update (TrainerOptions.captureGradients), else null. */
+  private gradSnapshot: Tensor | null = null;
   /** Sequences trained so far. */
   sequences = 0;
 
@@ -103,6 +146,18 @@ export class Trainer {
     const maxChunk = Math.max(...this.chunks.map(([a, b]) => b - a));
     this.fptt = { ...DEFAULT_FPTT, ...(opts.fptt ?? {}) };
     this.optimizer = { ...DEFAULT_OPTIMIZER, ...(opts.optimizer ?? {}) };
+    // size before allocation: refuse what cannot fit before the host draws a single weight
+    const estOpts = { method: opts.method, steps: T, K, oracle: opts.oracle ?? false, captureGradients: opts.captureGradients ?? false };
+    this.memoryEstimate = estimateTrainerMemory(spec, estOpts, {
+      minStorageBufferOffsetAlignment: engine.limits.minStorageBufferOffsetAlignment,
+      workgroupSize: tuningFor(engine.ctx.info).elementwiseWorkgroup,
+    });
+    checkMemory(spec, this.memoryEstimate, {
+      maxBufferSize: engine.limits.maxBufferSize,
+      maxStorageBufferBindingSize: engine.limits.maxStorageBufferBindingSize,
+      ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+      ...(opts.hostMemoryBudget !== undefined ? { hostBudget: opts.hostMemoryBudget } : {}),
+    });
 
     const params = opts.params ?? SpikingNetwork.initialParams(spec, opts.seed ?? 0);
     this.arena = new ParamArena('params');
@@ -119,7 +174,6 @@ export class Trainer {
     }
     this.arena.build(engine, { fptt: this.method === 'fptt' });
     const store: ParamStore = { param: (n) => this.arena.view(n).param, grad: (n) => this.arena.view(n).grad };
-    this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk, oracle: opts.oracle ?? false });
     this.update = createFpttUpdate(engine, this.arena, {
       alpha: this.fptt.alpha,
       beta: this.fptt.beta,
@@ -127,7 +181,10 @@ export class Trainer {
       optimizer: this.optimizer,
       fptt: this.method === 'fptt',
     });
+    // the loss kernels read the update count from the optimiser's state (non-finite guard)
+    this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk, oracle: opts.oracle ?? false, updateState: this.update.state });
     this.inputBuf = new Float32Array(cfg.B * cfg.D);
+    if (opts.captureGradients) this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
   }
 
   /** Loss role of chunk position j of chunk p (see the file header). */
@@ -200,8 +257,19 @@ export class Trainer {
     }
     const enc = this.engine.device.createCommandEncoder({ label: `${this.method} chunk ${p}` });
     const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
-    for (const d of this.chunkDispatches(p, L)) d.encode(pass);
+    const dispatches = this.chunkDispatches(p, L);
+    const snap = this.gradSnapshot;
+    // with captureGradients: forward + backward, the copy of the gradients, then the update
+    const nBody = snap ? dispatches.length - this.update.dispatches.length : dispatches.length;
+    for (let i = 0; i < nBody; i++) dispatches[i]!.encode(pass);
     pass.end();
+    if (snap) {
+      const grad = this.arena.flat('grad');
+      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, snap.buffer, snap.byteOffset, grad.byteLength);
+      const upd = enc.beginComputePass({ label: `${this.method} chunk ${p} update` });
+      for (let i = nBody; i < dispatches.length; i++) dispatches[i]!.encode(upd);
+      upd.end();
+    }
     net.encodeCarry(enc, L);
     this.engine.submit(enc, `${this.method} training chunk ${p} (steps ${t0}..${t1 - 1}) of sequence ${this.sequences}`);
     if (p === this.chunks.length - 1) this.sequences++;
@@ -259,6 +327,11 @@ export class Trainer {
     const sqErr = m![4]!;
     const gnSum = s![2]!;
     const gnCount = su[3]!;
+    const lossBad = 65536 * m![5]! + m![7]!;
+    const gradBad = su[STATE_NONFINITE_STEP]!;
+    let nonFinite: NonFiniteMark | null = null;
+    if (lossBad > 0 && (gradBad === 0 || lossBad <= gradBad)) nonFinite = { quantity: 'loss', update: lossBad, value: m![6]! };
+    else if (gradBad > 0) nonFinite = { quantity: 'gradNorm', update: gradBad, value: gradBad === su[0] ? s![1]! : NaN };
     this.net.resetMetrics();
     this.update.resetGradNormSum();
     const classification = this.net.readout !== null;
@@ -269,6 +342,7 @@ export class Trainer {
       gradNorm: gnCount > 0 ? gnSum / gnCount : NaN,
       lossCount,
       updates: gnCount,
+      nonFinite,
     };
   }
 
@@ -282,7 +356,20 @@ export class Trainer {
     return this.arena.readAll('param');
   }
 
+  /**
+   * The gradients the last update started from, by parameter name: ∇ℓ of its chunk, before the
+   * FPTT regulariser and clipping (only with TrainerOptions.captureGradients; waits for the GPU).
+   */
+  async readGradients(): Promise<Record<string, Float32Array>> {
+    if (!this.gradSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
+    const flat = await this.engine.read(this.gradSnapshot);
+    const out: Record<string, Float32Array> = {};
+    for (const v of this.arena.views) out[v.name] = flat.slice(v.offset, v.offset + v.size);
+    return out;
+  }
+
   destroy(): void {
+    this.gradSnapshot?.destroy();
     this.update.destroy();
     this.net.destroy();
     this.arena.destroy();

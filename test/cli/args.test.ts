@@ -80,7 +80,7 @@ describe('main: help and usage errors', () => {
     [['train', 'add', '--K', '60'], 'trainer.K = 60 is larger than trainer.steps (T = 50)'],
     [['train', 'add', '--epochs', '2'], 'the add task has no epochs; use --iterations'],
     [['train', 'smnist', '--steps', '100'], 'trainer.steps = 100, but the smnist task has T = 784'],
-    [['train', 'add', '--config', '/nonexistent/x.json'], '--config /nonexistent/x.json: cannot read the file (ENOENT)'],
+    [['train', 'add', '--config', '/nonexistent/x.json'], '--config /nonexistent/x.json: the config file /nonexistent/x.json does not exist (expected a JSON run config)'],
     [['plot'], 'which run?'],
     [['trace', 'case.json'], '--out TRACE.json is required'],
   ])('%j exits 2: %s', async (argv, msg) => {

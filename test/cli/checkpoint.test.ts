@@ -1,10 +1,12 @@
 /** The safetensors checkpoint format: exact round trip, atomic writes, corrupt and mismatched files (no GPU). */
-import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CHECKPOINT_FORMAT,
   CheckpointError,
+  atomicTempName,
+  isAtomicTempOf,
   checkCompatible,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -102,16 +104,39 @@ describe('atomic writes', () => {
         return (require('node:fs') as typeof import('node:fs')).writeSync(fd, b, o, l);
       },
     };
-    await expect(writeCheckpointFile(file, big, failing)).rejects.toThrow(`writing ${file} failed (the previous file, if any, is unchanged): ENOSPC`);
+    await expect(writeCheckpointFile(file, big, failing)).rejects.toThrow(`writing ${file} failed (the previous file, if any, is unchanged): no space left on device`);
     expect(calls).toBe(2);
     expect(readFileSync(file).equals(before)).toBe(true);
-    expect(existsSync(`${file}.tmp`)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['ck.safetensors']);
     expect((await readCheckpointFile(file)).meta.optimizerStep).toBe(1234);
     // a failing fsync or rename is no different
     await expect(writeFileAtomic(file, new Uint8Array(10), { fsyncSync: () => { throw new Error('EIO'); } })).rejects.toThrow('EIO');
     await expect(writeFileAtomic(file, new Uint8Array(10), { renameSync: () => { throw new Error('EXDEV'); } })).rejects.toThrow('EXDEV');
     expect(readFileSync(file).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(['ck.safetensors']);
+  });
+});
+
+describe('temporary files of atomic writes', () => {
+  it('are unique to the process and the write (pid + random), and are recognised as leftovers', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'ck.safetensors');
+    const opened: string[] = [];
+    const fs = require('node:fs') as typeof import('node:fs');
+    const spy = { openSync: (p: string, f: string) => (opened.push(p), fs.openSync(p, f)) };
+    await Promise.all([writeFileAtomic(file, new Uint8Array([1]), spy), writeFileAtomic(file, new Uint8Array([2]), spy)]);
+    expect(opened).toHaveLength(2);
+    expect(opened[0]).not.toBe(opened[1]);
+    for (const p of opened) {
+      expect(path.basename(p)).toMatch(new RegExp(`^ck\\.safetensors\\.${process.pid}-[0-9a-f]{16}\\.tmp$`));
+      expect(isAtomicTempOf(file, path.basename(p))).toBe(true);
+    }
+    expect(atomicTempName(file)).not.toBe(atomicTempName(file));
+    expect(isAtomicTempOf(file, 'ck.safetensors.tmp')).toBe(true); // the old fixed name
+    expect(isAtomicTempOf(file, 'ck.safetensors')).toBe(false);
+    expect(isAtomicTempOf(file, 'other.safetensors.12-0123456789abcdef.tmp')).toBe(false);
+    expect(readdirSync(dir)).toEqual(['ck.safetensors']);
+    expect([1, 2]).toContain(readFileSync(file)[0]);
   });
 });
 
@@ -149,7 +174,7 @@ describe('corrupt checkpoints are refused, naming the file and the problem', () 
   });
 
   it('a missing file', async () => {
-    await expect(readCheckpointFile('/nonexistent/ck.safetensors')).rejects.toThrow('checkpoint /nonexistent/ck.safetensors: no such file');
+    await expect(readCheckpointFile('/nonexistent/ck.safetensors')).rejects.toThrow('checkpoint /nonexistent/ck.safetensors: the file does not exist');
   });
 
   it('a file truncated on disk', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TrainingLoop, type LoopCounters, type MetricRecord } from '../../src/train/loop.js';
-import { captureCheckpoint, readCheckpointFile, restoreCheckpoint, writeCheckpointFile, CheckpointError } from '../../src/train/checkpoint.js';
+import { captureCheckpoint, checkpointSequenceState, readCheckpointFile, restoreCheckpoint, writeCheckpointFile, CheckpointError } from '../../src/train/checkpoint.js';
 import { mergeConfig, netSpecOf, parseConfigObject, type RunConfig } from '../../src/tasks/config.js';
 import { PRESETS } from '../../src/tasks/presets.js';
 import { addTaskData, datasetTaskData, stateSeed, type TaskData } from '../../src/tasks/data.js';
@@ -161,6 +161,97 @@ describe('resume is bit-exact', () => {
       expect(tailA.some((x) => x.kind === 'eval')).toBe(true);
     });
   }
+
+  // A stop inside a sequence (after chunk `chunk` of sequence `stopAt`): the checkpoint holds the
+  // chunk to continue from, the data position before that batch and the carried network state.
+  const MID: { c: Case; chunk: number }[] = [
+    { c: CASES[0]!, chunk: 7 }, // Add task, K = T = 20: after 8 of 20 updates
+    { c: CASES[2]!, chunk: 0 }, // classification, K = 2, random initial states: after the first half
+  ];
+  for (const { c, chunk } of MID) {
+    it(`inside a sequence: ${c.name}, after chunk ${chunk} of sequence ${c.stopAt}`, async () => {
+      const e = await getEngine();
+      const a = makeTrainer(e, c, c.cfg.seed);
+      const recA: MetricRecord[] = [];
+      const dataA = c.data();
+      await new TrainingLoop({ trainer: a, data: dataA, schedule: c.cfg.schedule, stateSeed: stateSeed(c.cfg), onRecord: (r) => void recA.push(r) }).run();
+      const ref = await everything(a);
+      const refData = dataA.train.getState();
+      a.destroy();
+
+      const file = path.join(tmpDir(), 'ck.safetensors');
+      const b = makeTrainer(e, c, c.cfg.seed);
+      const loopB: TrainingLoop = new TrainingLoop({
+        trainer: b,
+        data: c.data(),
+        schedule: c.cfg.schedule,
+        stateSeed: stateSeed(c.cfg),
+        onChunk: (it, p) => {
+          if (it === c.stopAt && p === chunk) loopB.requestStop();
+        },
+        onCheckpoint: async (reason, l) => {
+          expect(reason).toBe('stop');
+          const s = l.snapshot();
+          await writeCheckpointFile(file, await captureCheckpoint(b, { task: c.cfg.task, counters: s.counters as unknown as Record<string, number>, rng: s.rng, data: s.data, ...(s.sequenceState ? { sequenceState: s.sequenceState } : {}) }));
+        },
+      });
+      const resB = await loopB.run();
+      expect(resB.stopped).toBe(true);
+      expect(resB.counters.iteration).toBe(c.stopAt);
+      expect(resB.counters.chunk).toBe(chunk + 1);
+      b.destroy();
+
+      const ck = await readCheckpointFile(file);
+      expect(ck.meta.counters['chunk']).toBe(chunk + 1);
+      const state = checkpointSequenceState(ck);
+      expect(state && Object.keys(state).length).toBeGreaterThan(0);
+      const r = makeTrainer(e, c, 999);
+      restoreCheckpoint(r, ck, file);
+      const recC: MetricRecord[] = [];
+      const dataC = c.data();
+      const resC = await new TrainingLoop({
+        trainer: r,
+        data: dataC,
+        schedule: c.cfg.schedule,
+        stateSeed: stateSeed(c.cfg),
+        resume: { counters: ck.meta.counters as unknown as LoopCounters, rng: ck.meta.rng, data: ck.meta.data as BatchSourceState, ...(state ? { sequenceState: state } : {}) },
+        onRecord: (x) => void recC.push(x),
+      }).run();
+      expect(resC.stopped).toBe(false);
+      const got = await everything(r);
+      r.destroy();
+      expect(got.step).toBe(ref.step);
+      for (const [kind, m] of Object.entries(ref.tensors)) {
+        for (const [name, v] of Object.entries(m)) {
+          const w = got.tensors[kind]![name]!;
+          const diff = bits(v).findIndex((x, i) => x !== bits(w)[i]);
+          expect(diff, `${kind}/${name} differs at ${diff}: ${v[diff]} vs ${w[diff]}`).toBe(-1);
+        }
+      }
+      expect(dataC.train.getState()).toEqual(refData);
+      const strip = (x: MetricRecord) => ({ ...x, time: 0, stepsPerSec: 0 });
+      const evalsA = recA.filter((x) => x.kind === 'eval' && x.step > c.stopAt).map(strip);
+      expect(evalsA.length).toBeGreaterThan(0);
+      expect(recC.filter((x) => x.kind === 'eval').map(strip)).toEqual(evalsA);
+    });
+  }
+
+  it('refuses a mid-sequence snapshot without its network state', async () => {
+    const e = await getEngine();
+    const c = CASES[0]!;
+    const t = makeTrainer(e, c, 0);
+    try {
+      const counters = { iteration: 1, epoch: 0, batchInEpoch: 1, elapsed: 0, lastEval: -1, chunk: 3 };
+      const data = c.data();
+      const snap = { counters, rng: { state: [1, 2, 3, 4, null] }, data: data.train.getState() };
+      expect(() => new TrainingLoop({ trainer: t, data, schedule: c.cfg.schedule, stateSeed: 0, resume: snap })).toThrow(
+        'TrainingLoop: the snapshot stopped inside a sequence (before chunk 3) but holds no network state to continue it from',
+      );
+      expect(() => new TrainingLoop({ trainer: t, data, schedule: c.cfg.schedule, stateSeed: 0, resume: { ...snap, counters: { ...counters, chunk: 20 } } })).toThrow('snapshot counter chunk is 20, expected an integer in 0..19 (K = 20)');
+    } finally {
+      t.destroy();
+    }
+  });
 
   it('refuses to restore into a network of other shapes', async () => {
     const e = await getEngine();

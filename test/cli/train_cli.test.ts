@@ -108,7 +108,7 @@ describe('webgpu-snn train / plot', () => {
     });
     expect(await main(['train', 'add', ...SMALL, '--iterations', '8', '--checkpoint-every', '0', '--out', 'run'], io)).toBe(130);
     expect(io.out()).toContain('stopped at iteration 4/8; checkpoint written');
-    expect(io.out()).toContain('continue with: webgpu-snn train --resume run/checkpoint.safetensors');
+    expect(io.out()).toContain(`continue with: webgpu-snn train --resume ${path.join(dir, 'run', 'checkpoint.safetensors')}\n`);
     const ckFile = path.join(dir, 'run', 'checkpoint.safetensors');
     expect((await readCheckpointFile(ckFile)).meta.counters['iteration']).toBe(4);
 

@@ -147,6 +147,31 @@ describe('FPTT update', () => {
     expectClose(s.params['a']!, r.params['a']!, 'plain step = FPTT step when R = 0 at the start', 1e-15, 0);
   });
 
+  it('β ≠ ½, α ≠ β, float32: elements with ∇ℓ = 0 keep W, W̄ and λ bit for bit over 200 updates while the others move (SPEC §4 increment form)', () => {
+    const n = 64;
+    let params: Record<string, Float32Array> = { w: Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1) * 1.7) };
+    const init = Float32Array.from(params['w']!);
+    let os = initOptimizerState(params);
+    let fs = initFpttState(params);
+    const dead = (i: number) => i % 3 === 0;
+    for (let t = 0; t < 200; t++) {
+      const g = Float32Array.from({ length: n }, (_, i) => (dead(i) ? 0 : Math.cos(7 * i + t)));
+      const r = fpttUpdateRef(adam, { alpha: 0.7, beta: 0.3, clip: 1 }, params, { w: g }, os, fs);
+      params = r.params;
+      os = r.optState;
+      fs = r.fpttState;
+    }
+    for (let i = 0; i < n; i++) {
+      if (dead(i)) {
+        expect(Object.is(params['w']![i], init[i]), `W[${i}]`).toBe(true);
+        expect(Object.is(fs.mean['w']![i], init[i]), `W̄[${i}]`).toBe(true);
+        expect(Object.is(fs.lambda['w']![i], 0), `λ[${i}]`).toBe(true);
+      } else {
+        expect(params['w']![i], `W[${i}] moves`).not.toBe(init[i]);
+      }
+    }
+  });
+
   it('is pure and checks that grads match the parameters', () => {
     const params = { w: Float32Array.of(1) };
     const os = initOptimizerState(params);
