@@ -11,7 +11,7 @@
  * SIGTERM stop after the current chunk, write a checkpoint and exit (130 / 143); a second signal
  * exits at once, leaving the last good checkpoint. Every way out releases the lock.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../gpu/engine.js';
 import { Trainer } from './../train/trainer.js';
@@ -405,7 +405,7 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
         printer.record(r, loop.totalIterations, data.batchesPerEpoch === null ? null : cfg.schedule.epochs);
       },
       // the non-finite guard's event (then the loop throws; main() reports it, exit code 1)
-      onNonFinite: (r) => appendFileSync(metricsFile, JSON.stringify(r) + '\n'),
+      onNonFinite: (r) => writeTextFile(metricsFile, JSON.stringify(r) + '\n', 'the metrics file', true),
       onProgress: (p) => printer.progress(p),
       onCheckpoint: async (_reason, l) => {
         const snap = l.snapshot();

@@ -3,6 +3,8 @@ import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../src/cli/io.js';
+import { initNetRef, netConfig, type NetSpec } from '../../src/ref/network.js';
+import { Rng } from '../../src/util/rng.js';
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -36,4 +38,23 @@ export function tmpDir(prefix = 'snn-cli-'): string {
   const d = mkdtempSync(path.join(tmpdir(), prefix));
   made.push(d);
   return d;
+}
+
+/** A small SPEC §7 trace case (one recurrent adaptive LTC layer, liquid readout) for the CLI tests. */
+export function tinyTraceCase() {
+  const rng = new Rng(5);
+  const [B, D, C, T, H] = [2, 3, 3, 4, 5];
+  const spec: NetSpec = { batch: B, input: D, layers: [{ size: H }], head: { kind: 'readout', classes: C } };
+  const params = initNetRef(netConfig(spec), 5).params;
+  return {
+    batch: B,
+    steps: T,
+    input: D,
+    classes: C,
+    layers: [{ size: H, recurrent: true, adapt: true }],
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
+    state: { 'l0.u': Array.from(rng.uniformArray(B * H)), 'l0.s': new Array(B * H).fill(0), 'l0.b': new Array(B * H).fill(0.1), o: new Array(B * C).fill(0) },
+    x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
+    y: [0, 2],
+  };
 }

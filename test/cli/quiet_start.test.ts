@@ -14,9 +14,8 @@ import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, existsSync
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareNodeGpuEnvironment, SWIFTSHADER_ICD_PATHS, type NodeGpuHost } from '../../src/gpu/device.js';
-import { initNetRef, netConfig, type NetSpec } from '../../src/ref/network.js';
-import { Rng } from '../../src/util/rng.js';
-import { PACKAGE_ROOT, tmpDir } from './helpers.js';
+import { PACKAGE_ROOT, tinyTraceCase, tmpDir } from './helpers.js';
+import { collectRun, type Run } from '../helpers/spawn.js';
 
 const SWIFTSHADER = SWIFTSHADER_ICD_PATHS[0]!;
 const LVP = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json';
@@ -111,11 +110,6 @@ if (!quietExpected) {
 
 let pkg = '';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function runCli(args: string[], cwd: string): Promise<Run> {
   const env = { ...process.env };
@@ -123,34 +117,9 @@ function runCli(args: string[], cwd: string): Promise<Run> {
   delete env.VK_ICD_FILENAMES;
   delete env.VK_DRIVER_FILES;
   delete env.SNN_VERBOSE;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(pkg, 'bin', 'webgpu-snn.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return collectRun(spawn(process.execPath, [path.join(pkg, 'bin', 'webgpu-snn.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
-function tinyCase() {
-  const rng = new Rng(5);
-  const [B, D, C, T, H] = [2, 3, 3, 4, 5];
-  const spec: NetSpec = { batch: B, input: D, layers: [{ size: H }], head: { kind: 'readout', classes: C } };
-  const params = initNetRef(netConfig(spec), 5).params;
-  return {
-    batch: B,
-    steps: T,
-    input: D,
-    classes: C,
-    layers: [{ size: H, recurrent: true, adapt: true }],
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
-    state: { 'l0.u': Array.from(rng.uniformArray(B * H)), 'l0.s': new Array(B * H).fill(0), 'l0.b': new Array(B * H).fill(0.1), o: new Array(B * C).fill(0) },
-    x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
-    y: [0, 2],
-  };
-}
 
 describe.skipIf(!quietExpected)('a normal start of the CLI prints only its own lines', () => {
   beforeAll(async () => {
@@ -161,20 +130,15 @@ describe.skipIf(!quietExpected)('a normal start of the CLI prints only its own l
     copyFileSync(path.join(PACKAGE_ROOT, 'bin', 'webgpu-snn.js'), path.join(pkg, 'bin', 'webgpu-snn.js'));
     copyFileSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(pkg, 'package.json'));
     symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    const built = await new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'build.mjs'), '--node', `--out=${path.join(pkg, 'dist')}`], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout: out, stderr: '' }));
-    });
-    expect(built.code, built.stdout).toBe(0);
+    const built = await collectRun(
+      spawn(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'build.mjs'), '--node', `--out=${path.join(pkg, 'dist')}`], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    expect(built.code, built.stdout + built.stderr).toBe(0);
   }, 240_000);
 
   it('`trace`: its one line, nothing on stderr', async () => {
     const dir = tmpDir();
-    writeFileSync(path.join(dir, 'case.json'), JSON.stringify(tinyCase()));
+    writeFileSync(path.join(dir, 'case.json'), JSON.stringify(tinyTraceCase()));
     const r = await runCli(['trace', 'case.json', '--out', 'trace.json'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
@@ -193,7 +157,7 @@ describe.skipIf(!quietExpected)('a normal start of the CLI prints only its own l
 
   it('--verbose shows how the adapter was found, and the private runtime folder is 0700', async () => {
     const dir = tmpDir();
-    writeFileSync(path.join(dir, 'case.json'), JSON.stringify(tinyCase()));
+    writeFileSync(path.join(dir, 'case.json'), JSON.stringify(tinyTraceCase()));
     const r = await runCli(['trace', 'case.json', '--out', 'trace.json', '--verbose'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('webgpu-snn: gpu: Vulkan driver: no GPU device');

@@ -4,32 +4,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { main } from '../../src/cli/main.js';
-import { initNetRef, netConfig, traceRef, type NetSpec, type TraceJson } from '../../src/ref/network.js';
-import { Rng } from '../../src/util/rng.js';
-import { captureIo, tmpDir } from './helpers.js';
-
-function tinyCase() {
-  const rng = new Rng(5);
-  const [B, D, C, T, H] = [2, 3, 3, 4, 5];
-  const spec: NetSpec = { batch: B, input: D, layers: [{ size: H }], head: { kind: 'readout', classes: C } };
-  const params = initNetRef(netConfig(spec), 5).params;
-  return {
-    batch: B,
-    steps: T,
-    input: D,
-    classes: C,
-    layers: [{ size: H, recurrent: true, adapt: true }],
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
-    state: { 'l0.u': Array.from(rng.uniformArray(B * H)), 'l0.s': new Array(B * H).fill(0), 'l0.b': new Array(B * H).fill(0.1), o: new Array(B * C).fill(0) },
-    x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
-    y: [0, 2],
-  };
-}
+import { traceRef, type TraceJson } from '../../src/ref/network.js';
+import { captureIo, tinyTraceCase, tmpDir } from './helpers.js';
 
 describe('webgpu-snn trace', () => {
   it('writes TRACE.json computed on the GPU', async () => {
     const dir = tmpDir();
-    const c = tinyCase();
+    const c = tinyTraceCase();
     writeFileSync(path.join(dir, 'case.json'), JSON.stringify(c));
     const io = captureIo({ engine: await getEngine(), cwd: dir });
     expect(await main(['trace', 'case.json', '--out', 'trace.json'], io)).toBe(0);
@@ -44,7 +25,7 @@ describe('webgpu-snn trace', () => {
 
   it('refuses a malformed case with exit code 2, naming the field', async () => {
     const dir = tmpDir();
-    const c = { ...tinyCase(), y: [0, 7] };
+    const c = { ...tinyTraceCase(), y: [0, 7] };
     writeFileSync(path.join(dir, 'case.json'), JSON.stringify(c));
     const io = captureIo({ cwd: dir });
     expect(await main(['trace', 'case.json', '--out', 'trace.json'], io)).toBe(2);

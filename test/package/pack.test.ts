@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectRun, type Run } from '../helpers/spawn.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
@@ -22,11 +23,6 @@ const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=er
 const work = mkdtempSync(path.join(tmpdir(), 'snn-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs a command without npm's lifecycle variables (this suite may itself run under `npm test`). */
 function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): Promise<Run> {
@@ -34,15 +30,7 @@ function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, 
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'INIT_CWD') env[k] = v;
   Object.assign(env, extraEnv);
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return collectRun(spawn(cmd, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 const ok = (r: Run, what: string) => expect(r.code, `${what}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`).toBe(0);
