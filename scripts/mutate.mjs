@@ -120,6 +120,14 @@ const MUTATIONS = [
     tests: [E2E],
     filter: 'BPTT',
   },
+  {
+    id: 'trainer-eval-staged-step',
+    why: 'evaluation copies the first staged step into the input slot at every step of a block',
+    file: 'src/train/trainer.ts',
+    search: 'enc.copyBufferToBuffer(staging.buffer, staging.byteOffset + j * stepBytes, slot0.buffer, slot0.byteOffset, stepBytes);',
+    replace: 'enc.copyBufferToBuffer(staging.buffer, staging.byteOffset, slot0.buffer, slot0.byteOffset, stepBytes);',
+    tests: ['test/e2e/evaluate.test.ts'],
+  },
   // ---- the loss kernels and their metrics (shaders/loss.wgsl) ----
   {
     id: 'loss-accuracy-inverted',

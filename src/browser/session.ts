@@ -244,20 +244,11 @@ export class TrainingSession {
     const D = this.D;
     if (sequence.length !== this.T * D) throw new Error(`TrainingSession.classify: expected ${this.T}×${D} = ${this.T * D} values, got ${sequence.length}`);
     const net = this.trainer.net;
-    const e = this.engine;
     this.chunk = 0;
-    net.resetState(new Rng(1234));
-    const x = new Float32Array(B * D);
-    for (let t = 0; t < this.T; t++) {
+    // the image's row t in every batch row: one submit per block of steps (Trainer.inferSequence)
+    this.trainer.inferSequence((t, x) => {
       for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) x[b * D + d] = sequence[t * D + d]!;
-      net.setInput(0, x);
-      const enc = e.device.createCommandEncoder({ label: 'classify' });
-      const pass = enc.beginComputePass({ label: 'classify' });
-      for (const d of net.forward(0)) d.encode(pass);
-      pass.end();
-      net.encodeCarry(enc, 1);
-      e.submit(enc, `classify step ${t}`);
-    }
+    }, new Rng(1234));
     const o = (await net.readState(0))['o']!;
     const C = o.length / B;
     const probs = new Float32Array(C);

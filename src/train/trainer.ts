@@ -24,7 +24,7 @@ import { netConfig, type NetSpec } from '../ref/network.js';
 import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.js';
 import { Rng } from '../util/rng.js';
 import { tuningFor } from '../kernels/tuning.js';
-import { checkMemory, estimateTrainerMemory, type MemoryEstimate } from './memory_estimate.js';
+import { checkMemory, estimateTrainerMemory, evaluationBlockSteps, type MemoryEstimate } from './memory_estimate.js';
 
 export type Method = 'fptt' | 'bptt';
 
@@ -123,6 +123,10 @@ export class Trainer {
   /** The device / host bytes estimated (and checked) before anything was allocated. */
   readonly memoryEstimate: MemoryEstimate;
   private inputBuf: Float32Array;
+  /** Steps per evaluation submit, their inputs staged on the host and on the device. */
+  private readonly evalBlockSteps: number;
+  private readonly evalHost: Float32Array;
+  private readonly evalInputs: Tensor;
   /** The arena's gradients before the last update (TrainerOptions.captureGradients), else null. */
   private gradSnapshot: Tensor | null = null;
   /** Sequences trained so far. */
@@ -184,6 +188,9 @@ export class Trainer {
     // the loss kernels read the update count from the optimiser's state (non-finite guard)
     this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk, oracle: opts.oracle ?? false, updateState: this.update.state });
     this.inputBuf = new Float32Array(cfg.B * cfg.D);
+    this.evalBlockSteps = evaluationBlockSteps(T, cfg.B * cfg.D);
+    this.evalHost = new Float32Array(this.evalBlockSteps * cfg.B * cfg.D);
+    this.evalInputs = engine.tensor([this.evalBlockSteps, cfg.B * cfg.D], { label: 'evaluation inputs' });
     if (opts.captureGradients) this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
   }
 
@@ -295,24 +302,50 @@ export class Trainer {
 
   /**
    * Forward only over a whole batch of sequences (no update); the loss and prediction of the last
-   * step go into the metrics. Uses position 0 of the slots, one submit per step.
+   * step go into the metrics. Uses position 0 of the slots. The inputs of up to
+   * `evalBlockSteps` steps are written at once into a staging tensor, and one command encoder per
+   * block copies each step's input into slot 0 before that step's forward pass (copies and passes
+   * run in recording order), so a sequence costs ⌈T / block⌉ submits, not T.
    */
   evaluateSequence(src: SequenceBatchSource, rng: Rng | null = null): void {
-    const net = this.net;
-    net.resetState(rng);
+    this.net.resetState(rng);
     this.setTargets(src);
-    for (let t = 0; t < this.T; t++) {
-      src.fillStep(t, this.inputBuf);
-      net.setInput(0, this.inputBuf);
-      const last = t === this.T - 1;
-      if (last) net.setLoss(0, { w: 1, scale: 1, countPrediction: true });
+    this.forwardStaged((t, out) => src.fillStep(t, out), true);
+  }
+
+  /**
+   * Forward only over a whole sequence with no loss and no metrics (inference): afterwards the
+   * state (readState(0), e.g. the readout's `o`) is that after the last step. Staged in blocks
+   * like evaluateSequence.
+   */
+  inferSequence(fillStep: (t: number, out: Float32Array) => void, rng: Rng | null = null): void {
+    this.net.resetState(rng);
+    this.forwardStaged(fillStep, false);
+  }
+
+  private forwardStaged(fillStep: (t: number, out: Float32Array) => void, withLoss: boolean): void {
+    const net = this.net;
+    const block = this.evalBlockSteps;
+    const stepFloats = this.inputBuf.length;
+    const stepBytes = 4 * stepFloats;
+    const staging = this.evalInputs;
+    const slot0 = net.inputs[0]!;
+    for (let t0 = 0; t0 < this.T; t0 += block) {
+      const n = Math.min(block, this.T - t0);
+      for (let j = 0; j < n; j++) fillStep(t0 + j, this.evalHost.subarray(j * stepFloats, (j + 1) * stepFloats));
+      this.engine.device.queue.writeBuffer(staging.buffer, staging.byteOffset, this.evalHost.buffer, this.evalHost.byteOffset, n * stepBytes);
+      const lastBlock = t0 + n === this.T;
+      if (withLoss && lastBlock) net.setLoss(0, { w: 1, scale: 1, countPrediction: true });
       const enc = this.engine.device.createCommandEncoder({ label: 'evaluate' });
-      const pass = enc.beginComputePass({ label: 'evaluate' });
-      for (const d of net.forward(0)) d.encode(pass);
-      if (last) net.loss(0).encode(pass);
-      pass.end();
-      net.encodeCarry(enc, 1);
-      this.engine.submit(enc, `evaluation step ${t}`);
+      for (let j = 0; j < n; j++) {
+        enc.copyBufferToBuffer(staging.buffer, staging.byteOffset + j * stepBytes, slot0.buffer, slot0.byteOffset, stepBytes);
+        const pass = enc.beginComputePass({ label: `evaluate step ${t0 + j}` });
+        for (const d of net.forward(0)) d.encode(pass);
+        if (withLoss && lastBlock && j === n - 1) net.loss(0).encode(pass);
+        pass.end();
+        net.encodeCarry(enc, 1);
+      }
+      this.engine.submit(enc, `${withLoss ? 'evaluation' : 'inference'} steps ${t0}..${t0 + n - 1}`);
     }
   }
 
@@ -370,6 +403,7 @@ export class Trainer {
 
   destroy(): void {
     this.gradSnapshot?.destroy();
+    this.evalInputs.destroy();
     this.update.destroy();
     this.net.destroy();
     this.arena.destroy();
