@@ -3,8 +3,12 @@ import { existsSync } from 'node:fs';
 
 // Dawn reads VK_ICD_FILENAMES when it first loads Vulkan; a `test.env` entry does not reach the
 // worker threads, so it is set here (src/gpu/device.ts also finds SwiftShader by itself).
+// SNN_ADAPTER=lavapipe runs the GPU tests on lavapipe instead: then src/gpu/device.ts chooses its
+// driver (.gl/lavapipe/ from scripts/install_lavapipe.sh, else the system's), and the tests fail
+// with what to install when there is none.
 const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader) && !process.env.SNN_NO_SWIFTSHADER) {
+const wantsLavapipe = /lavapipe|llvmpipe/i.test(process.env.SNN_ADAPTER ?? '');
+if (!process.env.VK_ICD_FILENAMES && !wantsLavapipe && existsSync(swiftshader) && !process.env.SNN_NO_SWIFTSHADER) {
   process.env.VK_ICD_FILENAMES = swiftshader;
 }
 

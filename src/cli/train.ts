@@ -80,7 +80,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'eval-batches', type: 'int', arg: 'N', help: 'batches per evaluation (add task)' },
   { name: 'eval-mean', type: 'flag', help: 'also evaluate the running mean W̄ (add task)' },
   { name: 'memory-budget', type: 'string', arg: 'SIZE', help: 'refuse a run whose estimated device memory is over SIZE (e.g. 2GiB, 512MiB)' },
-  { name: 'adapter', type: 'string', arg: 'NAME', help: 'use the GPU adapter whose name contains NAME (e.g. swiftshader)' },
+  { name: 'adapter', type: 'string', arg: 'NAME', help: 'use the GPU adapter whose name contains NAME (swiftshader, lavapipe: see the README; or part of a GPU name)' },
   { name: 'force', type: 'flag', help: 'start a new run in a folder that already holds one (overwrites it)' },
   { name: 'quiet', type: 'flag', help: 'no progress output (the summary is still printed)' },
 ];
@@ -300,6 +300,9 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
       if (started) folder.release();
       else folder.abandon();
     }
+    // Destroy the device first: exiting while Dawn still runs submitted work crashes the process
+    // (SIGSEGV in its teardown) instead of exiting with the signal's code.
+    if (engine && !io.engine) engine.destroy();
     process.exit(STOP_SIGNALS[sig]);
   };
   if (io.signals !== false) {

@@ -6,7 +6,9 @@
  * In Node, on Linux, the Vulkan driver is chosen before Dawn is loaded (`prepareNodeGpuEnvironment`):
  * when VK_ICD_FILENAMES is unset and the machine has no GPU device (/dev/dri/renderD*,
  * /dev/nvidia*, /dev/dxg), it points at SwiftShader's Vulkan ICD (shipped with Debian's `chromium`
- * package), or at lavapipe's when the adapter asked for is lavapipe / llvmpipe. So Dawn does not
+ * package), or at lavapipe's when the adapter asked for (DeviceOptions.adapterName, else the
+ * environment variable SNN_ADAPTER) is lavapipe / llvmpipe: the Mesa 25 lavapipe that
+ * scripts/install_lavapipe.sh unpacks into .gl/lavapipe/ first, else the system's. So Dawn does not
  * probe the system's other drivers, which it rejects with warnings on stderr. When XDG_RUNTIME_DIR
  * is unset, Dawn gets a private (0700) runtime folder in the temporary folder instead of
  * printing "XDG_RUNTIME_DIR is invalid or not set". When Dawn still finds no adapter, we retry
@@ -26,8 +28,9 @@ export interface DeviceOptions {
   forceFallbackAdapter?: boolean;
   /**
    * Pick an adapter whose description/vendor/architecture/device contains this text
-   * (case-insensitive), e.g. "swiftshader" or "nvidia". In Node this also lets us point Vulkan at
-   * SwiftShader before the first attempt.
+   * (case-insensitive), e.g. "swiftshader", "lavapipe" (Dawn calls it llvmpipe) or "nvidia". In
+   * Node this also lets us point Vulkan at SwiftShader's or lavapipe's driver before the first
+   * attempt; when it is not given, the environment variable SNN_ADAPTER gives it.
    */
   adapterName?: string;
   /** Features to enable when the adapter has them (timestamp-query, subgroups are asked by default). */
@@ -73,6 +76,20 @@ export const SWIFTSHADER_ICD_PATHS = [
 
 /** Known places of lavapipe's (Mesa's software Vulkan driver) ICD manifests. */
 const VULKAN_ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
+
+/**
+ * Where `scripts/install_lavapipe.sh` puts Mesa 25's lavapipe (from Debian's bookworm-backports,
+ * unpacked without touching the system), relative to a webgpu-snn checkout or the current folder.
+ * Debian 12's own lavapipe (Mesa 22) is rejected by Dawn, so this one is preferred.
+ */
+export const LOCAL_LAVAPIPE_ICD = '.gl/lavapipe/lvp_icd.json';
+
+/** What to run to get a lavapipe that Dawn accepts (for error messages). */
+export const LAVAPIPE_INSTALL_ADVICE =
+  'run `bash scripts/install_lavapipe.sh` in the webgpu-snn checkout (it downloads Mesa 25\'s mesa-vulkan-drivers from ' +
+  "Debian's bookworm-backports and unpacks it into .gl/lavapipe/, leaving the system alone), or add bookworm-backports " +
+  'to apt and `apt-get install -t bookworm-backports mesa-vulkan-drivers libdrm2 libdrm-amdgpu1`, or set VK_ICD_FILENAMES ' +
+  "to the lvp_icd json of a Mesa ≥ 24 lavapipe. Debian 12's own lavapipe (Mesa 22.3) is rejected by Dawn";
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -136,14 +153,29 @@ export interface NodeGpuHost {
   list(dir: string): string[];
   /** A private (0700) temporary folder of this user's (made if needed); returns its path. */
   makePrivateDir(): string;
+  /**
+   * Candidate paths of a local lavapipe install (LOCAL_LAVAPIPE_ICD under the current folder and
+   * under this package's root), tried before the system's ICD folders. None when absent.
+   */
+  localLavapipeIcds?: string[];
 }
 
 async function nodeHost(): Promise<NodeGpuHost> {
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  // This module is src/gpu/device.ts or bundled into dist/<node|bench>/*.js: two folders below the root.
+  let packageRoot: string | undefined;
+  try {
+    packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  } catch {
+    packageRoot = undefined;
+  }
+  const localLavapipeIcds = [...new Set([process.cwd(), packageRoot].filter((d): d is string => !!d).map((d) => path.join(d, LOCAL_LAVAPIPE_ICD)))];
   return {
     platform: process.platform,
+    localLavapipeIcds,
     arch: process.arch,
     env: process.env,
     exists: (p) => fs.existsSync(p),
@@ -192,6 +224,8 @@ function gpuDeviceNodes(host: NodeGpuHost): string[] {
 }
 
 function lavapipeIcd(host: NodeGpuHost): string | undefined {
+  const local = (host.localLavapipeIcds ?? []).find((p) => host.exists(p));
+  if (local) return local;
   const archTag = host.arch === 'x64' ? 'x86_64' : host.arch === 'arm64' ? 'aarch64' : host.arch;
   for (const dir of VULKAN_ICD_DIRS) {
     const names = host.list(dir).filter((n) => /^lvp_icd.*\.json$/.test(n));
@@ -204,7 +238,8 @@ function lavapipeIcd(host: NodeGpuHost): string | undefined {
 /**
  * Before Dawn is first loaded (Node, Linux): choose the Vulkan driver when the user has not
  * (VK_ICD_FILENAMES / VK_DRIVER_FILES unset): lavapipe's ICD when `adapterName` asks for
- * lavapipe / llvmpipe; SwiftShader's when it asks for swiftshader, or when there is no GPU device
+ * lavapipe / llvmpipe (the local install of scripts/install_lavapipe.sh first, then the system's
+ * ICD folders); SwiftShader's when it asks for swiftshader, or when there is no GPU device
  * node (a hardware driver could not work, and probing the system's drivers only prints Dawn's
  * warnings about the ones it rejects); otherwise Vulkan's own search, so a GPU is never hidden.
  * SNN_NO_SWIFTSHADER=1 turns the SwiftShader choice off. And when XDG_RUNTIME_DIR is unset, set
@@ -231,7 +266,10 @@ export function prepareNodeGpuEnvironment(opts: Pick<DeviceOptions, 'adapterName
     if (lvp) {
       env.VK_ICD_FILENAMES = lvp;
       notes.push(`Vulkan driver: lavapipe was asked for: VK_ICD_FILENAMES=${lvp}`);
-    } else notes.push(`Vulkan driver: lavapipe was asked for, but no lvp_icd*.json is in ${VULKAN_ICD_DIRS.join(', ')}`);
+    } else {
+      const places = [...(host.localLavapipeIcds ?? []), ...VULKAN_ICD_DIRS.map((d) => `${d}/lvp_icd*.json`)];
+      notes.push(`Vulkan driver: lavapipe was asked for, but no lvp_icd*.json was found (looked for ${places.join(', ')})`);
+    }
     return notes;
   }
   const wantsSwiftShader = /swiftshader/i.test(opts.adapterName ?? '');
@@ -301,9 +339,13 @@ async function requestNodeAdapter(opts: DeviceOptions, log: (line: string) => vo
   };
   const first = await attempt();
   if (first) return first;
-  // Retry with SwiftShader's Vulkan ICD when it is installed and not tried already.
+  // SwiftShader cannot be the lavapipe that was asked for: no retry then.
+  if (wantsLavapipe(opts.adapterName)) return null;
+  // Retry with SwiftShader's Vulkan ICD when it is installed and not tried already; when that
+  // finds nothing either, the driver chosen before stays (later engines in this process keep it).
+  const before = process.env.VK_ICD_FILENAMES;
   for (const icd of SWIFTSHADER_ICD_PATHS) {
-    if (process.env.VK_ICD_FILENAMES === icd) continue;
+    if (before === icd) continue;
     if (host.exists(icd)) {
       log(`retrying with SwiftShader's Vulkan driver ${icd}`);
       process.env.VK_ICD_FILENAMES = icd;
@@ -311,20 +353,32 @@ async function requestNodeAdapter(opts: DeviceOptions, log: (line: string) => vo
       if (retry) return retry;
     }
   }
+  if (before === undefined) delete process.env.VK_ICD_FILENAMES;
+  else process.env.VK_ICD_FILENAMES = before;
   return null;
 }
 
-function noAdapterMessage(opts: DeviceOptions): string {
-  const wanted = opts.adapterName ? ` matching "${opts.adapterName}"` : '';
-  if (isNode) {
-    const lvp = wantsLavapipe(opts.adapterName)
-      ? " Dawn rejects Debian 12's own lavapipe (Mesa 22); Mesa 25's, from bookworm-backports (mesa-vulkan-drivers), works: point VK_ICD_FILENAMES at its lvp_icd json."
+/**
+ * The message when no adapter was found (`node` false: the browser's). `fromEnv`: the adapter name
+ * came from SNN_ADAPTER. Exported for the tests.
+ */
+export function noAdapterMessage(opts: DeviceOptions, node = isNode, fromEnv = false): string {
+  const wanted = opts.adapterName ? ` matching "${opts.adapterName}"${fromEnv ? ' (from SNN_ADAPTER)' : ''}` : '';
+  if (node && wantsLavapipe(opts.adapterName)) {
+    const icd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+    const chosen = icd
+      ? /lvp/i.test(icd)
+        ? ` (the Vulkan driver tried was ${icd})`
+        : `: VK_ICD_FILENAMES / VK_DRIVER_FILES is set to ${icd}, which is not lavapipe; unset it to let webgpu-snn find lavapipe, or`
       : '';
+    return `no WebGPU adapter${wanted} found: lavapipe was asked for and Dawn found no lavapipe it accepts${chosen}${chosen.endsWith('or') ? '' : '. To install it,'} ${LAVAPIPE_INSTALL_ADVICE}.`;
+  }
+  if (node) {
     return (
       `no WebGPU adapter${wanted} found. Dawn needs a Vulkan driver and the Vulkan loader ` +
       `(libvulkan.so.1). On a machine without a GPU install SwiftShader and the loader: ` +
       `\`apt-get install -y chromium libvulkan1\` (Debian), which provides ${SWIFTSHADER_ICD_PATHS[0]}; ` +
-      `the engine finds it by itself, or set VK_ICD_FILENAMES to a Vulkan ICD json.${lvp}`
+      `the engine finds it by itself, or set VK_ICD_FILENAMES to a Vulkan ICD json.`
     );
   }
   return (
@@ -334,8 +388,14 @@ function noAdapterMessage(opts: DeviceOptions): string {
   );
 }
 
-/** Acquire a device. Throws GpuUnavailableError with installation advice when there is none. */
-export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
+/**
+ * Acquire a device. Throws GpuUnavailableError with installation advice when there is none.
+ * In Node, when `opts.adapterName` is not given, the environment variable SNN_ADAPTER gives it
+ * (e.g. SNN_ADAPTER=lavapipe for the CLI, the benches and the tests).
+ */
+export async function acquireDevice(options: DeviceOptions = {}): Promise<GpuContext> {
+  const envAdapter = isNode && options.adapterName === undefined ? process.env.SNN_ADAPTER?.trim() || undefined : undefined;
+  const opts: DeviceOptions = envAdapter ? { ...options, adapterName: envAdapter } : options;
   let adapter: GPUAdapter | null = null;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu && !isNode) {
@@ -347,7 +407,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
   } else if (isNode) {
     adapter = await requestNodeAdapter(opts, opts.log ?? defaultLog());
   }
-  if (!adapter) throw new GpuUnavailableError(noAdapterMessage(opts));
+  if (!adapter) throw new GpuUnavailableError(noAdapterMessage(opts, isNode, envAdapter !== undefined));
 
   const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups', ...(opts.optionalFeatures ?? [])];
   const requiredFeatures = wanted.filter((f) => adapter!.features.has(f));

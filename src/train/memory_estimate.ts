@@ -25,15 +25,19 @@ import { netConfig, netParamShapes, type LayerConfig, type NetSpec } from '../re
 /** Largest typed array length (elements) V8 allows; a bigger host array cannot exist at all. */
 export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
 
-/** Most steps one evaluation submit covers (the issue asks for ≥ 32 or a whole sequence). */
+/** Steps one evaluation submit covers (the issue asks for ≥ 32 steps or a whole sequence). */
 export const EVALUATION_BLOCK_STEPS = 32;
 /** Device bytes the evaluation staging may take before the block is cut below 32 steps. */
 const EVALUATION_STAGING_BYTES = 64 * 2 ** 20;
 
-/** Steps per evaluation submit: the whole sequence up to 32, fewer only for very large inputs. */
-export function evaluationBlockSteps(T: number, stepFloats: number): number {
-  const fit = Math.max(1, Math.floor(EVALUATION_STAGING_BYTES / (4 * Math.max(1, stepFloats))));
-  return Math.max(1, Math.min(T, EVALUATION_BLOCK_STEPS, fit));
+/**
+ * Steps per evaluation submit: 32, fewer only for very large inputs. It does not depend on the
+ * sequence length, so that FPTT's device memory stays independent of T (a shorter sequence
+ * simply fills part of the staging).
+ */
+export function evaluationBlockSteps(stepFloats: number): number {
+  const fit = Math.floor(EVALUATION_STAGING_BYTES / (4 * Math.max(1, stepFloats)));
+  return Math.max(1, Math.min(EVALUATION_BLOCK_STEPS, fit));
 }
 
 export interface MemoryItem {
@@ -184,7 +188,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
     }
   });
   add('inputs', null, 4 * B * D, slots);
-  add('evaluation inputs (staged steps)', null, 4 * B * D * evaluationBlockSteps(T, B * D));
+  add('evaluation inputs (staged steps)', null, 4 * B * D * evaluationBlockSteps(B * D));
   const head = cfg.head;
   let outputs: number;
   if (head.kind === 'readout') {

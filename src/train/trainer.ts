@@ -188,7 +188,7 @@ export class Trainer {
     // the loss kernels read the update count from the optimiser's state (non-finite guard)
     this.net = new SpikingNetwork(engine, spec, store, { slots: maxChunk, oracle: opts.oracle ?? false, updateState: this.update.state });
     this.inputBuf = new Float32Array(cfg.B * cfg.D);
-    this.evalBlockSteps = evaluationBlockSteps(T, cfg.B * cfg.D);
+    this.evalBlockSteps = evaluationBlockSteps(cfg.B * cfg.D);
     this.evalHost = new Float32Array(this.evalBlockSteps * cfg.B * cfg.D);
     this.evalInputs = engine.tensor([this.evalBlockSteps, cfg.B * cfg.D], { label: 'evaluation inputs' });
     if (opts.captureGradients) this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });

@@ -73,8 +73,9 @@ describe('signals and the run lock, with a real child process', () => {
     const dir = tmpDir();
     const run = path.join(dir, 'run');
     const ckFile = path.join(run, 'checkpoint.safetensors');
-    // a slow chunk (one update per 30-step sequence of a 256-neuron layer, ~2 GFLOP): the second signal lands inside it
-    const args = ['train', 'add', '--steps', '30', '--K', '1', '--hidden', '256', '--batch', '64', '--eval-batches', '1', '--eval-every', '0', ...LONG, '--checkpoint-every', '1', '--out', 'run'];
+    // a slow chunk (one update per 120-step sequence of a 256-neuron layer, ~8 GFLOP, seconds on a
+    // CPU adapter): the second signal lands inside it even when this test process is slow to poll
+    const args = ['train', 'add', '--steps', '120', '--K', '1', '--hidden', '256', '--batch', '64', '--eval-batches', '1', '--eval-every', '0', ...LONG, '--checkpoint-every', '1', '--out', 'run'];
     const child = new CliChild(cli, args, dir);
     await child.until('the first checkpoint', () => existsSync(ckFile), 240_000);
     child.proc.kill('SIGINT');

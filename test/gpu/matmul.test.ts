@@ -5,7 +5,7 @@ import { Rng } from '../../src/util/rng.js';
 import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul.js';
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../../src/ref/matmul.js';
 import { ShapeError } from '../../src/gpu/errors.js';
-import { allMatmulTiles, type MatmulTiles } from '../../src/kernels/tuning.js';
+import { allMatmulTiles, tuningFor, type MatmulTiles } from '../../src/kernels/tuning.js';
 import type { Dispatch } from '../../src/gpu/kernel.js';
 
 const tol = { atol: 1e-4, rtol: 1e-4 };
@@ -35,7 +35,26 @@ const EXTRA: MatmulTiles[] = [
   { ROWS: 3, COLS: 16, WG: 8, UNROLL: 2, subgroups: true },
   { ROWS: 4, COLS: 16, WG: 4, UNROLL: 1, subgroups: true },
 ];
-const TILINGS: MatmulTiles[] = [...allMatmulTiles(), ...EXTRA].flatMap((t) => [t, { ...t, subgroups: !t.subgroups }]);
+// Which tilings run depends on the adapter (the one SNN_ADAPTER asks for, else the default).
+// SwiftShader: every tiling of the table plus EXTRA, each with subgroups on and off. Any other
+// adapter: the tilings its own tuning row chooses (and their no-subgroups fallback), plus the
+// small EXTRA tiles (ROWS × COLS ≤ 8) with subgroups on and off. Lavapipe's LLVM compiles big
+// tiles slowly (about 15 s a pipeline for 4×8, minutes for SwiftShader's fully unrolled 4×16 and
+// 3×16, which no other row chooses), so those would take minutes of the suite for no coverage.
+const engine = await getEngine();
+const row = tuningFor(engine.ctx.info);
+const ROW_TILES = [row.matmul.forward, row.matmul.backwardInput, row.matmul.backwardWeight];
+const onSwiftShader = row.name === 'swiftshader';
+const SMALL_EXTRA = EXTRA.filter((t) => t.ROWS * t.COLS <= 8);
+function sameTiles(a: MatmulTiles, b: MatmulTiles): boolean {
+  return a.ROWS === b.ROWS && a.COLS === b.COLS && a.WG === b.WG && a.UNROLL === b.UNROLL && a.subgroups === b.subgroups;
+}
+const unique = (ts: MatmulTiles[]) => ts.filter((t, i) => ts.findIndex((u) => sameTiles(u, t)) === i);
+const withFlip = (t: MatmulTiles) => [t, { ...t, subgroups: !t.subgroups }];
+const extraHere = onSwiftShader ? EXTRA : SMALL_EXTRA;
+const TILINGS: MatmulTiles[] = onSwiftShader
+  ? [...allMatmulTiles(), ...EXTRA].flatMap(withFlip)
+  : unique([...ROW_TILES.flatMap((t) => (t.subgroups ? withFlip(t) : [t])), ...SMALL_EXTRA.flatMap(withFlip)]);
 const tileName = (t: MatmulTiles) => `${t.ROWS}x${t.COLS} wg ${t.WG} unroll ${t.UNROLL}${t.subgroups ? ' subgroups' : ''}`;
 
 /** Concatenate rows of two (M×K1) and (M×K2) matrices into M×(K1+K2). */
@@ -113,7 +132,13 @@ describe('matmul kernels vs CPU reference', () => {
     [9, 12, 8, 12],
     [6, 16, 4, 20],
   ];
-  for (const tiles of [undefined, ...EXTRA]) {
+  it(`tilings under test on "${engine.adapterName}" (tuning row "${row.name}"): every one the row chooses, and only small others`, () => {
+    for (const t of ROW_TILES) expect(TILINGS.some((u) => sameTiles(u, t)), tileName(t)).toBe(true);
+    if (onSwiftShader) expect(TILINGS.length).toBe(2 * unique([...allMatmulTiles(), ...EXTRA]).length);
+    else for (const t of TILINGS) expect(ROW_TILES.some((r) => r.ROWS === t.ROWS && r.COLS === t.COLS) || t.ROWS * t.COLS <= 8, tileName(t)).toBe(true);
+  });
+
+  for (const tiles of [undefined, ...extraHere]) {
     for (const [M, N, K1, K2] of CAT) {
       it(`concatenated input, accumulate flags and column offsets M=${M} N=${N} K1=${K1} K2=${K2}, tiles ${tiles ? tileName(tiles) : 'of the tuning table'}`, async () => {
         const e = await getEngine();

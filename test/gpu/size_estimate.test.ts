@@ -19,7 +19,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/gpu/engine.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
-import { MemoryLimitError, parseByteSize } from '../../src/train/memory_estimate.js';
+import { formatSize, MemoryLimitError, parseByteSize } from '../../src/train/memory_estimate.js';
 import { Rng } from '../../src/util/rng.js';
 import type { NetSpec } from '../../src/ref/network.js';
 import { getEngine } from '../helpers/gpu.js';
@@ -98,7 +98,7 @@ describe('refused before allocation', () => {
     expect(err).toBeInstanceOf(MemoryLimitError);
     const max = e.limits.maxStorageBufferBindingSize;
     // the largest tensor: Wtm, H × 2H (the gate reads [I | u]): 100000 · 200000 · 4 bytes
-    expect((err as Error).message).toBe(`layer l0 (100000 neurons): Wtm needs 74.5 GiB, over the adapter's maxStorageBufferBindingSize ${(max / 2 ** 30).toFixed(1)} GiB`);
+    expect((err as Error).message).toBe(`layer l0 (100000 neurons): Wtm needs 74.5 GiB, over the adapter's maxStorageBufferBindingSize ${formatSize(max)}`);
     expect((err as MemoryLimitError).bytes).toBe(100_000 * 200_000 * 4);
     expect(e.memory.liveBytes).toBe(before);
     expect(performance.now() - t0).toBeLessThan(1000);

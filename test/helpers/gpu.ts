@@ -8,6 +8,15 @@ import { Engine } from '../../src/gpu/engine.js';
 
 let enginePromise: Promise<Engine> | null = null;
 
+/**
+ * The adapter the tests were asked to run on (SNN_ADAPTER, e.g. "lavapipe"; .ci/run runs the GPU
+ * tests once on SwiftShader and once with SNN_ADAPTER=lavapipe), or undefined for the default.
+ * Engine.create() reads it too, so getEngine() fails when that adapter is not found.
+ */
+export function requestedAdapter(): string | undefined {
+  return process.env.SNN_ADAPTER?.trim() || undefined;
+}
+
 export function getEngine(): Promise<Engine> {
   enginePromise ??= Engine.create();
   return enginePromise;
