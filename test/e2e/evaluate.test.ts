@@ -40,8 +40,8 @@ describe('Trainer.evaluateSequence vs the CPU reference forward', () => {
   it('the block rule: 32 steps whatever T, fewer only for very large inputs', () => {
     expect(evaluationBlockSteps(10)).toBe(EVALUATION_BLOCK_STEPS);
     expect(evaluationBlockSteps(64 * 28 * 28)).toBe(EVALUATION_BLOCK_STEPS);
-    // 2×128×128 event frames, batch 64: 8 MiB a step, so 8 steps fit in the 64 MiB staging
-    expect(evaluationBlockSteps(64 * 2 * 128 * 128)).toBe(8);
+    // 2×128×128 event frames, batch 4: 512 KiB a step, so 16 steps fit in the 8 MiB staging
+    expect(evaluationBlockSteps(4 * 2 * 128 * 128)).toBe(16);
     expect(evaluationBlockSteps(2 ** 25)).toBe(1);
   });
 
