@@ -97,7 +97,7 @@ const MUTATIONS = [
   {
     id: 'trainer-chunkbounds-ceil',
     why: 'chunkBounds with ceil instead of floor',
-    file: 'src/train/trainer.ts',
+    file: 'src/train/chunks.ts',
     search: 'out.push([Math.floor((p * T) / K), Math.floor(((p + 1) * T) / K)]);',
     replace: 'out.push([Math.ceil((p * T) / K), Math.ceil(((p + 1) * T) / K)]);',
     tests: ['test/train/chunk_bounds.test.ts'],
@@ -105,7 +105,7 @@ const MUTATIONS = [
   {
     id: 'trainer-chunkbounds-ceil-e2e',
     why: 'chunkBounds with ceil, against the e2e reference (which cuts the sequence itself)',
-    file: 'src/train/trainer.ts',
+    file: 'src/train/chunks.ts',
     search: 'out.push([Math.floor((p * T) / K), Math.floor(((p + 1) * T) / K)]);',
     replace: 'out.push([Math.ceil((p * T) / K), Math.ceil(((p + 1) * T) / K)]);',
     tests: [E2E],

@@ -119,11 +119,6 @@ fn fptt_update_norm_partials(
 @group(0) @binding(1) var<storage, read> f_partials: array<f32>;            // (num_partials)
 @group(0) @binding(2) var<storage, read_write> f_state: UpdateState;        // 8 words
 
-/** x is neither NaN nor ±Inf (exponent bits not all ones; WGSL compilers may fold x != x away). */
-fn is_finite_f32(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
-
 /** 1 − eˣ for x ≤ 0, accurate also for small |x| (where 1 − exp(x) cancels). */
 fn one_minus_exp(x: f32) -> f32 {
   if (x < -0.5) { return 1.0 - exp(x); }

@@ -19,12 +19,9 @@
 //                (the host zeroes the metrics when it reads them), so it comes back with the metrics.
 // Predictions are counted only when count_pred = 1 (the last step of a sequence).
 
-override WG: u32 = 64u;
+#include "common/index.wgsl"
 
-/** x is neither NaN nor ±Inf (exponent bits not all ones; WGSL compilers may fold x != x away). */
-fn is_finite_f32(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
+override WG: u32 = 64u;
 
 /** Record the first non-finite loss of the window into metrics [5], [6], [7] (see the header). */
 fn mark_nonfinite(m5: f32, m7: f32, step: u32, batch_loss: f32, sum: f32) -> vec3<f32> {

@@ -36,10 +36,13 @@ export function writeTextFile(file: string, text: string, what = 'the file', app
   }
 }
 
-/** Creates an output folder (and its parents), naming it when that fails. */
-export function makeFolder(dir: string, what = 'the output folder'): void {
+/**
+ * Creates an output folder (and its parents), naming it when that fails. Returns the first folder
+ * it created (undefined when `dir` existed), as mkdirSync does.
+ */
+export function makeFolder(dir: string, what = 'the output folder'): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    return mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new Error(`cannot create ${describeFsError(what, dir, e)}`);
   }

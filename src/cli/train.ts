@@ -11,7 +11,7 @@
  * SIGTERM stop after the current chunk, write a checkpoint and exit (130 / 143); a second signal
  * exits at once, leaving the last good checkpoint. Every way out releases the lock.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../gpu/engine.js';
 import { Trainer } from './../train/trainer.js';
@@ -30,8 +30,7 @@ import {
 } from '../train/checkpoint.js';
 import { TrainingLoop, recordToJsonl, type LoopCounters, type MetricRecord } from '../train/loop.js';
 import { NonFiniteError } from '../train/nonfinite.js';
-import { MemoryLimitError, checkMemory, estimateTrainerMemory, formatSize, parseByteSize } from '../train/memory_estimate.js';
-import { tuningFor } from '../kernels/tuning.js';
+import { MemoryLimitError, formatSize, parseByteSize } from '../train/memory_estimate.js';
 import { totalmem } from 'node:os';
 import {
   ConfigError,
@@ -50,7 +49,7 @@ import { createTaskData, defaultDataDir } from '../tasks/node_data.js';
 import { stateSeed } from '../tasks/data.js';
 import { UsageError, parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter, formatBytes, formatDuration, metricText } from './progress.js';
-import { writeTextFile, type CliIo } from './io.js';
+import { makeFolder, writeTextFile, type CliIo } from './io.js';
 import type { BatchSourceState } from '../data/dataset.js';
 import { acquireRunLock, type RunLock } from './run_lock.js';
 import { describeFsError } from '../util/fs_errors.js';
@@ -227,11 +226,7 @@ class RunFolder {
 
   open(command: string): void {
     if (existsSync(this.dir) && !statSync(this.dir).isDirectory()) throw new UsageError(`--out ${this.dir}: this is a file, not a folder (the run folder holds metrics.jsonl, config.json and checkpoint.safetensors)`, 'train');
-    try {
-      this.created = mkdirSync(this.dir, { recursive: true }) ?? null;
-    } catch (e) {
-      throw new Error(`cannot create the run folder: ${describeFsError('the folder', this.dir, e)}`);
-    }
+    this.created = makeFolder(this.dir, 'the run folder') ?? null;
     this.lock = acquireRunLock(this.dir, { command });
   }
 
@@ -372,18 +367,19 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
 
     engine = io.engine ?? (await Engine.create(o['adapter'] !== undefined ? { adapterName: o['adapter'] as string } : {}));
     const eng = engine;
-    // size before allocation: over the adapter's limits or --memory-budget, refuse before any allocation
+    // size before allocation: the Trainer checks its estimate against the adapter's limits,
+    // --memory-budget and the machine's memory before it allocates anything
     const memoryBudget = memoryBudgetOf(o);
-    checkRunMemory(eng, spec, cfg, memoryBudget);
-    const tr = new Trainer(eng, spec, {
+    const tr = withMemoryHint(cfg, () => new Trainer(eng, spec, {
       ...(memoryBudget !== undefined ? { memoryBudget } : {}),
+      hostMemoryBudget: totalmem(),
       method: cfg.trainer.method,
       steps: cfg.trainer.steps,
       ...(cfg.trainer.K !== null ? { K: cfg.trainer.K } : {}),
       fptt: cfg.trainer.fptt,
       optimizer: cfg.trainer.optimizer,
       seed: cfg.seed,
-    });
+    }));
     trainer = tr;
     if (ck) restoreCheckpoint(tr, ck, checkpointFile!);
 
@@ -518,23 +514,13 @@ function memoryBudgetOf(o: ParsedOptions): number | undefined {
 }
 
 /**
- * The device and host estimate of the run (src/train/memory_estimate.ts), checked against the
- * adapter's limits, --memory-budget and the machine's memory; a refusal is a ConfigError that
- * names the layer by its flag and says which flag to change.
+ * Builds the trainer; a MemoryLimitError from its size check (src/train/memory_estimate.ts)
+ * becomes a ConfigError that names the layer by its flag and says which flag to change.
  */
-function checkRunMemory(engine: Engine, spec: ReturnType<typeof netSpecOf>, cfg: RunConfig, memoryBudget: number | undefined): void {
+function withMemoryHint(cfg: RunConfig, make: () => Trainer): Trainer {
   const t = cfg.trainer;
-  const est = estimateTrainerMemory(spec, { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}) }, {
-    minStorageBufferOffsetAlignment: engine.limits.minStorageBufferOffsetAlignment,
-    workgroupSize: tuningFor(engine.ctx.info).elementwiseWorkgroup,
-  });
   try {
-    checkMemory(spec, est, {
-      maxBufferSize: engine.limits.maxBufferSize,
-      maxStorageBufferBindingSize: engine.limits.maxStorageBufferBindingSize,
-      ...(memoryBudget !== undefined ? { memoryBudget } : {}),
-      hostBudget: totalmem(),
-    });
+    return make();
   } catch (e) {
     if (!(e instanceof MemoryLimitError)) throw e;
     const layer = e.subject.layer !== null ? cfg.network.layers[e.subject.layer] : undefined;

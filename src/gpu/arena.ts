@@ -227,10 +227,14 @@ export class ParamArena {
 
   /** Every parameter's values of one kind (one readback of the flat buffer). */
   async readAll(kind: ArenaKind): Promise<Record<string, Float32Array>> {
-    const flat = this.flat(kind);
-    const [all] = await this.engine!.readMany([flat]);
+    const [all] = await this.engine!.readMany([this.flat(kind)]);
+    return this.split(all!);
+  }
+
+  /** A flat copy laid out like the arena (padding included), cut into one array per parameter. */
+  split(flat: Float32Array): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};
-    for (const e of this.entries) out[e.view.name] = all!.slice(e.view.offset, e.view.offset + e.view.size);
+    for (const e of this.entries) out[e.view.name] = flat.slice(e.view.offset, e.view.offset + e.view.size);
     return out;
   }
 

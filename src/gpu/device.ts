@@ -310,7 +310,7 @@ function adapterMatches(adapter: GPUAdapter, wanted: string | undefined): boolea
   const d = describeAdapter(adapter);
   const text = [d.vendor, d.architecture, d.device, d.description].join(' ').toLowerCase();
   // Dawn names Mesa's lavapipe "llvmpipe".
-  const w = wanted.toLowerCase() === 'lavapipe' ? 'llvmpipe' : wanted.toLowerCase();
+  const w = wantsLavapipe(wanted) ? 'llvmpipe' : wanted.toLowerCase();
   return text.includes(w);
 }
 

@@ -17,7 +17,7 @@ import { tuningFor } from './tuning.js';
 const FILE = 'fptt_update.wgsl';
 
 /** Elements per invocation in one piece of the arena (a piece is WG_SIZE · CHUNK_LANES elements). */
-const CHUNK_LANES = 64; // elements per invocation (16 vec4s)
+export const CHUNK_LANES = 64; // elements per invocation (16 vec4s)
 
 const UPDATE_PARAMS: readonly ParamField[] = [
   ['n', 'u32'],
@@ -39,6 +39,8 @@ const UPDATE_PARAMS: readonly ParamField[] = [
   ['log_beta1', 'f32'],
   ['log_beta2', 'f32'],
 ];
+/** 32-bit fields of the update's uniform (the memory estimate sizes its three uniform buffers by it). */
+export const UPDATE_UNIFORM_FIELDS = UPDATE_PARAMS.length;
 
 export const FPTT_UPDATE_NORM_PARTIALS: KernelSpec = {
   name: 'fptt_update_norm_partials',

@@ -32,7 +32,8 @@
 import type { Trainer } from './trainer.js';
 import type { NetSpec } from '../ref/network.js';
 import type { ArenaKind } from '../gpu/arena.js';
-import { NonFiniteError, firstNonFinite, valueText } from './nonfinite.js';
+import { NonFiniteError, firstNonFinite } from './nonfinite.js';
+import { fsReason } from '../util/fs_errors.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-snn-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -283,7 +284,7 @@ export function assertFiniteTensors(tensors: ReadonlyMap<string, CheckpointTenso
   if (bad) {
     throw new NonFiniteError(
       { quantity: bad.name, update: null, iteration: null, value: bad.value, index: bad.index },
-      `checkpoint not written: tensor ${bad.name} holds ${valueText(bad.value)} at element ${bad.index}`,
+      `checkpoint not written: tensor ${bad.name} holds ${bad.value} at element ${bad.index}`,
     );
   }
 }
@@ -342,7 +343,7 @@ export function checkCompatible(ck: Checkpoint, expected: ExpectedRun, file: str
 export function restoreCheckpoint(trainer: Trainer, ck: Checkpoint, file: string): void {
   const bad = findNonFiniteTensor(ck.tensors);
   if (bad) {
-    throw new CheckpointError(file, `tensor "${bad.name}" holds ${valueText(bad.value)} at element ${bad.index}: the run had diverged when this was written; it cannot be resumed (start again, e.g. with a lower learning rate)`);
+    throw new CheckpointError(file, `tensor "${bad.name}" holds ${bad.value} at element ${bad.index}: the run had diverged when this was written; it cannot be resumed (start again, e.g. with a lower learning rate)`);
   }
   const kinds = KINDS.filter((k) => trainer.arena.hasFptt || (k !== 'mean' && k !== 'lambda'));
   const expectedNames = new Set<string>();
@@ -423,15 +424,6 @@ export function isAtomicTempOf(file: string, name: string): boolean {
   return name === `${base}.tmp` || (name.startsWith(`${base}.`) && /^\.\d+-[0-9a-f]{16}\.tmp$/.test(name.slice(base.length)));
 }
 
-/** Node's "ENOSPC: no space left on device, write" as words, without the errno code and syscall. */
-function fsWords(e: unknown): string {
-  const msg = (e as Error | null)?.message ?? String(e);
-  const code = (e as { code?: unknown } | null)?.code;
-  const m = /^(E[A-Z]+): ([^,]+)(, .*)?$/.exec(msg);
-  if (m && (code === undefined || code === m[1])) return m[2]!;
-  return msg;
-}
-
 /**
  * Writes `data` to `file` atomically: a temporary file of its own (`atomicTempName`) is written
  * and fsynced, then renamed over `file`, then the folder is fsynced. On any failure the
@@ -476,7 +468,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array, io?: Parti
     } catch {
       /* it may not exist */
     }
-    throw new Error(`writing ${file} failed (the previous file, if any, is unchanged): ${fsWords(e)}`);
+    throw new Error(`writing ${file} failed (the previous file, if any, is unchanged): ${fsReason(e)}`);
   }
   // make the rename durable; not every platform can fsync a folder
   try {
@@ -509,9 +501,7 @@ export async function readCheckpointFile(file: string): Promise<Checkpoint> {
         ? 'the file does not exist'
         : code === 'EISDIR'
           ? 'this is a folder; give the checkpoint file in it (checkpoint.safetensors)'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'the file cannot be read (permission denied)'
-            : `the file cannot be read (${fsWords(e)})`,
+          : `the file cannot be read (${fsReason(e)})`,
     );
   }
   return decodeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);

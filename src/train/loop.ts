@@ -36,7 +36,7 @@ import type { ScheduleConfig } from '../tasks/config.js';
 import type { TaskData } from '../tasks/data.js';
 import { Rng } from '../util/rng.js';
 import type { SequenceBatchSource, Trainer } from './trainer.js';
-import { NonFiniteError, quantityText, valueText } from './nonfinite.js';
+import { NonFiniteError, quantityText } from './nonfinite.js';
 
 export interface MetricRecord {
   kind: 'train' | 'eval';
@@ -341,8 +341,8 @@ export class TrainingLoop {
    */
   private async stopNonFinite(quantity: string, update: number | null, value: number, iteration: number, detail = ''): Promise<never> {
     const at = update !== null ? `at iteration ${iteration} (optimiser update ${update})` : `at iteration ${iteration}`;
-    const message = `training stopped ${at}: ${quantityText(quantity)} is ${valueText(value)}${detail}; no checkpoint is written from it (a lower learning rate, or gradient clipping, usually avoids this)`;
-    const r: NonFiniteRecord = { kind: 'nonfinite', epoch: this.currentEpoch(), step: iteration, update, quantity, value: valueText(value), time: round3(this.time), message };
+    const message = `training stopped ${at}: ${quantityText(quantity)} is ${value}${detail}; no checkpoint is written from it (a lower learning rate, or gradient clipping, usually avoids this)`;
+    const r: NonFiniteRecord = { kind: 'nonfinite', epoch: this.currentEpoch(), step: iteration, update, quantity, value: String(value), time: round3(this.time), message };
     await this.opts.onNonFinite?.(r);
     throw new NonFiniteError({ quantity, update, iteration, value }, message);
   }

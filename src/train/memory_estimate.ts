@@ -21,6 +21,8 @@
  * read back plus the encoded file. The estimate is the larger of the two phases.
  */
 import { netConfig, netParamShapes, type LayerConfig, type NetSpec } from '../ref/network.js';
+import { chunkBounds } from './chunks.js';
+import { CHUNK_LANES, UPDATE_UNIFORM_FIELDS } from '../kernels/fptt_update.js';
 
 /** Largest typed array length (elements) V8 allows; a bigger host array cannot exist at all. */
 export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
@@ -106,13 +108,6 @@ const MATMUL_U = uni(6);
 const NEURON_U = 64; // neuronParams: B, H, cs, flags and the neuron's constants (≤ 16 words)
 const SMALL_U = uni(4);
 
-/** The chunk bounds of a Trainer (same rule as chunkBounds in trainer.ts). */
-function chunkLengths(T: number, K: number): number[] {
-  const out: number[] = [];
-  for (let p = 0; p < K; p++) out.push(Math.floor(((p + 1) * T) / K) - Math.floor((p * T) / K));
-  return out;
-}
-
 /** Uniform bytes of one step's forward and backward dispatches of layer l (prev: j > 0; input: layer > 0). */
 function layerStepUniforms(l: LayerConfig, prev: boolean, input: boolean): { fwd: number; bwd: number } {
   if (l.type === 'pool') return { fwd: SMALL_U, bwd: input ? SMALL_U : 0 };
@@ -140,7 +135,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   const { B, D } = cfg;
   const T = opts.steps;
   const K = opts.method === 'bptt' ? 1 : (opts.K ?? T);
-  const lengths = chunkLengths(T, K);
+  const lengths = chunkBounds(T, K).map(([a, b]) => b - a);
   const slots = Math.max(...lengths);
   const alignF = device.minStorageBufferOffsetAlignment / 4;
   const items: MemoryItem[] = [];
@@ -211,8 +206,8 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   }
   add('metrics', null, 32);
 
-  // the update: partial sums per piece of the arena (WG·64 elements per piece), state, piece table
-  const piece = device.workgroupSize * 64;
+  // the update: partial sums per piece of the arena (WG·CHUNK_LANES elements per piece), state, piece table
+  const piece = device.workgroupSize * CHUNK_LANES;
   let pieces = 0;
   for (const t of tensors) pieces += Math.ceil(t.elements / piece);
   add('update partial sums', null, 4 * pieces * device.workgroupSize);
@@ -222,7 +217,6 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   const bufferBytes = items.reduce((a, it) => a + it.bytes * it.count, 0);
 
   // uniforms: each cached (position, role) dispatch list owns its uniform buffers
-  const top = cfg.layers.length - 1;
   const headFwd = head.kind === 'readout' ? MATMUL_U * (head.cfg.liquid ? 2 : 1) + SMALL_U : MATMUL_U;
   const headBwd = (prev: boolean, hasLoss: boolean) =>
     head.kind === 'readout' ? SMALL_U + (head.cfg.liquid ? MATMUL_U * (3 + (prev ? 1 : 0)) : SMALL_U) + 2 * MATMUL_U : hasLoss ? 2 * MATMUL_U : 0;
@@ -234,7 +228,6 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
       fwd += u.fwd;
       bwd += u.bwd;
     });
-    void top;
     return { fwd, bwd };
   };
   const roles = new Set<string>();
@@ -248,7 +241,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
       if (hasLoss) lossPositions.add(j);
     }
   }
-  let uniformBytes = 3 * buf(4 * 18) + lossPositions.size * SMALL_U * 2; // update dispatches, losses
+  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.size * SMALL_U * 2; // update dispatches, losses
   for (let j = 0; j < slots; j++) uniformBytes += stepUniforms(j, false).fwd;
   for (const r of roles) {
     const [j, , hl] = r.split(':').map(Number) as [number, number, number];

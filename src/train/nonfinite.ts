@@ -13,11 +13,6 @@ export function firstNonFinite(a: ArrayLike<number>): number {
   return -1;
 }
 
-/** 'NaN', 'Infinity' or '-Infinity' (as JSON cannot hold them), else the number as text. */
-export function valueText(x: number): string {
-  return Number.isNaN(x) ? 'NaN' : String(x);
-}
-
 export interface NonFiniteInfo {
   /** 'loss', 'gradNorm', or a checkpoint tensor name such as 'param/l0.Wx'. */
   quantity: string;

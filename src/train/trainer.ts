@@ -25,6 +25,9 @@ import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.j
 import { Rng } from '../util/rng.js';
 import { tuningFor } from '../kernels/tuning.js';
 import { checkMemory, estimateTrainerMemory, evaluationBlockSteps, type MemoryEstimate } from './memory_estimate.js';
+import { chunkBounds } from './chunks.js';
+
+export { chunkBounds };
 
 export type Method = 'fptt' | 'bptt';
 
@@ -102,12 +105,6 @@ export interface NonFiniteMark {
   update: number;
   /** The value (the batch loss; ‖g‖ when it was the last update, else NaN: it is not kept). */
   value: number;
-}
-
-export function chunkBounds(T: number, K: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let p = 0; p < K; p++) out.push([Math.floor((p * T) / K), Math.floor(((p + 1) * T) / K)]);
-  return out;
 }
 
 export class Trainer {
@@ -395,10 +392,7 @@ export class Trainer {
    */
   async readGradients(): Promise<Record<string, Float32Array>> {
     if (!this.gradSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
-    const flat = await this.engine.read(this.gradSnapshot);
-    const out: Record<string, Float32Array> = {};
-    for (const v of this.arena.views) out[v.name] = flat.slice(v.offset, v.offset + v.size);
-    return out;
+    return this.arena.split(await this.engine.read(this.gradSnapshot));
   }
 
   destroy(): void {

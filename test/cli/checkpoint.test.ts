@@ -104,7 +104,7 @@ describe('atomic writes', () => {
         return (require('node:fs') as typeof import('node:fs')).writeSync(fd, b, o, l);
       },
     };
-    await expect(writeCheckpointFile(file, big, failing)).rejects.toThrow(`writing ${file} failed (the previous file, if any, is unchanged): no space left on device`);
+    await expect(writeCheckpointFile(file, big, failing)).rejects.toThrow(`writing ${file} failed (the previous file, if any, is unchanged): no space left on the device`);
     expect(calls).toBe(2);
     expect(readFileSync(file).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(['ck.safetensors']);
