@@ -12,6 +12,11 @@ if (!process.env.VK_ICD_FILENAMES && !wantsLavapipe && existsSync(swiftshader) &
   process.env.VK_ICD_FILENAMES = swiftshader;
 }
 
+// The suite uses the tuning table (src/kernels/tuning.ts), never a measurement or the user's
+// tuning cache: results and times stay the same from run to run. test/gpu/autotune.test.ts
+// measures on purpose, with a cache of its own. Child processes (the CLI tests) inherit it.
+process.env.SNN_AUTOTUNE ??= 'off';
+
 /** WGSL files are imported as text, as esbuild's `text` loader does for the bundles. */
 function wgslAsText(): Plugin {
   return {

@@ -10,10 +10,13 @@
  *       ours e2e  wall clock of submit + readback of Y, measured like tfjs
  *       tfjs      wall clock of tf.matMul(a, bᵀ pre-transposed) + `await data()`, median
  *   npm run bench -- matmul --sweep [--size=512] [--wide] [--kernels=forward,backwardInput,backwardWeight]
- *                                   [--candidates=4x16x8u1s,4x8x8u2] [--rank=median|min|cpu] [--repeats=N]
- *     times every candidate tiling (ROWSxCOLSxWG u UNROLL, s = with subgroups) of each kernel, validated
- *     first, all interleaved in each repeat, and prints the best ones and a row for
- *     src/kernels/tuning.ts.
+ *                                   [--candidates=4x16x8u1s,4x8x8u2,64x64x8:4x4,autotune]
+ *                                   [--rank=median|min|cpu] [--repeats=N]
+ *     times every candidate tiling of each kernel, validated first, all interleaved in each
+ *     repeat, and prints the best ones and a row for src/kernels/tuning.ts. Tilings are written
+ *     ROWSxCOLSxWGu<UNROLL>[s] (register tiling of matmul.wgsl, s = with subgroups) or
+ *     BMxBNxBK:TMxTN (workgroup-memory tiling of matmul_shared.wgsl); `autotune` in the list
+ *     stands for the autotuner's list, matmulCandidates() of src/kernels/tuning.ts.
  *
  * FLOPs: 2·M·N·K per product (one multiply and one add per term).
  */
@@ -22,7 +25,16 @@ import type { Dispatch } from '../src/gpu/kernel.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { GpuTimer } from '../src/gpu/timer.js';
 import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../src/kernels/matmul.js';
-import { tuningFor, type MatmulTiles, type MatmulTuning } from '../src/kernels/tuning.js';
+import {
+  isSharedTiles,
+  matmulCandidates,
+  matmulTilesName,
+  parseMatmulTiles,
+  sameMatmulTiles,
+  tuningFor,
+  type MatmulTiles,
+  type MatmulTuning,
+} from '../src/kernels/tuning.js';
 import { matmulBackwardInputRef, matmulBackwardWeightRef, matmulForwardRef } from '../src/ref/matmul.js';
 import {
   adapterLine,
@@ -319,11 +331,18 @@ function candidates(e: Engine, quick: boolean, wide: boolean): MatmulTiles[] {
   return out;
 }
 
-/** "4x16x8u1s" → { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true } (no s: without subgroups). */
-function parseTiles(text: string): MatmulTiles {
-  const m = text.trim().match(/^(\d)x(4|8|16)x(\d+)u([12])(s?)$/);
-  if (!m) throw new Error(`--candidates: "${text}" is not ROWSxCOLSxWGu<UNROLL>[s] (e.g. 4x16x8u1s)`);
-  return { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8 | 16, WG: Number(m[3]), UNROLL: Number(m[4]) as 1 | 2, subgroups: m[5] === 's' };
+/**
+ * The --candidates list: tilings as matmulTilesName writes them ("4x16x8u1s", "64x64x8:4x4"),
+ * and `autotune` for every tiling of matmulCandidates(); duplicates dropped.
+ */
+function parseCandidates(text: string): MatmulTiles[] {
+  const out: MatmulTiles[] = [];
+  for (const item of text.split(',')) {
+    for (const t of item.trim() === 'autotune' ? matmulCandidates() : [parseMatmulTiles(item)]) {
+      if (!out.some((u) => sameMatmulTiles(u, t))) out.push(t);
+    }
+  }
+  return out;
 }
 
 /** Median CPU time (user + system, all threads of this process) of each dispatch, run one at a time. */
@@ -357,7 +376,7 @@ async function runSweep(args: BenchArgs): Promise<void> {
   const p = makeProblem(S, 7);
   const g = new GpuProblem(e, p);
   const listed = args.options.get('candidates');
-  const cands = listed ? listed.split(',').map(parseTiles) : candidates(e, args.quick, args.options.get('wide') === 'true');
+  const cands = listed ? parseCandidates(listed) : candidates(e, args.quick, args.options.get('wide') === 'true');
   const best: Partial<Record<Kind, MatmulTiles>> = {};
   for (const kind of kinds) {
     const ds: Dispatch[] = [];
@@ -379,18 +398,23 @@ async function runSweep(args: BenchArgs): Promise<void> {
     note('');
     note(`${kind} (${cands.length} candidates), fastest first:`);
     printTable(
-      ['ROWS', 'COLS', 'WG', 'UNROLL', 'subgroups', 'ms', 'GFLOP/s', 'best-of GFLOP/s'],
-      order.slice(0, args.quick ? 8 : 12).map((o) => [o.t.ROWS, o.t.COLS, o.t.WG, o.t.UNROLL, String(o.t.subgroups), o.ms, gflops(S, S, S, o.ms), gflops(S, S, S, o.min)]),
+      ['tiling', 'ms', 'GFLOP/s', 'best-of GFLOP/s'],
+      order.slice(0, args.quick ? 8 : 12).map((o) => [matmulTilesName(o.t), o.ms, gflops(S, S, S, o.ms), gflops(S, S, S, o.min)]),
     );
     best[kind] = order[0]!.t;
     for (const o of order) {
-      jsonLine({ bench: 'matmul-sweep', kernel: kind, size: S, ...o.t, ms: round(o.ms), gflops: round(gflops(S, S, S, o.ms)), adapter: e.adapterName, commit });
+      jsonLine({ bench: 'matmul-sweep', kernel: kind, size: S, tiling: matmulTilesName(o.t), ...o.t, ms: round(o.ms), gflops: round(gflops(S, S, S, o.ms)), adapter: e.adapterName, commit });
     }
   }
   g.destroy();
   note('');
   note(`row for src/kernels/tuning.ts (${e.ctx.info.architecture || e.ctx.info.vendor || 'this adapter'}):`);
-  const fmtTiles = (t?: MatmulTiles) => (t ? `{ ROWS: ${t.ROWS}, COLS: ${t.COLS}, WG: ${t.WG}, UNROLL: ${t.UNROLL}, subgroups: ${t.subgroups} }` : '…');
+  const fmtTiles = (t?: MatmulTiles) =>
+    !t
+      ? '…'
+      : isSharedTiles(t)
+        ? `{ kind: 'shared', BM: ${t.BM}, BN: ${t.BN}, BK: ${t.BK}, TM: ${t.TM}, TN: ${t.TN} }`
+        : `{ ROWS: ${t.ROWS}, COLS: ${t.COLS}, WG: ${t.WG}, UNROLL: ${t.UNROLL}, subgroups: ${t.subgroups} }`;
   note(`  matmul: {`);
   for (const k of KINDS) note(`    ${k}: ${fmtTiles(best[k])},`);
   note(`  },`);

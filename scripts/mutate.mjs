@@ -272,6 +272,59 @@ const MUTATIONS = [
     replace: 'b_dx[base + i] = V(a) * (b_dy[base + i] - xh * V(m2));',
     tests: ['test/gpu/channel_norm.test.ts'],
   },
+  // ---- workgroup-memory matmul (shaders/matmul_shared.wgsl) ----
+  {
+    id: 'matmul-shared-no-barrier',
+    why: 'no barrier between the tile loads and the products of the shared forward (a race)',
+    file: 'shaders/matmul_shared.wgsl',
+    search: `        if (n < fp.N && k < kt) { v = f_w[n * kt + k]; }
+        tb[r * SB + j] = v;
+      }
+    }
+    workgroupBarrier();`,
+    replace: `        if (n < fp.N && k < kt) { v = f_w[n * kt + k]; }
+        tb[r * SB + j] = v;
+      }
+    }`,
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'tiles shared 64x64x8:4x4:',
+  },
+  {
+    id: 'matmul-shared-no-k1-bound',
+    why: 'the shared forward reads X1 one column past K1 (the X1/X2 split off by one)',
+    file: 'shaders/matmul_shared.wgsl',
+    search: 'if (k < fp.K1) { return f_x1[m * fp.K1 + k]; }',
+    replace: 'if (k <= fp.K1) { return f_x1[m * fp.K1 + k]; }',
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'concatenated input.*tiles shared',
+  },
+  // ---- autotuning (src/kernels/autotune.ts, src/kernels/tuning_cache.ts) ----
+  {
+    id: 'autotune-picks-slowest',
+    why: 'the autotuner keeps the slowest candidate instead of the fastest',
+    file: 'src/kernels/autotune.ts',
+    search: 'if (!best || ms < best.ms) best = { trial, ms };',
+    replace: 'if (!best || ms > best.ms) best = { trial, ms };',
+    tests: ['test/gpu/autotune.test.ts'],
+  },
+  {
+    id: 'autotune-ignores-budget',
+    why: 'the time budget is not enforced: every candidate is measured however long it takes',
+    file: 'src/kernels/autotune.ts',
+    search: 'if (i > 0 && now() - familyStart > share) {',
+    replace: 'if (i > 0 && now() - familyStart > share * 1e9) {',
+    tests: ['test/gpu/autotune.test.ts'],
+    filter: 'budget runs out',
+  },
+  {
+    id: 'tuning-cache-ignored',
+    why: "mode 'auto' measures again instead of reading the cached result",
+    file: 'src/kernels/tuning_cache.ts',
+    search: 'if (hit) return { tuning: hit.tuning, source: \'cache\', key, cache: store.where };',
+    replace: 'if (hit && false) return { tuning: hit.tuning, source: \'cache\', key, cache: store.where };',
+    tests: ['test/gpu/autotune.test.ts'],
+    filter: 'Engine.create',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

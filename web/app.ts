@@ -25,7 +25,7 @@ import {
 import { COLORS, drawBars, drawLineChart, drawMembrane, drawRaster } from './charts.js';
 import { DigitPad } from './draw.js';
 
-type Status = 'loading' | 'no-webgpu' | 'ready' | 'training' | 'paused' | 'error';
+type Status = 'loading' | 'tuning' | 'no-webgpu' | 'ready' | 'training' | 'paused' | 'error';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -459,7 +459,10 @@ async function init(): Promise<void> {
     return;
   }
   try {
-    engine = await Engine.create();
+    // Kernel tilings: measured once per GPU and kept in localStorage (`?tuning=table` skips it).
+    const tuning = params.get('tuning') === 'table' ? 'table' : params.get('tuning') === 'measure' ? 'measure' : 'auto';
+    if (tuning !== 'table') setStatus('tuning'); // shown while the first visit measures (≤ 20 s)
+    engine = await Engine.create({ tuning });
   } catch (e) {
     if (e instanceof GpuUnavailableError) noWebGpu('navigator.gpu exists, but the browser returned no WebGPU adapter (WebGPU may be disabled or the GPU blocklisted on this system).');
     else fail(e);

@@ -15,6 +15,7 @@ import type { CliIo } from './io.js';
 import { TRAIN_OPTIONS, trainCommand, trainerMetaOf } from './train.js';
 import { PLOT_OPTIONS, plotCommand } from './plot.js';
 import { TRACE_OPTIONS, traceCommand } from './trace.js';
+import { TUNE_OPTIONS, tuneCommand } from './tune.js';
 
 export type { CliIo } from './io.js';
 
@@ -47,8 +48,9 @@ Usage:
   webgpu-snn train --resume CKPT [options]   continue an interrupted run
   webgpu-snn plot RUN.jsonl [options]        loss / accuracy (or MSE) charts as SVG; --raster for spikes
   webgpu-snn trace CASE.json --out TRACE.json   the SPEC §7 parity trace, computed on the GPU
+  webgpu-snn tune [--adapter NAME]           measure the kernel tilings on this adapter and cache the choice
   webgpu-snn tasks                           the tasks and their default settings
-  webgpu-snn help [train|plot|trace]         help for a command
+  webgpu-snn help [train|plot|trace|tune]    help for a command
   webgpu-snn <command> --verbose             also print how the GPU adapter is found (Vulkan driver, Dawn's answers)
 
 Tasks: ${TASK_NAMES.join(', ')}
@@ -113,6 +115,18 @@ state and ‖g‖ of every step and the final W, W̄ and λ.
 Options:
 ${optionHelp(TRACE_OPTIONS)}`;
 
+export const TUNE_HELP = `Usage: webgpu-snn tune [options]
+
+Measures the candidate tilings of each kernel family (matmul forward, input and weight gradient;
+conv; the FPTT update's and the elementwise kernels' workgroup sizes) on the adapter, each checked
+against the CPU reference first, within a time budget; picks the fastest and caches the choice
+for this adapter, driver and engine version. Training, tracing and the benchmarks use the cached
+choice; without one they measure once by themselves (SNN_AUTOTUNE=off uses the built-in table
+instead). Prints the chosen row.
+
+Options:
+${optionHelp(TUNE_OPTIONS)}`;
+
 function tasksText(): string {
   const lines = ['Tasks (defaults; change them with flags or --config):', ''];
   for (const p of Object.values(PRESETS)) {
@@ -128,7 +142,7 @@ function tasksText(): string {
   return lines.join('\n');
 }
 
-const HELP: Record<string, string> = { train: TRAIN_HELP, plot: PLOT_HELP, trace: TRACE_HELP };
+const HELP: Record<string, string> = { train: TRAIN_HELP, plot: PLOT_HELP, trace: TRACE_HELP, tune: TUNE_HELP };
 
 function defaultIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, packageRoot: packageRoot() };
@@ -143,7 +157,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     if (topic !== undefined && !(topic in HELP)) {
       if (topic === 'tasks') say(tasksText());
       else {
-        io.stderr.write(`webgpu-snn: no help for "${topic}" (commands: train, plot, trace, tasks)\n`);
+        io.stderr.write(`webgpu-snn: no help for "${topic}" (commands: train, plot, trace, tune, tasks)\n`);
         return 2;
       }
       return 0;
@@ -169,11 +183,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return await plotCommand(rest, io);
       case 'trace':
         return await traceCommand(rest, io);
+      case 'tune':
+        return await tuneCommand(rest, io);
       case 'tasks':
         say(tasksText());
         return 0;
       default:
-        throw new UsageError(`unknown command "${cmd}" (commands: train, plot, trace, tasks, help)`);
+        throw new UsageError(`unknown command "${cmd}" (commands: train, plot, trace, tune, tasks, help)`);
     }
   } catch (e) {
     const err = e as Error;

@@ -80,6 +80,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'eval-mean', type: 'flag', help: 'also evaluate the running mean W̄ (add task)' },
   { name: 'memory-budget', type: 'string', arg: 'SIZE', help: 'refuse a run whose estimated device memory is over SIZE (e.g. 2GiB, 512MiB)' },
   { name: 'adapter', type: 'string', arg: 'NAME', help: 'use the GPU adapter whose name contains NAME (swiftshader, lavapipe: see the README; or part of a GPU name)' },
+  { name: 'tuning', type: 'string', choices: ['auto', 'table', 'measure'], arg: 'MODE', help: 'kernel tilings: auto (the cached measurement for this adapter, else measure once, ≤ 20 s; default, or SNN_AUTOTUNE), table (built in), measure (again)' },
   { name: 'force', type: 'flag', help: 'start a new run in a folder that already holds one (overwrites it)' },
   { name: 'quiet', type: 'flag', help: 'no progress output (the summary is still printed)' },
 ];
@@ -365,7 +366,10 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
     const spec = netSpecOf(cfg, shape);
     if (ck) checkCompatible(ck, { task: cfg.task, spec, trainer: trainerMetaOf(cfg) }, checkpointFile!);
 
-    engine = io.engine ?? (await Engine.create(o['adapter'] !== undefined ? { adapterName: o['adapter'] as string } : {}));
+    engine = io.engine ?? (await Engine.create({
+      ...(o['adapter'] !== undefined ? { adapterName: o['adapter'] as string } : {}),
+      ...(o['tuning'] !== undefined ? { tuning: o['tuning'] as 'auto' | 'table' | 'measure' } : {}),
+    }));
     const eng = engine;
     // size before allocation: the Trainer checks its estimate against the adapter's limits,
     // --memory-budget and the machine's memory before it allocates anything
@@ -429,7 +433,7 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
     const K = trainerMetaOf(cfg).K;
     printer.line(`${preset.title}: ${input} → ${layers} → ${head}; T = ${T}, batch ${cfg.data.batch}, ${cfg.trainer.method === 'fptt' ? `FPTT K = ${K}, α = ${cfg.trainer.fptt.alpha}` : 'BPTT'}, ${cfg.trainer.optimizer.kind} lr ${cfg.trainer.optimizer.lr}`);
     const sched = data.batchesPerEpoch !== null ? `${total} iterations (${data.batchesPerEpoch} per epoch over ${data.trainSize} samples), evaluation on ${data.evalSize} samples` : `${total} iterations, evaluation every ${cfg.schedule.evalEvery || total} on ${data.evalSize} samples`;
-    printer.line(`adapter: ${eng.adapterName}; ${sched}`);
+    printer.line(`adapter: ${eng.adapterName} (kernel tilings: ${eng.tuningSource === 'table' ? 'built-in table' : eng.tuningSource === 'cache' ? 'measured earlier, cached' : eng.tuningSource === 'measured' ? 'measured now, cached' : 'given'}); ${sched}`);
     for (const n of data.notes) printer.line(`note: ${n}`);
     if (ck) printer.line(`resuming from ${checkpointFile} at iteration ${loop.counters.iteration}${loop.counters.chunk ? `, chunk ${loop.counters.chunk + 1} of ${tr.K}` : ''}`);
     printer.line(`run folder: ${outDir}`);

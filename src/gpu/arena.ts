@@ -21,7 +21,6 @@ import { dispatch1d, type Dispatch } from './kernel.js';
 import { Tensor, numel } from './tensor.js';
 import { shapeStr } from './errors.js';
 import { FPTT_UPDATE_ZERO } from '../kernels/fptt_update.js';
-import { tuningFor } from '../kernels/tuning.js';
 
 export type ArenaKind = 'param' | 'grad' | 'mean' | 'lambda' | 'm' | 'v';
 export const ARENA_KINDS: readonly ArenaKind[] = ['param', 'grad', 'mean', 'lambda', 'm', 'v'];
@@ -270,7 +269,7 @@ export class ParamArena {
     this.requireBuilt('zeroGrads');
     const engine = this.engine!;
     if (this.zero && workgroupSize === undefined) return this.zero;
-    const wg = workgroupSize ?? tuningFor(engine.ctx.info).elementwiseWorkgroup;
+    const wg = workgroupSize ?? engine.tuning.elementwiseWorkgroup;
     const k = engine.kernel(FPTT_UPDATE_ZERO, { constants: { WG_SIZE: wg } });
     const d = engine.dispatch(
       k,

@@ -9,6 +9,23 @@ import { preprocessWgsl } from './preprocess.js';
 import { SHADER_SOURCES } from './shader_sources.js';
 import { BufferPool, MemoryTracker, Tensor, numel, type DType } from './tensor.js';
 import { packUniforms, type ParamValues } from './uniforms.js';
+import { tuningFor, type Tuning } from '../kernels/tuning.js';
+import { resolveTuning, type ResolvedTuning, type TuningMode, type TuningSource, type TuningStore } from '../kernels/tuning_cache.js';
+import type { AutotuneOptions } from '../kernels/autotune.js';
+
+export interface EngineOptions extends DeviceOptions {
+  /**
+   * Tile and workgroup sizes (src/kernels/tuning_cache.ts): 'auto' (default; the cached
+   * measurement for this adapter, else measure once, ≤ 20 s, and cache it), 'measure' (measure
+   * again), 'table' (the built-in table, nothing measured), or a Tuning row. In Node the
+   * environment variable SNN_AUTOTUNE=off|auto|measure gives the default.
+   */
+  tuning?: TuningMode | Tuning;
+  /** Budget and log of a measurement. */
+  autotune?: AutotuneOptions;
+  /** Where measured tunings are cached (default: a file in the user's cache folder; localStorage in a page). */
+  tuningStore?: TuningStore;
+}
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage may be absent at import time)
 const UNIFORM_USAGE = 0x40 | 0x8; // UNIFORM | COPY_DST
@@ -28,15 +45,36 @@ export class Engine {
   private dummies = new Map<string, GPUBuffer>();
   /** Print preprocessed WGSL of pipelines whose key contains this text (env SNN_PRINT_SHADER). */
   printShader: string | undefined;
+  /**
+   * The tile and workgroup sizes the launchers use (read when a dispatch is built). Starts as the
+   * tuning table's row for the adapter; Engine.create replaces it as its `tuning` option says.
+   */
+  tuning: Tuning;
+  /** Where `tuning` came from: the table, the cache, a measurement now, or the caller. */
+  tuningSource: TuningSource = 'table';
 
   private constructor(readonly ctx: GpuContext) {
     this.pool = new BufferPool((bytes, usage, label) => this.createBuffer(bytes, usage, label));
     const env = typeof process !== 'undefined' ? process.env?.SNN_PRINT_SHADER : undefined;
     this.printShader = env;
+    this.tuning = tuningFor(ctx.info);
   }
 
-  static async create(opts: DeviceOptions = {}): Promise<Engine> {
-    return new Engine(await acquireDevice(opts));
+  static async create(opts: EngineOptions = {}): Promise<Engine> {
+    const engine = new Engine(await acquireDevice(opts));
+    try {
+      engine.useTuning(await resolveTuning(engine, { mode: opts.tuning, autotune: opts.autotune, store: opts.tuningStore }));
+    } catch (e) {
+      engine.destroy();
+      throw e;
+    }
+    return engine;
+  }
+
+  /** Adopt a resolved tuning (before building layers: dispatches read it when they are made). */
+  useTuning(r: Pick<ResolvedTuning, 'tuning' | 'source'>): void {
+    this.tuning = r.tuning;
+    this.tuningSource = r.source;
   }
 
   get device(): GPUDevice {

@@ -12,6 +12,7 @@ import fpttUpdate from '../../shaders/fptt_update.wgsl';
 import loss from '../../shaders/loss.wgsl';
 import ltcNeuron from '../../shaders/ltc_neuron.wgsl';
 import matmul from '../../shaders/matmul.wgsl';
+import matmulShared from '../../shaders/matmul_shared.wgsl';
 import pool2d from '../../shaders/pool2d.wgsl';
 import readout from '../../shaders/readout.wgsl';
 
@@ -25,6 +26,7 @@ export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['loss.wgsl', loss],
   ['ltc_neuron.wgsl', ltcNeuron],
   ['matmul.wgsl', matmul],
+  ['matmul_shared.wgsl', matmulShared],
   ['pool2d.wgsl', pool2d],
   ['readout.wgsl', readout],
 ]);

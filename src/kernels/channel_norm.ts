@@ -11,7 +11,7 @@ import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { CHANNEL_NORM_EPS } from '../ref/channel_norm.js';
-import { TUNING_TABLE, tuningFor } from './tuning.js';
+import { allElementwiseWorkgroups } from './tuning.js';
 
 export { CHANNEL_NORM_EPS } from '../ref/channel_norm.js';
 
@@ -71,7 +71,7 @@ function expectDims(t: Tensor, shape: number[], what: string, ref: Tensor): void
 }
 
 function variant(engine: Engine, HW: number) {
-  return { defines: { VEC4: HW % 4 === 0 ? 1 : 0 }, constants: { WG: tuningFor(engine.ctx.info).elementwiseWorkgroup } };
+  return { defines: { VEC4: HW % 4 === 0 ? 1 : 0 }, constants: { WG: engine.tuning.elementwiseWorkgroup } };
 }
 
 export interface ChannelNormForwardArgs {
@@ -156,7 +156,7 @@ export function channelNormBackward(engine: Engine, a: ChannelNormBackwardArgs):
 
 /** Every (spec, variant) the launchers can build: VEC4 on/off × each elementwise workgroup size. */
 export function channelNormRegistry(): { spec: KernelSpec; variants: PipelineVariant[] }[] {
-  const sizes = [...new Set(Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup))];
+  const sizes = allElementwiseWorkgroups();
   const variants = sizes.flatMap((wg) => [0, 1].map((vec4) => ({ defines: { VEC4: vec4 }, constants: { WG: wg } })));
   return CHANNEL_NORM_KERNELS.map((spec) => ({ spec, variants }));
 }

@@ -22,7 +22,7 @@ import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { conv2dGeometry, type Conv2dGeometry, type Conv2dOptions } from '../ref/conv2d.js';
-import { tuningFor } from './tuning.js';
+import { CONV_CANDIDATES } from './tuning.js';
 
 export { convFlops, conv2dGeometry, type Conv2dGeometry, type Conv2dOptions, type ConvFlops } from '../ref/conv2d.js';
 
@@ -117,8 +117,7 @@ export const CONV_TUNING: Record<string, ConvTuning> = {
 
 /** The conv tiling for the engine's adapter. */
 export function convTuningFor(engine: Engine): ConvTuning {
-  const name = tuningFor(engine.ctx.info).name;
-  return CONV_TUNING[name] ?? CONV_TUNING.default!;
+  return engine.tuning.conv ?? CONV_TUNING[engine.tuning.name] ?? CONV_TUNING.default!;
 }
 
 /** Whether subgroupBroadcast over 4 lanes can be used on this device. */
@@ -307,13 +306,15 @@ export function conv2dBackwardWeight(engine: Engine, a: Conv2dBackwardWeightArgs
 
 /**
  * Every (spec, variant) the launchers can build: each tiling of CONV_TUNING, with and without
- * SUBGROUPS, and (forward, weight gradient) with and without X2. For src/kernels/registry.ts.
+ * SUBGROUPS, and (forward, weight gradient) with and without X2; also the autotuner's
+ * CONV_CANDIDATES (src/kernels/tuning.ts). For src/kernels/registry.ts.
  */
 export function conv2dRegistry(): { spec: KernelSpec; variants: PipelineVariant[] }[] {
   const tilings = new Map<string, ConvTiles>();
   for (const row of Object.values(CONV_TUNING)) {
     for (const t of [row.forward, row.backwardInput, row.backwardWeight]) tilings.set(`${t.ROWS}x${t.COLS}/${t.WG}`, t);
   }
+  for (const t of CONV_CANDIDATES) tilings.set(`${t.ROWS}x${t.COLS}/${t.WG}`, t);
   return CONV2D_KERNELS.map((spec) => {
     const variants: PipelineVariant[] = [];
     for (const t of tilings.values()) {

@@ -12,7 +12,6 @@ import type { ParamArena } from '../gpu/arena.js';
 import { dispatch1d, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
 import type { ParamField } from '../gpu/uniforms.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { tuningFor } from './tuning.js';
 
 const FILE = 'fptt_update.wgsl';
 
@@ -214,7 +213,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   if (opts.fptt && !arena.hasFptt) {
     throw new Error(`createFpttUpdate: FPTT mode needs W̄ and λ, but the arena ${arena.label} was built with { fptt: false }`);
   }
-  const wg = opts.workgroupSize ?? tuningFor(engine.ctx.info).elementwiseWorkgroup;
+  const wg = opts.workgroupSize ?? engine.tuning.updateWorkgroup ?? engine.tuning.elementwiseWorkgroup;
   const maxWg = Math.min(engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > maxWg) {
     throw new Error(`createFpttUpdate: workgroupSize must be a power of two ≤ ${maxWg}, got ${wg}`);

@@ -7,12 +7,28 @@
  * array<vec4<f32>>) is used when the row lengths and offsets of the contiguous operands are
  * multiples of 4, else the scalar path; SUBGROUPS when the tiling asks for it and the device has
  * the 'subgroups' feature with subgroups of at least 4 invocations.
+ * A tiling of kind 'shared' selects the workgroup-memory kernels of shaders/matmul_shared.wgsl
+ * instead (same bindings and uniforms, scalar loads only, no subgroups): its five tile sizes are
+ * defines, checked against the device's workgroup limits before anything is built.
  */
 import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { allMatmulTiles, tuningFor, type MatmulTiles, type MatmulTuning } from './tuning.js';
+import {
+  allMatmulTiles,
+  isSharedTiles,
+  matmulCandidates,
+  matmulTilesName,
+  matmulTilesProblem,
+  sharedInvocations,
+  sharedStorageBytes,
+  tuningFor,
+  type MatmulTiles,
+  type MatmulTuning,
+  type RegisterTiles,
+  type SharedTiles,
+} from './tuning.js';
 
 export const MATMUL_FORWARD: KernelSpec = {
   name: 'matmul_forward',
@@ -55,6 +71,23 @@ export const MATMUL_BACKWARD_WEIGHT: KernelSpec = {
 
 export const MATMUL_KERNELS = [MATMUL_FORWARD, MATMUL_BACKWARD_INPUT, MATMUL_BACKWARD_WEIGHT];
 
+/** The workgroup-memory versions (shaders/matmul_shared.wgsl): the same bindings and uniforms. */
+export const MATMUL_SHARED_FORWARD: KernelSpec = { ...MATMUL_FORWARD, name: 'matmul_shared_forward', file: 'matmul_shared.wgsl', entry: 'matmul_shared_forward' };
+export const MATMUL_SHARED_BACKWARD_INPUT: KernelSpec = {
+  ...MATMUL_BACKWARD_INPUT,
+  name: 'matmul_shared_backward_input',
+  file: 'matmul_shared.wgsl',
+  entry: 'matmul_shared_backward_input',
+};
+export const MATMUL_SHARED_BACKWARD_WEIGHT: KernelSpec = {
+  ...MATMUL_BACKWARD_WEIGHT,
+  name: 'matmul_shared_backward_weight',
+  file: 'matmul_shared.wgsl',
+  entry: 'matmul_shared_backward_weight',
+};
+
+export const MATMUL_SHARED_KERNELS = [MATMUL_SHARED_FORWARD, MATMUL_SHARED_BACKWARD_INPUT, MATMUL_SHARED_BACKWARD_WEIGHT];
+
 function rows(t: Tensor, what: string): [number, number] {
   if (t.shape.length !== 2) throw new ShapeError(`${what}: ${t.label} must be 2-D, got ${shapeStr(t.shape)}`);
   return [t.shape[0]!, t.shape[1]!];
@@ -76,12 +109,12 @@ export function deviceHasSubgroups4(engine: Engine): boolean {
 }
 
 function checkTiles(t: MatmulTiles, what: string): void {
-  const ok = Number.isInteger(t.ROWS) && t.ROWS >= 1 && t.ROWS <= 4 && (t.COLS === 4 || t.COLS === 8 || t.COLS === 16) && Number.isInteger(t.WG) && t.WG >= 4 && t.WG % 4 === 0 && (t.UNROLL === 1 || t.UNROLL === 2);
-  if (!ok) throw new Error(`${what}: invalid matmul tiling ${JSON.stringify(t)} (ROWS 1–4, COLS 4, 8 or 16, WG a multiple of 4, UNROLL 1 or 2)`);
+  const why = matmulTilesProblem(t);
+  if (why) throw new Error(`${what}: invalid matmul tiling ${JSON.stringify(t)} (${why})`);
 }
 
 /** The pipeline variant (defines and override constants) of a tiling. */
-export function matmulVariant(t: MatmulTiles, vec4: boolean, subgroups: boolean): PipelineVariant {
+export function matmulVariant(t: RegisterTiles, vec4: boolean, subgroups: boolean): PipelineVariant {
   const defines: Record<string, number> = { ROWS: t.ROWS, COLS: t.COLS, UNROLL: t.UNROLL };
   if (t.ROWS >= 2) defines.ROWS_2 = 1;
   if (t.ROWS >= 3) defines.ROWS_3 = 1;
@@ -94,28 +127,76 @@ export function matmulVariant(t: MatmulTiles, vec4: boolean, subgroups: boolean)
   return { defines, constants: { WG: t.WG } };
 }
 
+/** The pipeline variant of a shared tiling (shaders/matmul_shared.wgsl): its five sizes as defines. */
+export function matmulSharedVariant(t: SharedTiles): PipelineVariant {
+  return { defines: { BM: t.BM, BN: t.BN, BK: t.BK, TM: t.TM, TN: t.TN } };
+}
+
 /**
- * Every pipeline variant the launchers can build from the tuning table: each tiling × VEC4 on/off
- * × with and without SUBGROUPS (the fallback) where the tiling asks for subgroups.
+ * Every pipeline variant of shaders/matmul.wgsl the launchers can build from the tuning table and
+ * the candidates: each register tiling × VEC4 on/off × with and without SUBGROUPS (the fallback)
+ * where the tiling asks for subgroups.
  */
 export function matmulVariants(): PipelineVariant[] {
   const out: PipelineVariant[] = [];
-  for (const t of allMatmulTiles()) {
+  for (const t of [...allMatmulTiles(), ...matmulCandidates()]) {
+    if (isSharedTiles(t)) continue;
     for (const vec4 of [false, true]) {
       for (const sg of t.subgroups ? [false, true] : [false]) out.push(matmulVariant(t, vec4, sg));
     }
   }
-  return out;
+  return uniqueVariants(out);
 }
 
-function prepare(engine: Engine, kind: keyof MatmulTuning, o: MatmulVariantOptions, vec4Possible: boolean, what: string) {
-  const t = o.tiles ?? tuningFor(engine.ctx.info).matmul[kind];
+/** Every pipeline variant of shaders/matmul_shared.wgsl: the shared tilings of the table and of the candidates. */
+export function matmulSharedVariants(): PipelineVariant[] {
+  const out: PipelineVariant[] = [];
+  for (const t of [...allMatmulTiles(), ...matmulCandidates()]) if (isSharedTiles(t)) out.push(matmulSharedVariant(t));
+  return uniqueVariants(out);
+}
+
+function uniqueVariants(vs: PipelineVariant[]): PipelineVariant[] {
+  const seen = new Set<string>();
+  return vs.filter((v) => {
+    const k = JSON.stringify([Object.entries(v.defines ?? {}).sort(), Object.entries(v.constants ?? {}).sort()]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+type Kind = keyof MatmulTuning;
+const SPECS: Record<Kind, { register: KernelSpec; shared: KernelSpec }> = {
+  forward: { register: MATMUL_FORWARD, shared: MATMUL_SHARED_FORWARD },
+  backwardInput: { register: MATMUL_BACKWARD_INPUT, shared: MATMUL_SHARED_BACKWARD_INPUT },
+  backwardWeight: { register: MATMUL_BACKWARD_WEIGHT, shared: MATMUL_SHARED_BACKWARD_WEIGHT },
+};
+
+/**
+ * The kernel and variant of a tiling on this device, and the output block of one workgroup
+ * (rows × columns of the kernel's output: Y, dX or dW) for the dispatch size.
+ */
+function prepare(engine: Engine, kind: Kind, o: MatmulVariantOptions, vec4Possible: boolean, what: string) {
+  const t = o.tiles ?? engine.tuning.matmul[kind];
   checkTiles(t, what);
   const maxInv = engine.limits.maxComputeInvocationsPerWorkgroup;
+  if (isSharedTiles(t)) {
+    const inv = sharedInvocations(t);
+    const bytes = sharedStorageBytes(t);
+    const lim = engine.limits;
+    if (inv > maxInv) throw new Error(`${what}: tiling ${matmulTilesName(t)} needs ${inv} invocations per workgroup, over the device limit ${maxInv}`);
+    if (t.BN / t.TN > lim.maxComputeWorkgroupSizeX || t.BM / t.TM > lim.maxComputeWorkgroupSizeY) {
+      throw new Error(`${what}: tiling ${matmulTilesName(t)} needs a ${t.BN / t.TN}×${t.BM / t.TM} workgroup, over the device limits ${lim.maxComputeWorkgroupSizeX}×${lim.maxComputeWorkgroupSizeY}`);
+    }
+    if (bytes > lim.maxComputeWorkgroupStorageSize) {
+      throw new Error(`${what}: tiling ${matmulTilesName(t)} needs ${bytes} bytes of workgroup memory, over the device limit ${lim.maxComputeWorkgroupStorageSize}`);
+    }
+    return { kernel: engine.kernel(SPECS[kind].shared, matmulSharedVariant(t)), blockRows: t.BM, blockCols: t.BN };
+  }
   if (t.WG > maxInv) throw new Error(`${what}: workgroup of ${t.WG} invocations exceeds the device limit ${maxInv}`);
   const vec4 = vec4Possible && o.vec4 !== false;
   const sg = t.subgroups && deviceHasSubgroups4(engine);
-  return { t, variant: matmulVariant(t, vec4, sg) };
+  return { kernel: engine.kernel(SPECS[kind].register, matmulVariant(t, vec4, sg)), blockRows: t.ROWS * t.WG, blockCols: t.COLS };
 }
 
 export interface MatmulForwardArgs extends MatmulVariantOptions {
@@ -156,13 +237,12 @@ export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
   if (My !== M || Ny !== N) throw new ShapeError(`${what}: output ${a.y.label} has shape ${shapeStr(a.y.shape)}, expected ${shapeStr([M, N])}`);
   // VEC4: rows of X1, X2 and W are whole vec4s (and each bound buffer holds at least one).
   const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
-  const { t, variant } = prepare(engine, 'forward', a, vec4, what);
-  const k = engine.kernel(MATMUL_FORWARD, variant);
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'forward', a, vec4, what);
   return engine.dispatch(
     k,
     { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
     { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(N, t.COLS), ceilDiv(M, t.ROWS * t.WG), 1],
+    [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 1],
     what,
   );
 }
@@ -192,13 +272,12 @@ export function matmulBackwardInput(engine: Engine, a: MatmulBackwardInputArgs):
   if (off + K > KW) throw new ShapeError(`${what}: columns ${off}..${off + K - 1} of ${a.w.label} ${shapeStr(a.w.shape)} do not exist (dX ${shapeStr(a.dx.shape)})`);
   // VEC4: rows of dY and W, and the column offset, are whole vec4s.
   const vec4 = N % 4 === 0 && KW % 4 === 0 && off % 4 === 0 && N > 0 && M > 0;
-  const { t, variant } = prepare(engine, 'backwardInput', a, vec4, what);
-  const k = engine.kernel(MATMUL_BACKWARD_INPUT, variant);
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardInput', a, vec4, what);
   return engine.dispatch(
     k,
     { dy: a.dy, w: a.w, dx: a.dx },
     { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(K, t.COLS), ceilDiv(M, t.ROWS * t.WG), 1],
+    [ceilDiv(K, blockCols), ceilDiv(M, blockRows), 1],
     what,
   );
 }
@@ -232,13 +311,12 @@ export function matmulBackwardWeight(engine: Engine, a: MatmulBackwardWeightArgs
   }
   // VEC4: rows of X and of dY are whole vec4s (dY is read 4 columns at a time when ROWS = 4).
   const vec4 = K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0 && M > 0;
-  const { t, variant } = prepare(engine, 'backwardWeight', a, vec4, what);
-  const k = engine.kernel(MATMUL_BACKWARD_WEIGHT, variant);
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardWeight', a, vec4, what);
   return engine.dispatch(
     k,
     { dy: a.dy, x: a.x, dw: a.dw, db: a.db ?? null },
     { M, N, K, KW, off, has_bias: a.db ? 1 : 0 },
-    [ceilDiv(K, t.COLS), ceilDiv(N, t.ROWS * t.WG), 1],
+    [ceilDiv(K, blockCols), ceilDiv(N, blockRows), 1],
     what,
   );
 }

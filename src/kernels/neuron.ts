@@ -6,7 +6,6 @@ import type { Engine } from '../gpu/engine.js';
 import { dispatch1d, ceilDiv, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Surrogate } from '../ref/surrogate.js';
-import { tuningFor } from './tuning.js';
 
 export const NEURON_FORWARD: KernelSpec = {
   name: 'ltc_forward',
@@ -131,11 +130,11 @@ export const SURROGATE_DEFINES: Record<Surrogate['kind'], string> = {
 export function neuronVariant(engine: Engine, liquid: boolean, adapt: boolean, surrogate: Surrogate['kind']): PipelineVariant {
   const defines: Record<string, number> = { LIQUID: liquid ? 1 : 0, ADAPT: adapt ? 1 : 0 };
   for (const [kind, name] of Object.entries(SURROGATE_DEFINES)) defines[name] = kind === surrogate ? 1 : 0;
-  return { defines, constants: { WG: tuningFor(engine.ctx.info).elementwiseWorkgroup } };
+  return { defines, constants: { WG: engine.tuning.elementwiseWorkgroup } };
 }
 
 export function elementwiseVariant(engine: Engine, defines: Record<string, number> = {}): PipelineVariant {
-  return { defines, constants: { WG: tuningFor(engine.ctx.info).elementwiseWorkgroup } };
+  return { defines, constants: { WG: engine.tuning.elementwiseWorkgroup } };
 }
 
 export interface NeuronConstants {
@@ -157,11 +156,11 @@ export function neuronParams(B: number, H: number, cs: number, c: NeuronConstant
 
 /** Workgroups of a 1-D elementwise dispatch over n elements. */
 export function elementwiseGroups(engine: Engine, n: number): [number, number, number] {
-  return dispatch1d(n, tuningFor(engine.ctx.info).elementwiseWorkgroup, engine.limits.maxComputeWorkgroupsPerDimension);
+  return dispatch1d(n, engine.tuning.elementwiseWorkgroup, engine.limits.maxComputeWorkgroupsPerDimension);
 }
 
 export function paramGradGroups(engine: Engine, H: number): [number, number, number] {
-  return [ceilDiv(H, tuningFor(engine.ctx.info).elementwiseWorkgroup), 1, 1];
+  return [ceilDiv(H, engine.tuning.elementwiseWorkgroup), 1, 1];
 }
 
 export type { Tensor };

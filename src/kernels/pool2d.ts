@@ -11,7 +11,7 @@ import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../ref/pool2d.js';
-import { TUNING_TABLE, tuningFor } from './tuning.js';
+import { allElementwiseWorkgroups } from './tuning.js';
 
 export { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../ref/pool2d.js';
 
@@ -109,7 +109,7 @@ function poolWorkgroup(wg: number): { WG_X: number; WG_Y: number } {
 
 /** A 3-D grid over (cols, rows) of one plane × planes (folded: invocations loop over z). */
 function launch(engine: Engine, spec: KernelSpec, bindings: Record<string, Tensor>, g: Pool2dGeometry, accumulate: boolean, backward: boolean, what: string): Dispatch {
-  const tuning = tuningFor(engine.ctx.info);
+  const tuning = engine.tuning;
   const wg = poolWorkgroup(tuning.elementwiseWorkgroup);
   const planes = POOL_PLANES_PER_INVOCATION[tuning.name] ?? POOL_PLANES_PER_INVOCATION.default!;
   const k = engine.kernel(spec, { constants: wg });
@@ -199,6 +199,6 @@ export function avgPool2dBackward(engine: Engine, a: AvgPool2dBackwardArgs): Dis
 
 /** Every (spec, variant) the launchers can build (each elementwise workgroup size of the tuning table). */
 export function pool2dRegistry(): { spec: KernelSpec; variants: { constants: Record<string, number> }[] }[] {
-  const sizes = [...new Set(Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup))];
+  const sizes = allElementwiseWorkgroups();
   return POOL2D_KERNELS.map((spec) => ({ spec, variants: sizes.map((wg) => ({ constants: { ...poolWorkgroup(wg) } })) }));
 }

@@ -8,10 +8,10 @@ import { channelNormRegistry } from './channel_norm.js';
 import { conv2dRegistry } from './conv2d.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
 import { FPTT_UPDATE_KERNELS } from './fptt_update.js';
-import { MATMUL_KERNELS, matmulVariants } from './matmul.js';
+import { MATMUL_KERNELS, MATMUL_SHARED_KERNELS, matmulSharedVariants, matmulVariants } from './matmul.js';
 import { LOSS_KERNELS, NEURON_KERNELS, READOUT_KERNELS, SURROGATE_DEFINES } from './neuron.js';
 import { pool2dRegistry } from './pool2d.js';
-import { TUNING_TABLE } from './tuning.js';
+import { allElementwiseWorkgroups, allUpdateWorkgroups } from './tuning.js';
 
 export interface RegisteredKernel {
   spec: KernelSpec;
@@ -19,13 +19,13 @@ export interface RegisteredKernel {
   variants: PipelineVariant[];
 }
 
-// every tiling of the tuning table × VEC4 on/off × with/without SUBGROUPS (src/kernels/matmul.ts)
+// every register tiling of the tuning table and the candidates × VEC4 on/off × with/without SUBGROUPS (src/kernels/matmul.ts)
 const matmulVariantList: PipelineVariant[] = matmulVariants();
+// every shared tiling of the table and of matmulCandidates() (shaders/matmul_shared.wgsl)
+const matmulSharedVariantList: PipelineVariant[] = matmulSharedVariants();
 
-// fptt_update: every elementwise workgroup size of the tuning table (a power of two each).
-const fpttUpdateVariants: PipelineVariant[] = [...new Set(Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup))].map((wg) => ({
-  constants: { WG_SIZE: wg },
-}));
+// fptt_update: every update workgroup size of the tuning table and of the autotuner's candidates.
+const fpttUpdateVariants: PipelineVariant[] = allUpdateWorkgroups().map((wg) => ({ constants: { WG_SIZE: wg } }));
 
 // every (liquid, adapt, surrogate) combination the layers can ask for
 const neuronVariants: PipelineVariant[] = [];
@@ -41,10 +41,11 @@ for (const liquid of [0, 1]) {
 
 export const KERNEL_REGISTRY: RegisteredKernel[] = [
   ...MATMUL_KERNELS.map((spec) => ({ spec, variants: matmulVariantList })),
+  ...MATMUL_SHARED_KERNELS.map((spec) => ({ spec, variants: matmulSharedVariantList })),
   ...NEURON_KERNELS.map((spec) => ({ spec, variants: neuronVariants })),
   ...READOUT_KERNELS.map((spec) => ({ spec, variants: [0, 1].map((liquid) => ({ defines: { LIQUID: liquid }, constants: { WG: 64 } })) })),
   ...LOSS_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
-  ...ELEMENTWISE_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
+  ...ELEMENTWISE_KERNELS.map((spec) => ({ spec, variants: allElementwiseWorkgroups().map((wg) => ({ constants: { WG: wg } })) })),
   ...FPTT_UPDATE_KERNELS.map((spec) => ({ spec, variants: fpttUpdateVariants })),
   ...conv2dRegistry(),
   ...pool2dRegistry(),

@@ -14,6 +14,10 @@
  *              the 'subgroups' feature with subgroup size ≥ 4, else the launcher falls back to
  *              the variant where every invocation loads its own blocks.
  * All of them are part of the pipeline key.
+ * A tiling may instead be `{ kind: 'shared', BM, BN, BK, TM, TN }` (SharedTiles): the
+ * workgroup-memory kernels of shaders/matmul_shared.wgsl, for lavapipe and real GPUs. Every row
+ * below is a register tiling: no shared tiling has been measured yet. matmulCandidates() is the
+ * fixed list an autotuner times; `--candidates=64x64x8:4x4,…` gives shared tilings to the sweep.
  *
  * How the rows were measured: `npm run bench -- matmul --sweep` times candidate tilings of each
  * kernel at 512³ (each validated against the CPU reference first, all candidates interleaved in
@@ -35,8 +39,12 @@
  * workgroups, no reliance on subgroup sizes; re-measure with the sweep before relying on it.
  */
 import type { AdapterDescription } from '../gpu/device.js';
+import type { ConvTiles, ConvTuning } from './conv2d.js';
 
-export interface MatmulTiles {
+/** Register tiling of shaders/matmul.wgsl (no workgroup memory). */
+export interface RegisterTiles {
+  /** Absent or 'register': shaders/matmul.wgsl. */
+  kind?: 'register';
   /** Output rows per invocation, 1–4. */
   ROWS: number;
   /** Output columns per invocation, 4, 8 or 16. */
@@ -47,6 +55,86 @@ export interface MatmulTiles {
   UNROLL: 1 | 2;
   /** Use subgroupBroadcast to share B-side blocks (when the device allows it). */
   subgroups: boolean;
+}
+
+/**
+ * Workgroup-memory tiling of shaders/matmul_shared.wgsl: a workgroup of (BM/TM)×(BN/TN)
+ * invocations computes a BM×BN block of the output, each invocation a TM×TN micro-tile, staging
+ * BK-long slices of both operands in workgroup memory. All five are WGSL defines.
+ */
+export interface SharedTiles {
+  kind: 'shared';
+  /** Output rows per workgroup: 16, 32, 64 or 128. */
+  BM: number;
+  /** Output columns per workgroup: 16, 32, 64 or 128. */
+  BN: number;
+  /** Reduction slice staged in workgroup memory per step: 4, 8, 16 or 32. */
+  BK: number;
+  /** Output rows per invocation: 1, 2, 4 or 8 (at most BM). */
+  TM: number;
+  /** Output columns per invocation: 1, 2, 4 or 8 (at most BN). */
+  TN: number;
+}
+
+/** A tiling of any of the three matmul kernels: register (matmul.wgsl) or shared (matmul_shared.wgsl). */
+export type MatmulTiles = RegisterTiles | SharedTiles;
+
+export function isSharedTiles(t: MatmulTiles): t is SharedTiles {
+  return t.kind === 'shared';
+}
+
+/** Invocations per workgroup of a shared tiling. */
+export const sharedInvocations = (t: SharedTiles) => (t.BM / t.TM) * (t.BN / t.TN);
+/** Bytes of workgroup memory of a shared tiling (two slices, rows padded by 32/BK words). */
+export const sharedStorageBytes = (t: SharedTiles) => 4 * t.BK * (t.BM + t.BN + 2 * (32 / t.BK));
+
+const pow2In = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi && (v & (v - 1)) === 0;
+
+/**
+ * Why a tiling is invalid, or null when it is valid. Device limits (invocations, workgroup
+ * storage) are checked separately by the launcher, against the device in use; here only the
+ * portable limits (256 invocations, 16 KiB).
+ */
+export function matmulTilesProblem(t: MatmulTiles): string | null {
+  if (isSharedTiles(t)) {
+    if (!pow2In(t.BM, 16, 128) || !pow2In(t.BN, 16, 128)) return 'BM and BN must be 16, 32, 64 or 128';
+    if (!pow2In(t.BK, 4, 32)) return 'BK must be 4, 8, 16 or 32';
+    if (!pow2In(t.TM, 1, 8) || !pow2In(t.TN, 1, 8)) return 'TM and TN must be 1, 2, 4 or 8';
+    const n = sharedInvocations(t);
+    if (n > 256) return `(BM/TM)·(BN/TN) = ${n} invocations, more than 256`;
+    if (sharedStorageBytes(t) > 16384) return `${sharedStorageBytes(t)} bytes of workgroup memory, more than 16384`;
+    return null;
+  }
+  if (t.kind !== undefined && t.kind !== 'register') return `unknown kind "${String(t.kind)}" (expected 'register' or 'shared')`;
+  const ok = Number.isInteger(t.ROWS) && t.ROWS >= 1 && t.ROWS <= 4 && (t.COLS === 4 || t.COLS === 8 || t.COLS === 16) && Number.isInteger(t.WG) && t.WG >= 4 && t.WG % 4 === 0 && (t.UNROLL === 1 || t.UNROLL === 2) && typeof t.subgroups === 'boolean';
+  return ok ? null : 'ROWS 1–4, COLS 4, 8 or 16, WG a multiple of 4, UNROLL 1 or 2, subgroups a boolean';
+}
+
+/**
+ * Short name of a tiling, also the `--candidates=` syntax of the matmul sweep (parseMatmulTiles):
+ *   register  ROWSxCOLSxWGu<UNROLL>[s]   e.g. 4x16x8u1s (s: with subgroups)
+ *   shared    BMxBNxBK:TMxTN             e.g. 64x64x8:4x4
+ */
+export function matmulTilesName(t: MatmulTiles): string {
+  if (isSharedTiles(t)) return `${t.BM}x${t.BN}x${t.BK}:${t.TM}x${t.TN}`;
+  return `${t.ROWS}x${t.COLS}x${t.WG}u${t.UNROLL}${t.subgroups ? 's' : ''}`;
+}
+
+/** The inverse of matmulTilesName; throws naming the text and both syntaxes when it matches neither or the tiling is invalid. */
+export function parseMatmulTiles(text: string): MatmulTiles {
+  const s = text.trim();
+  let t: MatmulTiles | null = null;
+  let m = s.match(/^(\d+)x(\d+)x(\d+)u(\d+)(s?)$/);
+  if (m) t = { ROWS: Number(m[1]), COLS: Number(m[2]) as 4 | 8 | 16, WG: Number(m[3]), UNROLL: Number(m[4]) as 1 | 2, subgroups: m[5] === 's' };
+  else if ((m = s.match(/^(\d+)x(\d+)x(\d+):(\d+)x(\d+)$/))) t = { kind: 'shared', BM: Number(m[1]), BN: Number(m[2]), BK: Number(m[3]), TM: Number(m[4]), TN: Number(m[5]) };
+  if (!t) throw new Error(`matmul tiling "${text}" is neither ROWSxCOLSxWGu<UNROLL>[s] (e.g. 4x16x8u1s) nor BMxBNxBK:TMxTN (e.g. 64x64x8:4x4)`);
+  const why = matmulTilesProblem(t);
+  if (why) throw new Error(`matmul tiling "${text}" is invalid: ${why}`);
+  return t;
+}
+
+export function sameMatmulTiles(a: MatmulTiles, b: MatmulTiles): boolean {
+  return matmulTilesName(a) === matmulTilesName(b);
 }
 
 export interface MatmulTuning {
@@ -61,6 +149,10 @@ export interface Tuning {
   matmul: MatmulTuning;
   /** Workgroup size of 1-D elementwise kernels. */
   elementwiseWorkgroup: number;
+  /** Workgroup size of the fused FPTT update (default: elementwiseWorkgroup). */
+  updateWorkgroup?: number;
+  /** Conv tilings (default: CONV_TUNING's row of the same name in src/kernels/conv2d.ts). */
+  conv?: ConvTuning;
 }
 
 export const TUNING_TABLE: Record<string, Tuning> = {
@@ -100,8 +192,56 @@ export function allMatmulTiles(): MatmulTiles[] {
   const seen = new Map<string, MatmulTiles>();
   for (const row of Object.values(TUNING_TABLE)) {
     for (const t of [row.matmul.forward, row.matmul.backwardInput, row.matmul.backwardWeight]) {
-      seen.set(`${t.ROWS}x${t.COLS}/${t.WG}/${t.UNROLL}/${t.subgroups}`, t);
+      seen.set(matmulTilesName(t), t);
     }
   }
   return [...seen.values()];
+}
+
+/** The shared tilings among the candidates: 64×64 and 128×64/128×128 blocks for GPUs, 32×32 for small products. */
+const SHARED_CANDIDATES: SharedTiles[] = [
+  { kind: 'shared', BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 },
+  { kind: 'shared', BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 },
+  { kind: 'shared', BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  { kind: 'shared', BM: 64, BN: 64, BK: 8, TM: 8, TN: 4 },
+  { kind: 'shared', BM: 64, BN: 64, BK: 8, TM: 8, TN: 8 },
+  { kind: 'shared', BM: 128, BN: 64, BK: 8, TM: 8, TN: 8 },
+  { kind: 'shared', BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+];
+
+/**
+ * The tilings an autotuner times for each of the three matmul kernels (the same list for all
+ * three): every register tiling of the table, then the shared tilings above. Fixed and small
+ * (9 today); all within the portable limits (256 invocations, 16 KiB of workgroup memory).
+ */
+export function matmulCandidates(): MatmulTiles[] {
+  const out: MatmulTiles[] = [...allMatmulTiles()];
+  for (const t of SHARED_CANDIDATES) if (!out.some((u) => sameMatmulTiles(u, t))) out.push({ ...t });
+  return out;
+}
+
+// ---- what the autotuner (src/kernels/autotune.ts) tries besides the table's rows -----------
+
+/** Workgroup sizes tried for the 1-D elementwise kernels (powers of two). */
+export const ELEMENTWISE_WORKGROUP_CANDIDATES = [32, 64, 128, 256] as const;
+/** Workgroup sizes tried for the fused FPTT update (powers of two). */
+export const UPDATE_WORKGROUP_CANDIDATES = [32, 64, 128, 256] as const;
+/** Conv tilings tried (src/kernels/conv2d.ts); subgroups only where the device has them. */
+export const CONV_CANDIDATES: readonly ConvTiles[] = [
+  { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
+  { ROWS: 4, COLS: 8, WG: 8, subgroups: false },
+  { ROWS: 4, COLS: 8, WG: 64, subgroups: false },
+  { ROWS: 2, COLS: 8, WG: 64, subgroups: false },
+  { ROWS: 4, COLS: 4, WG: 64, subgroups: false },
+  { ROWS: 2, COLS: 4, WG: 128, subgroups: false },
+];
+
+/** Every elementwise workgroup size a launcher can be asked for (table rows and candidates). */
+export function allElementwiseWorkgroups(): number[] {
+  return [...new Set([...Object.values(TUNING_TABLE).map((t) => t.elementwiseWorkgroup), ...ELEMENTWISE_WORKGROUP_CANDIDATES])].sort((a, b) => a - b);
+}
+
+/** Every FPTT update workgroup size a launcher can be asked for (table rows and candidates). */
+export function allUpdateWorkgroups(): number[] {
+  return [...new Set([...Object.values(TUNING_TABLE).map((t) => t.updateWorkgroup ?? t.elementwiseWorkgroup), ...UPDATE_WORKGROUP_CANDIDATES])].sort((a, b) => a - b);
 }

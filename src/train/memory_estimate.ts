@@ -91,7 +91,7 @@ export interface EstimateOptions {
 export interface EstimateDevice {
   /** Parameter tensors and slot components start at multiples of this (bytes; 256 on most adapters). */
   minStorageBufferOffsetAlignment: number;
-  /** The update's workgroup size (tuningFor(adapter).elementwiseWorkgroup). */
+  /** The update's workgroup size (engine.tuning.updateWorkgroup ?? elementwiseWorkgroup). */
   workgroupSize: number;
 }
 

@@ -23,7 +23,6 @@ import { SpikingNetwork, type ParamStore } from '../model/network.js';
 import { netConfig, type NetSpec } from '../ref/network.js';
 import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.js';
 import { Rng } from '../util/rng.js';
-import { tuningFor } from '../kernels/tuning.js';
 import { checkMemory, estimateTrainerMemory, evaluationBlockSteps, type MemoryEstimate } from './memory_estimate.js';
 import { chunkBounds } from './chunks.js';
 
@@ -151,7 +150,7 @@ export class Trainer {
     const estOpts = { method: opts.method, steps: T, K, oracle: opts.oracle ?? false, captureGradients: opts.captureGradients ?? false };
     this.memoryEstimate = estimateTrainerMemory(spec, estOpts, {
       minStorageBufferOffsetAlignment: engine.limits.minStorageBufferOffsetAlignment,
-      workgroupSize: tuningFor(engine.ctx.info).elementwiseWorkgroup,
+      workgroupSize: engine.tuning.updateWorkgroup ?? engine.tuning.elementwiseWorkgroup,
     });
     checkMemory(spec, this.memoryEstimate, {
       maxBufferSize: engine.limits.maxBufferSize,

@@ -68,7 +68,7 @@ describe('live training page in Chromium', () => {
   it('(a) trains the Add task from URL parameters: the loss falls, turns stay short, spikes are recorded', async () => {
     const { page } = browser;
     // metricsMs=0: one metric point per sequence of T = 20 steps
-    await page.goto(`${server.url}?task=add&T=20&H=16&batch=16&lr=0.01&metricsMs=0&recordMs=500&auto=1`);
+    await page.goto(`${server.url}?task=add&T=20&H=16&batch=16&lr=0.01&metricsMs=0&recordMs=500&auto=1&tuning=table`);
     await page.waitForFunction(
       () => {
         const p = (window as unknown as { snnPage?: { steps: number; status: string } }).snnPage;
@@ -105,7 +105,7 @@ describe('live training page in Chromium', () => {
     // a string, so that vitest does not rewrite the dynamic import() for Node
     const script = `(async (caseJson) => {
       const lib = await import(location.origin + '/webgpu-snn.js');
-      const engine = await lib.Engine.create();
+      const engine = await lib.Engine.create({ tuning: 'table' });
       try {
         return { adapter: engine.adapterName, trace: await lib.runTrace(engine, caseJson) };
       } finally {
@@ -136,7 +136,7 @@ describe('live training page in Chromium', () => {
 
   it('(c) R-MNIST from picked IDX files (gz and raw): trains, then classifies a digit drawn with the mouse', async () => {
     const { page } = browser;
-    await page.goto(`${server.url}?task=rmnist&H=16&batch=8&metricsMs=0&recordMs=300`);
+    await page.goto(`${server.url}?task=rmnist&H=16&batch=8&metricsMs=0&recordMs=300&tuning=table`);
     await page.waitForFunction(() => document.body.dataset.status === 'ready', null, { timeout: 30_000 });
     const { images, labels } = syntheticDigits(64);
     await page.setInputFiles('#images', { name: 'synthetic-images-idx3-ubyte.gz', mimeType: 'application/gzip', buffer: Buffer.from(gzipSync(images)) });

@@ -5,7 +5,19 @@ import { Rng } from '../../src/util/rng.js';
 import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul.js';
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../../src/ref/matmul.js';
 import { ShapeError } from '../../src/gpu/errors.js';
-import { allMatmulTiles, tuningFor, type MatmulTiles } from '../../src/kernels/tuning.js';
+import {
+  allMatmulTiles,
+  isSharedTiles,
+  matmulCandidates,
+  matmulTilesName,
+  parseMatmulTiles,
+  sharedInvocations,
+  sharedStorageBytes,
+  tuningFor,
+  type MatmulTiles,
+  type RegisterTiles,
+  type SharedTiles,
+} from '../../src/kernels/tuning.js';
 import type { Dispatch } from '../../src/gpu/kernel.js';
 
 const tol = { atol: 1e-4, rtol: 1e-4 };
@@ -28,7 +40,7 @@ const SHAPES: [number, number, number][] = [
   [30, 28, 7],
 ];
 // Every tiling of the tuning table, plus extremes of the defines (ROWS 1 and 4, COLS 4, 8, 16).
-const EXTRA: MatmulTiles[] = [
+const EXTRA: RegisterTiles[] = [
   { ROWS: 1, COLS: 4, WG: 4, UNROLL: 2, subgroups: true },
   { ROWS: 4, COLS: 8, WG: 8, UNROLL: 2, subgroups: true },
   { ROWS: 2, COLS: 4, WG: 12, UNROLL: 1, subgroups: true },
@@ -43,19 +55,41 @@ const EXTRA: MatmulTiles[] = [
 // 3×16, which no other row chooses), so those would take minutes of the suite for no coverage.
 const engine = await getEngine();
 const row = tuningFor(engine.ctx.info);
-const ROW_TILES = [row.matmul.forward, row.matmul.backwardInput, row.matmul.backwardWeight];
+const ROW_TILES = [row.matmul.forward, row.matmul.backwardInput, row.matmul.backwardWeight].filter((t): t is RegisterTiles => !isSharedTiles(t));
+const TABLE_TILES = allMatmulTiles().filter((t): t is RegisterTiles => !isSharedTiles(t));
 const onSwiftShader = row.name === 'swiftshader';
 const SMALL_EXTRA = EXTRA.filter((t) => t.ROWS * t.COLS <= 8);
-function sameTiles(a: MatmulTiles, b: MatmulTiles): boolean {
+function sameTiles(a: RegisterTiles, b: RegisterTiles): boolean {
   return a.ROWS === b.ROWS && a.COLS === b.COLS && a.WG === b.WG && a.UNROLL === b.UNROLL && a.subgroups === b.subgroups;
 }
-const unique = (ts: MatmulTiles[]) => ts.filter((t, i) => ts.findIndex((u) => sameTiles(u, t)) === i);
-const withFlip = (t: MatmulTiles) => [t, { ...t, subgroups: !t.subgroups }];
+const unique = (ts: RegisterTiles[]) => ts.filter((t, i) => ts.findIndex((u) => sameTiles(u, t)) === i);
+const withFlip = (t: RegisterTiles) => [t, { ...t, subgroups: !t.subgroups }];
 const extraHere = onSwiftShader ? EXTRA : SMALL_EXTRA;
-const TILINGS: MatmulTiles[] = onSwiftShader
-  ? [...allMatmulTiles(), ...EXTRA].flatMap(withFlip)
+const TILINGS: RegisterTiles[] = onSwiftShader
+  ? [...TABLE_TILES, ...EXTRA].flatMap(withFlip)
   : unique([...ROW_TILES.flatMap((t) => (t.subgroups ? withFlip(t) : [t])), ...SMALL_EXTRA.flatMap(withFlip)]);
-const tileName = (t: MatmulTiles) => `${t.ROWS}x${t.COLS} wg ${t.WG} unroll ${t.UNROLL}${t.subgroups ? ' subgroups' : ''}`;
+const tileName = (t: MatmulTiles) =>
+  isSharedTiles(t) ? `shared ${matmulTilesName(t)}` : `${t.ROWS}x${t.COLS} wg ${t.WG} unroll ${t.UNROLL}${t.subgroups ? ' subgroups' : ''}`;
+// The workgroup-memory tilings: every shared tiling the autotuner may choose or the table holds,
+// on every adapter.
+const SHARED: SharedTiles[] = [...matmulCandidates(), ...allMatmulTiles()]
+  .filter(isSharedTiles)
+  .filter((t, i, ts) => ts.findIndex((u) => matmulTilesName(u) === matmulTilesName(t)) === i);
+// Shapes [M, N, K] for them: 1, primes, sizes that are not multiples of any tile and, in each
+// output dimension of each kernel (M and N for Y, M and K for dX, N and K for dW), one size past
+// the biggest block (128) so several workgroups meet at edges; small enough for SwiftShader.
+const SHARED_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 7, 3],
+  [5, 1, 13],
+  [7, 11, 13],
+  [17, 31, 29],
+  [33, 65, 127],
+  [130, 3, 2],
+  [13, 12, 20],
+  [30, 28, 7],
+  [9, 131, 133],
+];
 
 /** Concatenate rows of two (M×K1) and (M×K2) matrices into M×(K1+K2). */
 function catRows(a: Float32Array, b: Float32Array, M: number, K1: number, K2: number): Float32Array {
@@ -126,6 +160,75 @@ describe('matmul kernels vs CPU reference', () => {
     });
   }
 
+  for (const tiles of SHARED) {
+    it(`workgroup-memory kernels, tiles ${tileName(tiles)}: forward, input and weight gradients on every shape, bias and accumulate on and off`, async () => {
+      const e = await getEngine();
+      for (const [M, N, K] of SHARED_SHAPES) {
+        for (const withBias of [true, false]) {
+          // with bias: Y = and dX = ; without: Y += and dX += (dW always +=)
+          const accumulate = !withBias;
+          const what = `M=${M} N=${N} K=${K} ${withBias ? 'bias, =' : 'no bias, +='} tiles ${tileName(tiles)}`;
+          const rng = new Rng(M * 1000 + N * 10 + K + (withBias ? 0 : 7));
+          const x = rng.normalArray(M * K);
+          const w = rng.normalArray(N * K);
+          const b = rng.normalArray(N);
+          const dy = rng.normalArray(M * N);
+          const y0 = rng.normalArray(M * N);
+          const dx0 = rng.normalArray(M * K);
+          const dw0 = rng.normalArray(N * K);
+          const db0 = rng.normalArray(N);
+          const X = e.tensor([M, K], { label: 'x', data: x });
+          const W = e.tensor([N, K], { label: 'w', data: w });
+          const Bs = e.tensor([N], { label: 'b', data: b });
+          const Y = e.tensor([M, N], { label: 'y', data: y0 });
+          const DY = e.tensor([M, N], { label: 'dy', data: dy });
+          const DX = e.tensor([M, K], { label: 'dx', data: dx0 });
+          const DW = e.tensor([N, K], { label: 'dw', data: dw0 });
+          const DB = e.tensor([N], { label: 'db', data: db0 });
+          const ds = [
+            matmulForward(e, { x: X, w: W, bias: withBias ? Bs : null, y: Y, accumulate, tiles }),
+            matmulBackwardInput(e, { dy: DY, w: W, dx: DX, accumulate, tiles }),
+            matmulBackwardWeight(e, { dy: DY, x: X, dw: DW, db: withBias ? DB : null, tiles }),
+          ];
+          for (const d of ds) {
+            expect(d.kernel.spec.file, d.kernel.key).toBe('matmul_shared.wgsl');
+            expect(d.kernel.define('BM'), d.kernel.key).toBe(tiles.BM);
+            expect(d.kernel.define('TN'), d.kernel.key).toBe(tiles.TN);
+          }
+          e.run(ds);
+          const [y, dx, dw, db] = await e.readMany([Y, DX, DW, DB]);
+          const yRef = matmulForwardRef(x, w, withBias ? b : null, M, N, K);
+          if (accumulate) for (let i = 0; i < yRef.length; i++) yRef[i]! += y0[i]!;
+          assertClose(y!, yRef, { ...tol, what: `Y, ${what}` });
+          const dxRef = matmulBackwardInputRef(dy, w, M, N, K);
+          if (accumulate) for (let i = 0; i < dxRef.length; i++) dxRef[i]! += dx0[i]!;
+          assertClose(dx!, dxRef, { ...tol, what: `dX, ${what}` });
+          const dwRef = Float32Array.from(dw0);
+          const dbRef = Float32Array.from(db0);
+          matmulBackwardWeightAccumulateRef(dy, x, M, N, K, dwRef, withBias ? dbRef : null);
+          assertClose(dw!, dwRef, { ...tol, what: `dW, ${what}` });
+          assertClose(db!, dbRef, { ...tol, what: `db ${withBias ? '+= Σ dY' : 'untouched without bias'}, ${what}` });
+          for (const t of [X, W, Bs, Y, DY, DX, DW, DB]) t.destroy();
+        }
+      }
+    });
+  }
+
+  it('the shared candidates are valid, within the portable limits, and name themselves back', () => {
+    const all = matmulCandidates();
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    expect(all.length).toBeLessThanOrEqual(12);
+    for (const t of TABLE_TILES) expect(all.some((u) => matmulTilesName(u) === matmulTilesName(t)), matmulTilesName(t)).toBe(true);
+    expect(SHARED.length).toBeGreaterThanOrEqual(3);
+    for (const t of all) expect(parseMatmulTiles(matmulTilesName(t))).toEqual(t);
+    for (const t of SHARED) {
+      expect(sharedInvocations(t), matmulTilesName(t)).toBeLessThanOrEqual(256);
+      expect(sharedStorageBytes(t), matmulTilesName(t)).toBeLessThanOrEqual(16384);
+    }
+    expect(() => parseMatmulTiles('64x64x8')).toThrow(/neither ROWSxCOLSxWGu<UNROLL>\[s\].*nor BMxBNxBK:TMxTN/);
+    expect(() => parseMatmulTiles('128x128x8:4x4')).toThrow(/1024 invocations, more than 256/);
+  });
+
   // [M, N, K1, K2]: scalar (K1, K2 odd) and VEC4 (all multiples of 4) concatenations.
   const CAT: [number, number, number, number][] = [
     [9, 13, 5, 11],
@@ -134,11 +237,11 @@ describe('matmul kernels vs CPU reference', () => {
   ];
   it(`tilings under test on "${engine.adapterName}" (tuning row "${row.name}"): every one the row chooses, and only small others`, () => {
     for (const t of ROW_TILES) expect(TILINGS.some((u) => sameTiles(u, t)), tileName(t)).toBe(true);
-    if (onSwiftShader) expect(TILINGS.length).toBe(2 * unique([...allMatmulTiles(), ...EXTRA]).length);
+    if (onSwiftShader) expect(TILINGS.length).toBe(2 * unique([...TABLE_TILES, ...EXTRA]).length);
     else for (const t of TILINGS) expect(ROW_TILES.some((r) => r.ROWS === t.ROWS && r.COLS === t.COLS) || t.ROWS * t.COLS <= 8, tileName(t)).toBe(true);
   });
 
-  for (const tiles of [undefined, ...extraHere]) {
+  for (const tiles of [undefined, ...extraHere, ...SHARED]) {
     for (const [M, N, K1, K2] of CAT) {
       it(`concatenated input, accumulate flags and column offsets M=${M} N=${N} K1=${K1} K2=${K2}, tiles ${tiles ? tileName(tiles) : 'of the tuning table'}`, async () => {
         const e = await getEngine();
@@ -165,7 +268,10 @@ describe('matmul kernels vs CPU reference', () => {
           matmulBackwardWeight(e, { dy: DY, x: X2, dw: DW, colOffset: K1, tiles }),
         ];
         const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && N % 4 === 0;
-        for (const d of ds) expectDefine(d, 'VEC4', vec4);
+        for (const d of ds) {
+          if (tiles && isSharedTiles(tiles)) expect(d.kernel.spec.file, d.kernel.key).toBe('matmul_shared.wgsl');
+          else expectDefine(d, 'VEC4', vec4);
+        }
         e.run(ds);
         const [y, dx1, dx2, dw] = await e.readMany([Y, DX1, DX2, DW]);
         const xcat = catRows(x1, x2, M, K1, K2);
@@ -223,6 +329,12 @@ describe('matmul kernels vs CPU reference', () => {
     const Y = e.tensor([4, 3], { label: 'y' });
     expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 5, COLS: 8, WG: 8, UNROLL: 1, subgroups: false } })).toThrow(/invalid matmul tiling/);
     expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: { ROWS: 2, COLS: 8, WG: 6, UNROLL: 1, subgroups: false } })).toThrow(/invalid matmul tiling/);
+    const shared = (t: Omit<SharedTiles, 'kind'>): SharedTiles => ({ kind: 'shared', ...t });
+    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: shared({ BM: 48, BN: 64, BK: 8, TM: 4, TN: 4 }) })).toThrow(/invalid matmul tiling.*BM and BN must be 16, 32, 64 or 128/);
+    expect(() => matmulBackwardInput(e, { dy: Y, w: W, dx: X, tiles: shared({ BM: 64, BN: 64, BK: 3, TM: 4, TN: 4 }) })).toThrow(/BK must be 4, 8, 16 or 32/);
+    expect(() => matmulBackwardWeight(e, { dy: Y, x: X, dw: W, tiles: shared({ BM: 64, BN: 64, BK: 8, TM: 16, TN: 4 }) })).toThrow(/TM and TN must be 1, 2, 4 or 8/);
+    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: shared({ BM: 128, BN: 128, BK: 8, TM: 4, TN: 4 }) })).toThrow(/1024 invocations, more than 256/);
+    expect(() => matmulForward(e, { x: X, w: W, y: Y, tiles: shared({ BM: 128, BN: 128, BK: 32, TM: 8, TN: 8 }) })).toThrow(/33024 bytes of workgroup memory, more than 16384/);
   });
 
   it('rejects mismatched shapes before dispatch, naming both shapes', async () => {

@@ -1,0 +1,521 @@
+/**
+ * Autotuning: measure the candidate tilings and workgroup sizes of each kernel family on the
+ * adapter in use, and pick the fastest.
+ *
+ * Families, in the order they are measured (the ones a training step spends most time in first):
+ *   matmul.forward, matmul.backwardWeight, matmul.backwardInput   candidates: matmulCandidates()
+ *   update        the fused FPTT update's workgroup size           candidates: UPDATE_WORKGROUP_CANDIDATES
+ *   elementwise   1-D elementwise kernels' workgroup size          candidates: ELEMENTWISE_WORKGROUP_CANDIDATES
+ *   conv.forward, conv.backwardInput, conv.backwardWeight          candidates: CONV_CANDIDATES
+ * (the candidate lists are in src/kernels/tuning.ts, beside the table they start from)
+ *
+ * Every candidate is first validated against the CPU reference on awkward shapes (sizes that are
+ * not multiples of any tile, both the scalar and the vec4 path); one that fails, or whose pipeline
+ * cannot be built on this device, is recorded and never chosen. The valid ones are then timed on a
+ * shape like the benchmark networks' (timestamp queries when the device has them, else the wall
+ * clock), each sample a batch of back-to-back dispatches long enough to swamp the timer's
+ * resolution; the median of the samples decides. The seed (the tuning table's row for this
+ * adapter) is always measured first, so the result is never slower than the table by more than
+ * the noise, and a family the time budget does not reach keeps the seed.
+ *
+ * The budget (default 20 s) is shared out: each family may use its share of what is left, so one
+ * slow family cannot starve the others. `resolveTuning` (src/kernels/tuning_cache.ts) caches the
+ * result per adapter, driver and engine version.
+ */
+import type { Engine } from '../gpu/engine.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { GpuTimer, median, type TimingMethod } from '../gpu/timer.js';
+import { ParamArena } from '../gpu/arena.js';
+import { conv2dGeometry, conv2dBackwardInputRef, conv2dBackwardWeightAccumulateRef, conv2dForwardRef, type Conv2dGeometry } from '../ref/conv2d.js';
+import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../ref/matmul.js';
+import { fpttUpdateRef, initFpttState, initOptimizerState } from '../ref/optim.js';
+import { Rng } from '../util/rng.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, convTuningFor, type ConvTiles } from './conv2d.js';
+import { addInto } from './elementwise.js';
+import { createFpttUpdate } from './fptt_update.js';
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.js';
+import { CONV_CANDIDATES, ELEMENTWISE_WORKGROUP_CANDIDATES, UPDATE_WORKGROUP_CANDIDATES, matmulCandidates, matmulTilesName as tilesName, type MatmulTiles, type Tuning } from './tuning.js';
+
+export const TUNE_FAMILIES = [
+  'matmul.forward',
+  'matmul.backwardWeight',
+  'matmul.backwardInput',
+  'update',
+  'elementwise',
+  'conv.forward',
+  'conv.backwardInput',
+  'conv.backwardWeight',
+] as const;
+export type TuneFamily = (typeof TUNE_FAMILIES)[number];
+
+export const DEFAULT_AUTOTUNE_BUDGET_MS = 20_000;
+
+/** Shares of the budget: the matmuls are most of a dense step, then the update and the convs. */
+const FAMILY_WEIGHT: Record<TuneFamily, number> = {
+  'matmul.forward': 2,
+  'matmul.backwardWeight': 2,
+  'matmul.backwardInput': 2,
+  update: 1,
+  elementwise: 0.5,
+  'conv.forward': 1,
+  'conv.backwardInput': 1,
+  'conv.backwardWeight': 1,
+};
+
+export interface AutotuneOptions {
+  /** Wall-clock budget for the whole measurement, in ms (default 20 000). */
+  budgetMs?: number;
+  /** Families to measure (default all); the others keep the seed. */
+  families?: readonly TuneFamily[];
+  /** Timed samples per candidate (default 5). */
+  samples?: number;
+  /** One line per candidate measured. */
+  log?: (line: string) => void;
+}
+
+export type CandidateStatus = 'chosen' | 'slower' | 'invalid' | 'failed' | 'not reached';
+
+export interface CandidateResult {
+  family: TuneFamily;
+  candidate: string;
+  /** Median ms per dispatch on the timing shape, when it was timed. */
+  ms: number | null;
+  status: CandidateStatus;
+  /** Why a candidate was rejected. */
+  detail?: string;
+}
+
+export interface AutotuneReport {
+  tuning: Tuning;
+  results: CandidateResult[];
+  /** Families measured to the end (every candidate validated and timed). */
+  completeFamilies: TuneFamily[];
+  elapsedMs: number;
+  budgetMs: number;
+  method: TimingMethod;
+}
+
+const now = () => performance.now();
+
+/** A prepared candidate: validate() checks it against the CPU reference, time() measures it. */
+interface Trial {
+  name: string;
+  apply(t: Tuning): Tuning;
+  validate(): Promise<string | null>;
+  /** Dispatches of one run on the timing shape (built once, destroyed by cleanup). */
+  build(): Dispatch[];
+}
+
+interface Rig {
+  engine: Engine;
+  rng: Rng;
+  owned: Tensor[];
+  tensor(shape: number[], data?: Float32Array, label?: string): Tensor;
+}
+
+function makeRig(engine: Engine): Rig {
+  const owned: Tensor[] = [];
+  return {
+    engine,
+    rng: new Rng(0x7a11),
+    owned,
+    tensor(shape, data, label = 'autotune') {
+      const t = engine.tensor(shape, { label, data });
+      owned.push(t);
+      return t;
+    },
+  };
+}
+
+/** Largest |a − b| relative to 1 + |b|, with NaN counted as a failure. */
+function mismatch(got: Float32Array, want: ArrayLike<number>, tol: number): string | null {
+  if (got.length !== want.length) return `got ${got.length} values, expected ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    const a = got[i]!;
+    const b = want[i]!;
+    if (!(Math.abs(a - b) <= tol * (1 + Math.abs(b)))) return `element ${i}: got ${a}, expected ${b}`;
+  }
+  return null;
+}
+
+const TOL = 1e-4;
+
+// ---- matmul ----------------------------------------------------------------------------------
+
+/** [X1 | X2] as one M×(K1+K2) matrix, for the reference. */
+function concatCols(x1: Float32Array, x2: Float32Array, M: number, K1: number, K2: number): Float32Array {
+  const out = new Float32Array(M * (K1 + K2));
+  for (let m = 0; m < M; m++) {
+    out.set(x1.subarray(m * K1, (m + 1) * K1), m * (K1 + K2));
+    out.set(x2.subarray(m * K2, (m + 1) * K2), m * (K1 + K2) + K1);
+  }
+  return out;
+}
+
+// Awkward validation shapes: M and N primes; K multiples of 4 (vec4 path) and not (scalar path).
+const MM_CHECKS = [
+  { M: 37, N: 29, K1: 44, K2: 20 },
+  { M: 5, N: 13, K1: 23, K2: 6 },
+];
+
+async function validateMatmul(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeight', tiles: MatmulTiles): Promise<string | null> {
+  const e = r.engine;
+  for (const { M, N, K1, K2 } of MM_CHECKS) {
+    const K = K1 + K2;
+    if (kind === 'forward') {
+      const x1 = r.rng.normalArray(M * K1, 1);
+      const x2 = r.rng.normalArray(M * K2, 1);
+      const w = r.rng.normalArray(N * K, 0.3);
+      const b = r.rng.normalArray(N, 1);
+      const y = r.tensor([M, N]);
+      e.run([matmulForward(e, { x: r.tensor([M, K1], x1), x2: r.tensor([M, K2], x2), w: r.tensor([N, K], w), bias: r.tensor([N], b), y, tiles, label: 'autotune.check' })], 'autotune check');
+      const bad = mismatch(await e.read(y), matmulForwardRef(concatCols(x1, x2, M, K1, K2), w, b, M, N, K), TOL);
+      if (bad) return `forward ${M}×${N}×(${K1}+${K2}): ${bad}`;
+    } else if (kind === 'backwardInput') {
+      // dX = dY·W[:, off:off+K1] with off = K2 (a column offset), accumulated onto a start value.
+      const dy = r.rng.normalArray(M * N, 1);
+      const w = r.rng.normalArray(N * K, 0.3);
+      const start = r.rng.normalArray(M * K1, 1);
+      const dx = r.tensor([M, K1], start);
+      const off = K2 - (K2 % 4);
+      e.run([matmulBackwardInput(e, { dy: r.tensor([M, N], dy), w: r.tensor([N, K], w), dx, colOffset: off, accumulate: true, tiles, label: 'autotune.check' })], 'autotune check');
+      const wSlice = new Float32Array(N * K1);
+      for (let n = 0; n < N; n++) wSlice.set(w.subarray(n * K + off, n * K + off + K1), n * K1);
+      const want = matmulBackwardInputRef(dy, wSlice, M, N, K1);
+      for (let i = 0; i < want.length; i++) want[i] = want[i]! + start[i]!;
+      const bad = mismatch(await e.read(dx), want, TOL);
+      if (bad) return `backward input ${M}×${N}×${K1} at column ${off}: ${bad}`;
+    } else {
+      const dy = r.rng.normalArray(M * N, 1);
+      const x = r.rng.normalArray(M * K1, 1);
+      const dw0 = r.rng.normalArray(N * K1, 1);
+      const db0 = r.rng.normalArray(N, 1);
+      const dw = r.tensor([N, K1], dw0);
+      const db = r.tensor([N], db0);
+      e.run([matmulBackwardWeight(e, { dy: r.tensor([M, N], dy), x: r.tensor([M, K1], x), dw, db, tiles, label: 'autotune.check' })], 'autotune check');
+      const wantW = Float32Array.from(dw0);
+      const wantB = Float32Array.from(db0);
+      matmulBackwardWeightAccumulateRef(dy, x, M, N, K1, wantW, wantB);
+      const [gw, gb] = await e.readMany([dw, db]);
+      const bad = mismatch(gw!, wantW, TOL) ?? mismatch(gb!, wantB, TOL);
+      if (bad) return `backward weight ${M}×${N}×${K1}: ${bad}`;
+    }
+  }
+  return null;
+}
+
+// The timing shape: a gate matmul of the S-MNIST net at batch 64 ([I | u] of 2×256 columns).
+const MM_TIME = { M: 64, N: 256, K1: 256, K2: 256 };
+
+function matmulTrials(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeight', seed: Tuning): Trial[] {
+  const e = r.engine;
+  const { M, N, K1, K2 } = MM_TIME;
+  const K = K1 + K2;
+  const seen = new Set<string>();
+  const list = [seed.matmul[kind], ...matmulCandidates()].filter((t) => {
+    const k = tilesName(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return list.map((tiles) => ({
+    name: tilesName(tiles),
+    apply: (t) => ({ ...t, matmul: { ...t.matmul, [kind]: tiles } }),
+    validate: () => validateMatmul(r, kind, tiles),
+    build: () => {
+      if (kind === 'forward') {
+        return [matmulForward(e, { x: r.tensor([M, K1], r.rng.normalArray(M * K1, 1)), x2: r.tensor([M, K2], r.rng.normalArray(M * K2, 1)), w: r.tensor([N, K], r.rng.normalArray(N * K, 0.1)), bias: r.tensor([N]), y: r.tensor([M, N]), tiles, label: 'autotune.time' })];
+      }
+      if (kind === 'backwardInput') {
+        return [matmulBackwardInput(e, { dy: r.tensor([M, N], r.rng.normalArray(M * N, 1)), w: r.tensor([N, K], r.rng.normalArray(N * K, 0.1)), dx: r.tensor([M, K1]), colOffset: K1, accumulate: true, tiles, label: 'autotune.time' })];
+      }
+      return [matmulBackwardWeight(e, { dy: r.tensor([M, N], r.rng.normalArray(M * N, 1)), x: r.tensor([M, K1], r.rng.normalArray(M * K1, 1)), dw: r.tensor([N, K]), db: r.tensor([N]), colOffset: 0, tiles, label: 'autotune.time' })];
+    },
+  }));
+}
+
+// ---- conv ------------------------------------------------------------------------------------
+
+export function convTilesName(t: ConvTiles): string {
+  return `${t.ROWS}x${t.COLS} wg${t.WG}${t.subgroups ? ' sg' : ''}`;
+}
+
+async function validateConv(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeight', tiles: ConvTiles): Promise<string | null> {
+  const e = r.engine;
+  const g: Conv2dGeometry = conv2dGeometry(2, 3, 7, 5, 5, 3, 3, { padding: 1 });
+  const xs = [g.N, g.Cin, g.H, g.W];
+  const ws = [g.Cout, g.Cin, g.KH, g.KW];
+  const ys = [g.N, g.Cout, g.OH, g.OW];
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const opts = { padding: 1 };
+  if (kind === 'forward') {
+    const x = r.rng.normalArray(size(xs), 1);
+    const w = r.rng.normalArray(size(ws), 0.3);
+    const b = r.rng.normalArray(g.Cout, 1);
+    const y = r.tensor(ys);
+    e.run([conv2dForward(e, { x: r.tensor(xs, x), w: r.tensor(ws, w), bias: r.tensor([g.Cout], b), y, tiles, ...opts, label: 'autotune.check' })], 'autotune check');
+    return mismatch(await e.read(y), conv2dForwardRef(x, w, b, g), TOL);
+  }
+  if (kind === 'backwardInput') {
+    const dy = r.rng.normalArray(size(ys), 1);
+    const w = r.rng.normalArray(size(ws), 0.3);
+    const dx = r.tensor(xs);
+    e.run([conv2dBackwardInput(e, { dy: r.tensor(ys, dy), w: r.tensor(ws, w), dx, tiles, ...opts, label: 'autotune.check' })], 'autotune check');
+    return mismatch(await e.read(dx), conv2dBackwardInputRef(dy, w, g), TOL);
+  }
+  const dy = r.rng.normalArray(size(ys), 1);
+  const x = r.rng.normalArray(size(xs), 1);
+  const dw = r.tensor(ws);
+  const db = r.tensor([g.Cout]);
+  e.run([conv2dBackwardWeight(e, { dy: r.tensor(ys, dy), x: r.tensor(xs, x), dw, db, tiles, ...opts, label: 'autotune.check' })], 'autotune check');
+  const wantW = new Float32Array(size(ws));
+  const wantB = new Float32Array(g.Cout);
+  conv2dBackwardWeightAccumulateRef(dy, x, null, g, wantW, wantB);
+  const [gw, gb] = await e.readMany([dw, db]);
+  return mismatch(gw!, wantW, TOL) ?? mismatch(gb!, wantB, TOL);
+}
+
+function convTrials(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeight', seed: Tuning): Trial[] {
+  const e = r.engine;
+  // The timing shape: a 3×3 conv LTC gate of a DVS-Gesture-like layer (8 × 16 × 16×16 → 32).
+  const g = conv2dGeometry(8, 16, 16, 16, 32, 3, 3, { padding: 1 });
+  const xs = [g.N, g.Cin, g.H, g.W];
+  const ws = [g.Cout, g.Cin, g.KH, g.KW];
+  const ys = [g.N, g.Cout, g.OH, g.OW];
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const seedTiles = (seed.conv ?? convTuningFor(e))[kind];
+  const seen = new Set<string>();
+  const list = [seedTiles, ...CONV_CANDIDATES].filter((t) => {
+    const k = convTilesName(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return list.map((tiles) => ({
+    name: convTilesName(tiles),
+    apply: (t) => ({ ...t, conv: { ...(t.conv ?? convTuningFor(e)), [kind]: tiles } }),
+    validate: () => validateConv(r, kind, tiles),
+    build: () => {
+      const opts = { padding: 1, tiles, label: 'autotune.time' };
+      if (kind === 'forward') return [conv2dForward(e, { x: r.tensor(xs, r.rng.normalArray(size(xs), 1)), w: r.tensor(ws, r.rng.normalArray(size(ws), 0.1)), y: r.tensor(ys), ...opts })];
+      if (kind === 'backwardInput') return [conv2dBackwardInput(e, { dy: r.tensor(ys, r.rng.normalArray(size(ys), 1)), w: r.tensor(ws, r.rng.normalArray(size(ws), 0.1)), dx: r.tensor(xs), ...opts })];
+      return [conv2dBackwardWeight(e, { dy: r.tensor(ys, r.rng.normalArray(size(ys), 1)), x: r.tensor(xs, r.rng.normalArray(size(xs), 1)), dw: r.tensor(ws), db: r.tensor([g.Cout]), ...opts })];
+    },
+  }));
+}
+
+// ---- elementwise and update workgroup sizes --------------------------------------------------
+
+function fitsDevice(e: Engine, wg: number): boolean {
+  return wg <= Math.min(e.limits.maxComputeInvocationsPerWorkgroup, e.limits.maxComputeWorkgroupSizeX);
+}
+
+/** Run `fn` with the engine's tuning replaced by `t` (the launchers read engine.tuning). */
+function withTuning<T>(e: Engine, t: Tuning, fn: () => T): T {
+  const saved = e.tuning;
+  e.tuning = t;
+  try {
+    return fn();
+  } finally {
+    e.tuning = saved;
+  }
+}
+
+function elementwiseTrials(r: Rig, seed: Tuning): Trial[] {
+  const e = r.engine;
+  const sizes = [...new Set([seed.elementwiseWorkgroup, ...ELEMENTWISE_WORKGROUP_CANDIDATES])].filter((wg) => fitsDevice(e, wg));
+  return sizes.map((wg) => {
+    const t: Tuning = { ...seed, elementwiseWorkgroup: wg };
+    return {
+      name: `wg${wg}`,
+      apply: (s) => ({ ...s, elementwiseWorkgroup: wg }),
+      validate: async () => {
+        const n = 1031;
+        const x = r.rng.normalArray(n, 1);
+        const y0 = r.rng.normalArray(n, 1);
+        const y = r.tensor([n], y0);
+        withTuning(e, t, () => e.run([addInto(e, { x: r.tensor([n], x), y, label: 'autotune.check' })], 'autotune check'));
+        return mismatch(await e.read(y), Array.from(y0, (v, i) => v + x[i]!), 1e-6);
+      },
+      build: () => {
+        const n = 1 << 20;
+        return withTuning(e, t, () => [addInto(e, { x: r.tensor([n]), y: r.tensor([n]), label: 'autotune.time' })]);
+      },
+    };
+  });
+}
+
+function updateTrials(r: Rig, seed: Tuning, cleanups: (() => void)[]): Trial[] {
+  const e = r.engine;
+  const arenas: ParamArena[] = [];
+  const optimizer = { kind: 'adam' as const, lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const fpttCfg = { alpha: 0.1, beta: 0.5, clip: 1.0 };
+  const seedWg = seed.updateWorkgroup ?? seed.elementwiseWorkgroup;
+  const sizes = [...new Set([seedWg, ...UPDATE_WORKGROUP_CANDIDATES])].filter((wg) => fitsDevice(e, wg));
+  const arenaOf = (shapes: Record<string, number[]>, init: Record<string, Float32Array>, label: string) => {
+    const a = new ParamArena(label);
+    for (const [k, s] of Object.entries(shapes)) a.add(k, s, init[k]);
+    a.build(e, { fptt: true });
+    arenas.push(a);
+    return a;
+  };
+  return sizes.map((wg) => ({
+    name: `wg${wg}`,
+    apply: (s) => ({ ...s, updateWorkgroup: wg }),
+    validate: async () => {
+      const shapes: Record<string, number[]> = { a: [1], b: [13, 17], c: [67, 71], d: [1031] };
+      const init: Record<string, Float32Array> = {};
+      const grads: Record<string, Float32Array> = {};
+      for (const [k, s] of Object.entries(shapes)) {
+        const n = s.reduce((x, y) => x * y, 1);
+        init[k] = r.rng.normalArray(n, 0.5);
+        grads[k] = r.rng.normalArray(n, 0.1);
+      }
+      const arena = arenaOf(shapes, init, 'autotune.check');
+      for (const v of arena.views) e.upload(v.grad, grads[v.name]!);
+      const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, label: 'autotune.check' });
+      try {
+        e.run(upd.dispatches, 'autotune check');
+        const want = fpttUpdateRef(optimizer, fpttCfg, init, grads, initOptimizerState(init), initFpttState(init));
+        const got = await e.readMany(arena.views.map((v) => v.param));
+        for (let i = 0; i < arena.views.length; i++) {
+          const v = arena.views[i]!;
+          const bad = mismatch(got[i]!, want.params[v.name]!, TOL);
+          if (bad) return `parameter ${v.name}: ${bad}`;
+        }
+        return null;
+      } finally {
+        upd.destroy();
+      }
+    },
+    build: () => {
+      // About a million parameters (the S-MNIST net has ~0.6 M, in pieces like these).
+      const shapes: Record<string, number[]> = { W1: [512, 1024], b1: [512], W2: [256, 1031], b2: [256] };
+      const arena = arenaOf(shapes, {}, 'autotune.time');
+      const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, label: 'autotune.time' });
+      cleanups.push(() => {
+        upd.destroy();
+        for (const a of arenas) a.destroy();
+      });
+      return upd.dispatches;
+    },
+  }));
+}
+
+// ---- the driver ------------------------------------------------------------------------------
+
+/** Measure and pick; `seed` is the starting row (default the engine's current tuning). */
+export async function autotune(engine: Engine, opts: AutotuneOptions = {}, seed: Tuning = engine.tuning): Promise<AutotuneReport> {
+  const budgetMs = opts.budgetMs ?? DEFAULT_AUTOTUNE_BUDGET_MS;
+  if (!(budgetMs > 0)) throw new Error(`autotune: budgetMs must be > 0, got ${budgetMs}`);
+  const families = opts.families ?? TUNE_FAMILIES;
+  for (const f of families) {
+    if (!(TUNE_FAMILIES as readonly string[]).includes(f)) throw new Error(`autotune: unknown family "${f}" (have ${TUNE_FAMILIES.join(', ')})`);
+  }
+  const samples = opts.samples ?? 5;
+  const log = opts.log ?? (() => {});
+  const t0 = now();
+  const timer = new GpuTimer(engine);
+  const results: CandidateResult[] = [];
+  const complete: TuneFamily[] = [];
+  let tuning: Tuning = { ...seed, matmul: { ...seed.matmul }, ...(seed.conv ? { conv: { ...seed.conv } } : {}) };
+  const order = TUNE_FAMILIES.filter((f) => families.includes(f));
+
+  for (let fi = 0; fi < order.length; fi++) {
+    const family = order[fi]!;
+    const left = budgetMs - (now() - t0);
+    const weightLeft = order.slice(fi).reduce((a, f) => a + FAMILY_WEIGHT[f], 0);
+    const share = (left * FAMILY_WEIGHT[family]) / weightLeft;
+    const familyStart = now();
+    const rig = makeRig(engine);
+    const cleanups: (() => void)[] = [];
+    const trials = trialsOf(rig, family, tuning, cleanups);
+    let best: { trial: Trial; ms: number } | null = null;
+    let reachedAll = true;
+    const familyResults: CandidateResult[] = [];
+    try {
+      for (let i = 0; i < trials.length; i++) {
+        const trial = trials[i]!;
+        // The seed (first) is always measured; the others while the family's share lasts.
+        if (i > 0 && now() - familyStart > share) {
+          reachedAll = false;
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'not reached' });
+          continue;
+        }
+        let problem: string | null;
+        try {
+          problem = await trial.validate();
+          await engine.flushErrors();
+        } catch (err) {
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err) });
+          log(`${family} ${trial.name}: failed (${familyResults.at(-1)!.detail})`);
+          continue;
+        }
+        if (problem) {
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'invalid', detail: problem });
+          log(`${family} ${trial.name}: INVALID, differs from the CPU reference (${problem})`);
+          continue;
+        }
+        let ms: number;
+        try {
+          ms = await timeTrial(engine, timer, trial, samples);
+        } catch (err) {
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err) });
+          log(`${family} ${trial.name}: failed while timing (${familyResults.at(-1)!.detail})`);
+          continue;
+        }
+        familyResults.push({ family, candidate: trial.name, ms, status: 'slower' });
+        log(`${family} ${trial.name}: ${ms.toFixed(3)} ms`);
+        if (!best || ms < best.ms) best = { trial, ms };
+      }
+    } finally {
+      for (const c of cleanups) c();
+      for (const t of rig.owned) t.destroy();
+    }
+    if (best) {
+      tuning = best.trial.apply(tuning);
+      for (const r of familyResults) if (r.candidate === best.trial.name && r.ms === best.ms) r.status = 'chosen';
+    }
+    if (reachedAll && best) complete.push(family);
+    results.push(...familyResults);
+  }
+  return { tuning, results, completeFamilies: complete, elapsedMs: now() - t0, budgetMs, method: timer.method };
+}
+
+function trialsOf(r: Rig, family: TuneFamily, seed: Tuning, cleanups: (() => void)[]): Trial[] {
+  switch (family) {
+    case 'matmul.forward':
+      return matmulTrials(r, 'forward', seed);
+    case 'matmul.backwardInput':
+      return matmulTrials(r, 'backwardInput', seed);
+    case 'matmul.backwardWeight':
+      return matmulTrials(r, 'backwardWeight', seed);
+    case 'conv.forward':
+      return convTrials(r, 'forward', seed);
+    case 'conv.backwardInput':
+      return convTrials(r, 'backwardInput', seed);
+    case 'conv.backwardWeight':
+      return convTrials(r, 'backwardWeight', seed);
+    case 'elementwise':
+      return elementwiseTrials(r, seed);
+    case 'update':
+      return updateTrials(r, seed, cleanups);
+  }
+}
+
+/**
+ * Median ms per run of the trial's dispatches: a first timed batch of one run sizes the batch so
+ * that a sample lasts about 2 ms (at most 64 runs), then `samples` samples of that batch.
+ */
+async function timeTrial(engine: Engine, timer: GpuTimer, trial: Trial, samples: number): Promise<number> {
+  const one = trial.build();
+  const probe = await timer.timeDispatches([one], 1, 1);
+  const perRun = Math.max(probe.ms[0]!, 1e-3);
+  const reps = Math.max(1, Math.min(64, Math.ceil(2 / perRun)));
+  const batch: Dispatch[] = [];
+  for (let i = 0; i < reps; i++) batch.push(...one);
+  // A run of more than 20 ms (a software adapter) is steady enough for 3 samples.
+  const t = await timer.timeDispatches([batch], perRun > 20 ? Math.min(samples, 3) : samples, 0);
+  return median(t.samples[0]!) / reps;
+}
