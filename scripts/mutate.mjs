@@ -277,12 +277,12 @@ const MUTATIONS = [
     id: 'matmul-shared-no-barrier',
     why: 'no barrier between the tile loads and the products of the shared forward (a race)',
     file: 'shaders/matmul_shared.wgsl',
-    search: `        if (n < fp.N && k < kt) { v = f_w[n * kt + k]; }
+    search: `        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
         tb[r * SB + j] = v;
       }
     }
     workgroupBarrier();`,
-    replace: `        if (n < fp.N && k < kt) { v = f_w[n * kt + k]; }
+    replace: `        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
         tb[r * SB + j] = v;
       }
     }`,
@@ -293,10 +293,29 @@ const MUTATIONS = [
     id: 'matmul-shared-no-k1-bound',
     why: 'the shared forward reads X1 one column past K1 (the X1/X2 split off by one)',
     file: 'shaders/matmul_shared.wgsl',
-    search: 'if (k < fp.K1) { return f_x1[m * fp.K1 + k]; }',
-    replace: 'if (k <= fp.K1) { return f_x1[m * fp.K1 + k]; }',
+    search: 'if (k < fp.K1) { return f_x1[zo_x1 + m * fp.K1 + k]; }',
+    replace: 'if (k <= fp.K1) { return f_x1[zo_x1 + m * fp.K1 + k]; }',
     tests: ['test/gpu/matmul.test.ts'],
     filter: 'concatenated input.*tiles shared',
+  },
+  // ---- batched pairs (workgroup_id.z) ----
+  {
+    id: 'matmul-pair-output-offset',
+    why: 'the second product of a forward pair writes over the first (its output offset dropped)',
+    file: 'shaders/matmul.wgsl',
+    search: 'let i = zo_y + m * fp.N + c;',
+    replace: 'let i = m * fp.N + c;',
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'forward pair',
+  },
+  {
+    id: 'matmul-shared-pair-input-offset',
+    why: 'the shared weight-gradient pair reads product 0\'s X for both',
+    file: 'shaders/matmul_shared.wgsl',
+    search: 'v = w_x[wid.z * wp.z_x + m * wp.K + k];',
+    replace: 'v = w_x[m * wp.K + k];',
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'weight-gradient pair, tiles shared',
   },
   // ---- autotuning (src/kernels/autotune.ts, src/kernels/tuning_cache.ts) ----
   {

@@ -11,6 +11,11 @@
 // without copying I and u into one buffer; the backward splits it again with `off`.
 // All matrices are row-major f32.
 //
+// Batches (forward and weight gradient): workgroup_id.z = b selects the b-th of several
+// products of the same shape whose operands lie in the same buffers at a constant distance:
+// operand X of product b starts z_x·b elements after product 0's (z_x = 0: all share it). One
+// dispatch then computes both gates of a layer, or both gates' weight gradients.
+//
 // Tiling (the same skeleton for all three kernels). An invocation owns ROWS output rows and
 // COLS (4, 8 or 16) output columns, held as ROWS × COLS/4 vec4 accumulators c<row><block>. The
 // reduction runs over "quads" of 4 reduction indices:
@@ -155,6 +160,8 @@ fn acc_block(j: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
 // Per-invocation indices (in Q elements, or f32 for gathered columns) of the A-side rows and of
 // the B-side vectors of column blocks 0–3; `lane4` is this lane's vector within a block.
 var<private> xb: vec4<u32>;
+var<private> zo_b: u32;   // batch offsets (elements) of the bias / db and of the output
+var<private> zo_y: u32;
 var<private> xb2: vec4<u32>;  // forward: rows of X2
 var<private> wb0: WB;
 var<private> wb1: WB;
@@ -177,6 +184,7 @@ fn rows_block(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, n: u32
 struct ForwardParams {
   M: u32, N: u32, K1: u32, K2: u32,
   has_bias: u32, accumulate: u32,
+  z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides, elements
 }
 
 @group(0) @binding(0) var<uniform> fp: ForwardParams;
@@ -267,8 +275,8 @@ fn forward_store(m: u32, n: u32, v: vec4<f32>) {
     let c = n + j;
     if (c >= fp.N) { return; }
     var y = v[j];
-    if (fp.has_bias != 0u) { y += f_bias[c]; }
-    let i = m * fp.N + c;
+    if (fp.has_bias != 0u) { y += f_bias[zo_b + c]; }
+    let i = zo_y + m * fp.N + c;
     if (fp.accumulate != 0u) { y += f_y[i]; }
     f_y[i] = y;
   }
@@ -314,23 +322,26 @@ fn matmul_forward(
   let last_m = fp.M - 1u;
   let last_n = fp.N - 1u;
   let kw = (fp.K1 + fp.K2) / UNIT;
+  let zw = wid.z * fp.z_w / UNIT;
+  zo_b = wid.z * fp.z_b;
+  zo_y = wid.z * fp.z_y;
   // B side: rows of W (its row i is column i of Y).
 #if SUBGROUPS
   let s = lane & 3u;
-  wb0 = min(n0 + s, last_n) * kw;
-  wb1 = min(n0 + 4u + s, last_n) * kw;
-  wb2 = min(n0 + 8u + s, last_n) * kw;
-  wb3 = min(n0 + 12u + s, last_n) * kw;
+  wb0 = zw + min(n0 + s, last_n) * kw;
+  wb1 = zw + min(n0 + 4u + s, last_n) * kw;
+  wb2 = zw + min(n0 + 8u + s, last_n) * kw;
+  wb3 = zw + min(n0 + 12u + s, last_n) * kw;
 #else
   let s = vec4<u32>(0u, 1u, 2u, 3u);
-  wb0 = min(vec4<u32>(n0) + s, vec4<u32>(last_n)) * kw;
-  wb1 = min(vec4<u32>(n0 + 4u) + s, vec4<u32>(last_n)) * kw;
-  wb2 = min(vec4<u32>(n0 + 8u) + s, vec4<u32>(last_n)) * kw;
-  wb3 = min(vec4<u32>(n0 + 12u) + s, vec4<u32>(last_n)) * kw;
+  wb0 = vec4<u32>(zw) + min(vec4<u32>(n0) + s, vec4<u32>(last_n)) * kw;
+  wb1 = vec4<u32>(zw) + min(vec4<u32>(n0 + 4u) + s, vec4<u32>(last_n)) * kw;
+  wb2 = vec4<u32>(zw) + min(vec4<u32>(n0 + 8u) + s, vec4<u32>(last_n)) * kw;
+  wb3 = vec4<u32>(zw) + min(vec4<u32>(n0 + 12u) + s, vec4<u32>(last_n)) * kw;
 #endif
   let rows = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_m));
-  xb = rows * (fp.K1 / UNIT);
-  xb2 = rows * (fp.K2 / UNIT);
+  xb = vec4<u32>(wid.z * fp.z_x1 / UNIT) + rows * (fp.K1 / UNIT);
+  xb2 = vec4<u32>(wid.z * fp.z_x2 / UNIT) + rows * (fp.K2 / UNIT);
   forward_block(fp.K1, false);
   if (fp.K2 > 0u) { forward_block(fp.K2, true); }
   forward_store(m0, n0, c00);
@@ -548,6 +559,8 @@ fn matmul_backward_input(
 struct WeightGradParams {
   M: u32, N: u32, K: u32, KW: u32,
   off: u32, has_bias: u32,
+  z_dy: u32, z_x: u32, z_dw: u32, z_db: u32,  // batch strides, elements
+  db_in_dw: u32, db_off: u32,  // 1: db lies in dW's buffer, db_off elements after dW's binding
 }
 
 @group(0) @binding(0) var<uniform> wp: WeightGradParams;
@@ -653,11 +666,15 @@ fn weight_step(o: u32, p: u32, n: u32) {
 
 fn weight_store(n: u32, k: u32, v: vec4<f32>, bsum: vec4<f32>) {
   if (n >= wp.N) { return; }
-  if (wp.has_bias != 0u && k == 0u) { w_db[n] = w_db[n] + (bsum.x + bsum.y + bsum.z + bsum.w); }
+  if (wp.has_bias != 0u && k == 0u) {
+    let bs = bsum.x + bsum.y + bsum.z + bsum.w;
+    // a batch whose db and dW interleave in one buffer (the arena) binds them as one range
+    if (wp.db_in_dw != 0u) { let ib = wp.db_off + zo_b + n; w_dw[ib] = w_dw[ib] + bs; } else { w_db[zo_b + n] = w_db[zo_b + n] + bs; }
+  }
   for (var j = 0u; j < 4u; j++) {
     let c = k + j;
     if (c >= wp.K) { return; }
-    let i = n * wp.KW + wp.off + c;
+    let i = zo_y + n * wp.KW + wp.off + c;
     w_dw[i] = w_dw[i] + v[j];
   }
 }
@@ -673,7 +690,9 @@ fn matmul_backward_weight(
   let n0 = (wid.y * WG + li) * {{ROWS}}u;
   let k0 = wid.x * {{COLS}}u;
   let rs = wp.K / UNIT;   // one row of X, in Q elements
-  let col = k0 / UNIT;
+  let col = wid.z * wp.z_x / UNIT + k0 / UNIT;
+  zo_b = wid.z * wp.z_db;
+  zo_y = wid.z * wp.z_dw;
 #if SUBGROUPS
   lane4 = lane & 3u;
   wb0 = lane4 * rs + col;
@@ -687,7 +706,7 @@ fn matmul_backward_weight(
   wb2 = wb0 + 8u / UNIT;
   wb3 = wb0 + 12u / UNIT;
 #endif
-  xb = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(wp.N - 1u));
+  xb = vec4<u32>(wid.z * wp.z_dy) + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(wp.N - 1u));
   let nq = wp.M / 4u;
   let ostep = 4u * wp.N;
   let pstep = 4u * rs;

@@ -77,7 +77,11 @@ fn tile_product(tx: u32, ty: u32) {
 struct ForwardParams {
   M: u32, N: u32, K1: u32, K2: u32,
   has_bias: u32, accumulate: u32,
+  z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides (matmul.wgsl's header), elements
 }
+
+var<private> zo_x1: u32;  // batch offsets of this workgroup's product (workgroup_id.z)
+var<private> zo_x2: u32;
 
 @group(0) @binding(0) var<uniform> fp: ForwardParams;
 @group(0) @binding(1) var<storage, read> f_x1: array<f32>;      // (M, K1)
@@ -89,8 +93,8 @@ struct ForwardParams {
 /** [X1 | X2][m, k], 0 past the edges. */
 fn f_x_at(m: u32, k: u32) -> f32 {
   if (m >= fp.M) { return 0.0; }
-  if (k < fp.K1) { return f_x1[m * fp.K1 + k]; }
-  if (k < fp.K1 + fp.K2) { return f_x2[m * fp.K2 + (k - fp.K1)]; }
+  if (k < fp.K1) { return f_x1[zo_x1 + m * fp.K1 + k]; }
+  if (k < fp.K1 + fp.K2) { return f_x2[zo_x2 + m * fp.K2 + (k - fp.K1)]; }
   return 0.0;
 }
 
@@ -103,6 +107,9 @@ fn matmul_shared_forward(
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   let kt = fp.K1 + fp.K2;
+  zo_x1 = wid.z * fp.z_x1;
+  zo_x2 = wid.z * fp.z_x2;
+  let zw = wid.z * fp.z_w;
   for (var k0 = 0u; k0 < kt; k0 += BK) {
     // both operands run along k: read along k (coalesced), store transposed
     for (var e = 0u; e < A_LOADS; e++) {
@@ -121,7 +128,7 @@ fn matmul_shared_forward(
         let n = n0 + j;
         let k = k0 + r;
         var v = 0.0;
-        if (n < fp.N && k < kt) { v = f_w[n * kt + k]; }
+        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
         tb[r * SB + j] = v;
       }
     }
@@ -136,8 +143,8 @@ fn matmul_shared_forward(
       let n = n0 + lid.x + j * WGX;
       if (n >= fp.N) { break; }
       var y = acc[i * TN + j];
-      if (fp.has_bias != 0u) { y += f_bias[n]; }
-      let o = m * fp.N + n;
+      if (fp.has_bias != 0u) { y += f_bias[wid.z * fp.z_b + n]; }
+      let o = wid.z * fp.z_y + m * fp.N + n;
       if (fp.accumulate != 0u) { y += f_y[o]; }
       f_y[o] = y;
     }
@@ -216,6 +223,8 @@ fn matmul_shared_backward_input(
 struct WeightGradParams {
   M: u32, N: u32, K: u32, KW: u32,
   off: u32, has_bias: u32,
+  z_dy: u32, z_x: u32, z_dw: u32, z_db: u32,  // batch strides, elements
+  db_in_dw: u32, db_off: u32,  // 1: db lies in dW's buffer, db_off elements after dW's binding
 }
 
 @group(0) @binding(0) var<uniform> wp: WeightGradParams;
@@ -244,7 +253,7 @@ fn matmul_shared_backward_weight(
         let m = m0 + r;
         let n = r0 + i;
         var v = 0.0;
-        if (m < wp.M && n < wp.N) { v = w_dy[m * wp.N + n]; }
+        if (m < wp.M && n < wp.N) { v = w_dy[wid.z * wp.z_dy + m * wp.N + n]; }
         ta[r * SA + i] = v;
       }
     }
@@ -256,7 +265,7 @@ fn matmul_shared_backward_weight(
         let m = m0 + r;
         let k = c0 + j;
         var v = 0.0;
-        if (m < wp.M && k < wp.K) { v = w_x[m * wp.K + k]; }
+        if (m < wp.M && k < wp.K) { v = w_x[wid.z * wp.z_x + m * wp.K + k]; }
         tb[r * SB + j] = v;
       }
     }
@@ -272,11 +281,18 @@ fn matmul_shared_backward_weight(
   for (var i = 0u; i < TM; i++) {
     let n = r0 + lid.y + i * WGY;
     if (n >= wp.N) { break; }
-    if (bias && lid.x == 0u) { w_db[n] = w_db[n] + bsum[i]; }
+    if (bias && lid.x == 0u) {
+      if (wp.db_in_dw != 0u) {
+        let ib = wp.db_off + wid.z * wp.z_db + n;
+        w_dw[ib] = w_dw[ib] + bsum[i];
+      } else {
+        w_db[wid.z * wp.z_db + n] = w_db[wid.z * wp.z_db + n] + bsum[i];
+      }
+    }
     for (var j = 0u; j < TN; j++) {
       let k = c0 + lid.x + j * WGX;
       if (k >= wp.K) { break; }
-      let o = n * wp.KW + wp.off + k;
+      let o = wid.z * wp.z_dw + n * wp.KW + wp.off + k;
       w_dw[o] = w_dw[o] + acc[i * TN + j];
     }
   }

@@ -23,7 +23,6 @@ import {
   matmulTilesProblem,
   sharedInvocations,
   sharedStorageBytes,
-  tuningFor,
   type MatmulTiles,
   type MatmulTuning,
   type RegisterTiles,
@@ -34,7 +33,10 @@ export const MATMUL_FORWARD: KernelSpec = {
   name: 'matmul_forward',
   file: 'matmul.wgsl',
   entry: 'matmul_forward',
-  params: [['M', 'u32'], ['N', 'u32'], ['K1', 'u32'], ['K2', 'u32'], ['has_bias', 'u32'], ['accumulate', 'u32']],
+  params: [
+    ['M', 'u32'], ['N', 'u32'], ['K1', 'u32'], ['K2', 'u32'], ['has_bias', 'u32'], ['accumulate', 'u32'],
+    ['z_x1', 'u32'], ['z_x2', 'u32'], ['z_w', 'u32'], ['z_b', 'u32'], ['z_y', 'u32'],
+  ],
   storage: [
     { name: 'x1', access: 'read' },
     { name: 'x2', access: 'read' },
@@ -60,7 +62,10 @@ export const MATMUL_BACKWARD_WEIGHT: KernelSpec = {
   name: 'matmul_backward_weight',
   file: 'matmul.wgsl',
   entry: 'matmul_backward_weight',
-  params: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['has_bias', 'u32']],
+  params: [
+    ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['has_bias', 'u32'],
+    ['z_dy', 'u32'], ['z_x', 'u32'], ['z_dw', 'u32'], ['z_db', 'u32'], ['db_in_dw', 'u32'], ['db_off', 'u32'],
+  ],
   storage: [
     { name: 'dy', access: 'read' },
     { name: 'x', access: 'read' },
@@ -218,6 +223,67 @@ export interface MatmulForwardArgs extends MatmulVariantOptions {
 /** Y = [X1 | X2]·Wᵀ + b. */
 export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
   const what = a.label ?? 'matmulForward';
+  const { M, N, K1, K2 } = forwardDims(a, what);
+  // VEC4: rows of X1, X2 and W are whole vec4s (and each bound buffer holds at least one).
+  const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'forward', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
+    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: 0, z_x2: 0, z_w: 0, z_b: 0, z_y: 0 },
+    [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 1],
+    what,
+  );
+}
+
+/**
+ * Two operands of a batch (product 0's and product 1's) as one binding from the first to the end
+ * of the second, and the distance between them in elements. The same tensor twice: stride 0.
+ */
+function batchSpan(p: Tensor, q: Tensor, role: string, what: string): { binding: GPUBufferBinding; stride: number } {
+  if (p.buffer !== q.buffer) throw new Error(`${what}: the ${role} of both products must lie in one buffer (${p.label} and ${q.label} do not)`);
+  const d = q.byteOffset - p.byteOffset;
+  if (d < 0) throw new Error(`${what}: the ${role} of product 1 (${q.label}) must lie after product 0's (${p.label}) in their buffer`);
+  if (d === 0 && q.byteLength !== p.byteLength) throw new Error(`${what}: ${p.label} and ${q.label} start together but differ in size`);
+  return { binding: { buffer: p.buffer, offset: p.byteOffset, size: d + q.byteLength }, stride: d / 4 };
+}
+
+function sameShape(a: number[], b: number[], what: string, text: string): void {
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) throw new ShapeError(`${what}: the two products must have the same shapes (${text}: ${shapeStr(a)} vs ${shapeStr(b)})`);
+}
+
+/**
+ * Two forward products of the same shape in one dispatch (workgroup_id.z picks one): e.g. both
+ * gates of an adaptive LTC layer, zm = [I | u]·Wtmᵀ + btm and za = [I | b]·Wtaᵀ + bta. Each
+ * operand of the second product must lie in the same buffer as the first's, after it (or be the
+ * same tensor); bias, X2 and accumulate must be alike. Same results as two matmulForward calls.
+ */
+export function matmulForwardPair(engine: Engine, a: MatmulForwardArgs, b: MatmulForwardArgs, label?: string): Dispatch {
+  const what = label ?? `${a.label ?? 'matmulForward'} + ${b.label ?? 'matmulForward'}`;
+  const da = forwardDims(a, what);
+  const db = forwardDims(b, what);
+  sameShape([da.M, da.N, da.K1, da.K2], [db.M, db.N, db.K1, db.K2], what, 'M, N, K1, K2');
+  if (!!a.bias !== !!b.bias || !!a.x2 !== !!b.x2 || !!a.accumulate !== !!b.accumulate) throw new Error(`${what}: both products must alike have (or not have) a bias, a second input and accumulate`);
+  const { M, N, K1, K2 } = da;
+  const x1 = batchSpan(a.x, b.x, 'first inputs', what);
+  const x2 = a.x2 ? batchSpan(a.x2, b.x2!, 'second inputs', what) : null;
+  const w = batchSpan(a.w, b.w, 'weights', what);
+  const bias = a.bias ? batchSpan(a.bias, b.bias!, 'biases', what) : null;
+  const y = batchSpan(a.y, b.y, 'outputs', what);
+  const strides4 = [x1.stride, x2?.stride ?? 0, w.stride].every((z) => z % 4 === 0);
+  const vec4 = strides4 && K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'forward', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { x1: x1.binding, x2: x2?.binding ?? null, w: w.binding, bias: bias?.binding ?? null, y: y.binding },
+    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: x1.stride, z_x2: x2?.stride ?? 0, z_w: w.stride, z_b: bias?.stride ?? 0, z_y: y.stride },
+    [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 2],
+    what,
+  );
+}
+
+/** The shapes of a forward product, checked (ShapeError naming both shapes). */
+function forwardDims(a: MatmulForwardArgs, what: string): { M: number; N: number; K1: number; K2: number } {
   const [M, K1] = rows(a.x, what);
   let K2 = 0;
   if (a.x2) {
@@ -235,16 +301,7 @@ export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
   }
   const [My, Ny] = rows(a.y, what);
   if (My !== M || Ny !== N) throw new ShapeError(`${what}: output ${a.y.label} has shape ${shapeStr(a.y.shape)}, expected ${shapeStr([M, N])}`);
-  // VEC4: rows of X1, X2 and W are whole vec4s (and each bound buffer holds at least one).
-  const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
-  const { kernel: k, blockRows, blockCols } = prepare(engine, 'forward', a, vec4, what);
-  return engine.dispatch(
-    k,
-    { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
-    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 1],
-    what,
-  );
+  return { M, N, K1, K2 };
 }
 
 export interface MatmulBackwardInputArgs extends MatmulVariantOptions {
@@ -298,6 +355,60 @@ export interface MatmulBackwardWeightArgs extends MatmulVariantOptions {
 /** dW[:, off : off+K] += dYᵀ·X;  db += Σ_m dY. */
 export function matmulBackwardWeight(engine: Engine, a: MatmulBackwardWeightArgs): Dispatch {
   const what = a.label ?? 'matmulBackwardWeight';
+  const { M, N, K, KW, off } = weightDims(a, what);
+  // VEC4: rows of X and of dY are whole vec4s (dY is read 4 columns at a time when ROWS = 4).
+  const vec4 = K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0 && M > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardWeight', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { dy: a.dy, x: a.x, dw: a.dw, db: a.db ?? null },
+    { M, N, K, KW, off, has_bias: a.db ? 1 : 0, z_dy: 0, z_x: 0, z_dw: 0, z_db: 0, db_in_dw: 0, db_off: 0 },
+    [ceilDiv(K, blockCols), ceilDiv(N, blockRows), 1],
+    what,
+  );
+}
+
+/**
+ * Two weight-gradient products of the same shape in one dispatch (workgroup_id.z picks one):
+ * e.g. dWtm[:, 0:H] += dzmᵀ·I and dWta[:, 0:H] += dzaᵀ·I. Operands as for matmulForwardPair;
+ * the column offsets and the presence of db must be alike. Same results as two calls.
+ */
+export function matmulBackwardWeightPair(engine: Engine, a: MatmulBackwardWeightArgs, b: MatmulBackwardWeightArgs, label?: string): Dispatch {
+  const what = label ?? `${a.label ?? 'matmulBackwardWeight'} + ${b.label ?? 'matmulBackwardWeight'}`;
+  const da = weightDims(a, what);
+  const dbb = weightDims(b, what);
+  sameShape([da.M, da.N, da.K, da.KW, da.off], [dbb.M, dbb.N, dbb.K, dbb.KW, dbb.off], what, 'M, N, K, KW, column offset');
+  if (!!a.db !== !!b.db) throw new Error(`${what}: both products must alike have (or not have) a bias gradient`);
+  const { M, N, K, KW, off } = da;
+  const dy = batchSpan(a.dy, b.dy, 'output gradients', what);
+  const x = batchSpan(a.x, b.x, 'inputs', what);
+  let dw = batchSpan(a.dw, b.dw, 'weight gradients', what);
+  const db = a.db ? batchSpan(a.db, b.db!, 'bias gradients', what) : null;
+  // dW and db of a pair may interleave in one buffer (the arena: Wtm, btm, Wta, bta); two
+  // writable bindings may not overlap, so then one binding covers both and db is an offset in it
+  let dbInDw = 0;
+  let dbOff = 0;
+  if (db && db.binding.buffer === dw.binding.buffer) {
+    const start = dw.binding.offset ?? 0;
+    if ((db.binding.offset ?? 0) < start) throw new Error(`${what}: ${a.db!.label} must lie after ${a.dw.label} in their buffer`);
+    const end = Math.max(start + dw.binding.size!, (db.binding.offset ?? 0) + db.binding.size!);
+    dw = { binding: { buffer: dw.binding.buffer, offset: start, size: end - start }, stride: dw.stride };
+    dbInDw = 1;
+    dbOff = ((db.binding.offset ?? 0) - start) / 4;
+  }
+  const vec4 = dy.stride % 4 === 0 && x.stride % 4 === 0 && K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0 && M > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardWeight', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { dy: dy.binding, x: x.binding, dw: dw.binding, db: dbInDw ? null : (db?.binding ?? null) },
+    { M, N, K, KW, off, has_bias: a.db ? 1 : 0, z_dy: dy.stride, z_x: x.stride, z_dw: dw.stride, z_db: db?.stride ?? 0, db_in_dw: dbInDw, db_off: dbOff },
+    [ceilDiv(K, blockCols), ceilDiv(N, blockRows), 2],
+    what,
+  );
+}
+
+/** The shapes of a weight-gradient product, checked. */
+function weightDims(a: MatmulBackwardWeightArgs, what: string): { M: number; N: number; K: number; KW: number; off: number } {
   const [M, N] = rows(a.dy, what);
   const [Mx, K] = rows(a.x, what);
   const [Nw, KW] = rows(a.dw, what);
@@ -309,14 +420,5 @@ export function matmulBackwardWeight(engine: Engine, a: MatmulBackwardWeightArgs
   if (a.db && (a.db.shape.length !== 1 || a.db.shape[0] !== N)) {
     throw new ShapeError(`${what}: ${a.db.label} has shape ${shapeStr(a.db.shape)}, expected ${shapeStr([N])}`);
   }
-  // VEC4: rows of X and of dY are whole vec4s (dY is read 4 columns at a time when ROWS = 4).
-  const vec4 = K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0 && M > 0;
-  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardWeight', a, vec4, what);
-  return engine.dispatch(
-    k,
-    { dy: a.dy, x: a.x, dw: a.dw, db: a.db ?? null },
-    { M, N, K, KW, off, has_bias: a.db ? 1 : 0 },
-    [ceilDiv(K, blockCols), ceilDiv(N, blockRows), 1],
-    what,
-  );
+  return { M, N, K, KW, off };
 }

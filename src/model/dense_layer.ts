@@ -13,11 +13,15 @@
  * Backward of step j: ltc_backward (elementwise) → dI, dzm, dza, dstate_prev; then the matmul
  *                     input and weight gradients of the three products, in the order the
  *                     dependencies need. Parameter gradients accumulate (+=).
+ * With adaptation, the two gates are alike products whose operands lie at a fixed distance in
+ * the same buffers (u and b in the state slot, τm and τa in the gates slot, Wtm/Wta and their
+ * gradients in the arena), so each pair is one batched dispatch: zm with za, dWtm(I) with
+ * dWta(I), dWtm(u) with dWta(b) (matmulForwardPair, matmulBackwardWeightPair).
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
+import { matmulBackwardInput, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../kernels/matmul.js';
 import { NEURON_PARAM_GRAD, elementwiseVariant, paramGradGroups } from '../kernels/neuron.js';
 import type { LtcConfig } from '../ref/ltc.js';
 import type { AboveWrites, GradTarget, ParamStore, StepRole } from './layer.js';
@@ -38,8 +42,13 @@ export class DenseSpikingLayer extends SpikingLayerBase {
     out.push(matmulForward(e, { x, w: this.p('Wx'), bias: this.p('bx'), y: I, label: `${n}.I[${j}]` }));
     if (this.cfg.recurrent) out.push(matmulForward(e, { x: prev.get('s'), w: this.p('Wr'), y: I, accumulate: true, label: `${n}.I+=Wr s[${j}]` }));
     if (this.liquid) {
-      out.push(matmulForward(e, { x: I, x2: prev.get('u'), w: this.p('Wtm'), bias: this.p('btm'), y: gates.get('tm'), label: `${n}.zm[${j}]` }));
-      if (this.cfg.adapt) out.push(matmulForward(e, { x: I, x2: prev.get('b'), w: this.p('Wta'), bias: this.p('bta'), y: gates.get('ta'), label: `${n}.za[${j}]` }));
+      const zm = { x: I, x2: prev.get('u'), w: this.p('Wtm'), bias: this.p('btm'), y: gates.get('tm'), label: `${n}.zm[${j}]` };
+      if (this.cfg.adapt) {
+        const za = { x: I, x2: prev.get('b'), w: this.p('Wta'), bias: this.p('bta'), y: gates.get('ta'), label: `${n}.za[${j}]` };
+        out.push(matmulForwardPair(e, zm, za, `${n}.zm+za[${j}]`));
+      } else {
+        out.push(matmulForward(e, zm));
+      }
     }
     out.push(this.neuronForward(j, this.liquid ? null : this.p('pm'), !this.liquid && this.cfg.adapt ? this.p('pa') : null));
     return out;
@@ -64,11 +73,16 @@ export class DenseSpikingLayer extends SpikingLayerBase {
         out.push(matmulBackwardInput(e, { dy: dzm, w: this.p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `${n}.du_prev+=[${j}]` }));
         if (this.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: this.p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `${n}.db_prev+=[${j}]` }));
       }
-      out.push(matmulBackwardWeight(e, { dy: dzm, x: I, dw: this.g('Wtm'), db: this.g('btm'), colOffset: 0, label: `${n}.dWtm(I)[${j}]` }));
-      out.push(matmulBackwardWeight(e, { dy: dzm, x: prev.get('u'), dw: this.g('Wtm'), colOffset: H, label: `${n}.dWtm(u)[${j}]` }));
+      const dWtmI = { dy: dzm, x: I, dw: this.g('Wtm'), db: this.g('btm'), colOffset: 0, label: `${n}.dWtm(I)[${j}]` };
+      const dWtmU = { dy: dzm, x: prev.get('u'), dw: this.g('Wtm'), colOffset: H, label: `${n}.dWtm(u)[${j}]` };
       if (this.cfg.adapt) {
-        out.push(matmulBackwardWeight(e, { dy: dza, x: I, dw: this.g('Wta'), db: this.g('bta'), colOffset: 0, label: `${n}.dWta(I)[${j}]` }));
-        out.push(matmulBackwardWeight(e, { dy: dza, x: prev.get('b'), dw: this.g('Wta'), colOffset: H, label: `${n}.dWta(b)[${j}]` }));
+        const dWtaI = { dy: dza, x: I, dw: this.g('Wta'), db: this.g('bta'), colOffset: 0, label: `${n}.dWta(I)[${j}]` };
+        const dWtaB = { dy: dza, x: prev.get('b'), dw: this.g('Wta'), colOffset: H, label: `${n}.dWta(b)[${j}]` };
+        out.push(matmulBackwardWeightPair(e, dWtmI, dWtaI, `${n}.dWtm+dWta(I)[${j}]`));
+        out.push(matmulBackwardWeightPair(e, dWtmU, dWtaB, `${n}.dWtm(u)+dWta(b)[${j}]`));
+      } else {
+        out.push(matmulBackwardWeight(e, dWtmI));
+        out.push(matmulBackwardWeight(e, dWtmU));
       }
     } else {
       const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));

@@ -104,7 +104,11 @@ const sizeClass = (bytes: number) => {
 /** Bytes of a uniform buffer with n 32-bit fields (uniformLayout: rounded to 16). */
 const uni = (fields: number) => buf(4 * fields);
 
-const MATMUL_U = uni(6);
+const MATMUL_U = uni(6); // conv launchers' uniforms are estimated at this size
+// matmul uniforms (src/kernels/matmul.ts): forward 11 fields, input gradient 6, weight gradient 12
+const MM_FWD_U = uni(11);
+const MM_IN_U = uni(6);
+const MM_W_U = uni(12);
 const NEURON_U = 64; // neuronParams: B, H, cs, flags and the neuron's constants (≤ 16 words)
 const SMALL_U = uni(4);
 
@@ -119,13 +123,14 @@ function layerStepUniforms(l: LayerConfig, prev: boolean, input: boolean): { fwd
     return { fwd, bwd };
   }
   const liquid = l.kind === 'ltc';
-  const fwd = MATMUL_U * (1 + (l.recurrent ? 1 : 0) + (liquid ? 1 + (l.adapt ? 1 : 0) : 0)) + NEURON_U;
+  // the two gates of an adaptive layer are one batched dispatch each way (src/model/dense_layer.ts)
+  const fwd = MM_FWD_U * (1 + (l.recurrent ? 1 : 0) + (liquid ? 1 : 0)) + NEURON_U;
   let bwd = NEURON_U;
   if (liquid) {
     const g = l.adapt ? 2 : 1;
-    bwd += MATMUL_U * (g + (prev ? g : 0) + 2 * g);
+    bwd += MM_IN_U * (g + (prev ? g : 0)) + MM_W_U * 2;
   } else bwd += SMALL_U;
-  bwd += MATMUL_U * (1 + (l.recurrent ? 1 + (prev ? 1 : 0) : 0) + (input ? 1 : 0));
+  bwd += MM_W_U * (1 + (l.recurrent ? 1 : 0)) + MM_IN_U * ((l.recurrent && prev ? 1 : 0) + (input ? 1 : 0));
   return { fwd, bwd };
 }
 
@@ -217,9 +222,13 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   const bufferBytes = items.reduce((a, it) => a + it.bytes * it.count, 0);
 
   // uniforms: each cached (position, role) dispatch list owns its uniform buffers
-  const headFwd = head.kind === 'readout' ? MATMUL_U * (head.cfg.liquid ? 2 : 1) + SMALL_U : MATMUL_U;
+  const headFwd = head.kind === 'readout' ? MM_FWD_U * (head.cfg.liquid ? 2 : 1) + SMALL_U : MM_FWD_U;
   const headBwd = (prev: boolean, hasLoss: boolean) =>
-    head.kind === 'readout' ? SMALL_U + (head.cfg.liquid ? MATMUL_U * (3 + (prev ? 1 : 0)) : SMALL_U) + 2 * MATMUL_U : hasLoss ? 2 * MATMUL_U : 0;
+    head.kind === 'readout'
+      ? SMALL_U + (head.cfg.liquid ? MM_IN_U * (1 + (prev ? 1 : 0)) + 2 * MM_W_U : SMALL_U) + MM_W_U + MM_IN_U
+      : hasLoss
+        ? MM_W_U + MM_IN_U
+        : 0;
   const stepUniforms = (j: number, hasLoss: boolean) => {
     let fwd = headFwd;
     let bwd = headBwd(j > 0, hasLoss);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { getEngine, skipUnless } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
-import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul.js';
+import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../../src/kernels/matmul.js';
+import { Tensor } from '../../src/gpu/tensor.js';
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../../src/ref/matmul.js';
 import { ShapeError } from '../../src/gpu/errors.js';
 import {
@@ -348,5 +349,109 @@ describe('matmul kernels vs CPU reference', () => {
     const Ybad = e.tensor([4, 4], { label: 'ybad' });
     expect(() => matmulForward(e, { x: X, w: W2, y: Ybad })).toThrow(/ybad has shape \[4, 4\], expected \[4, 3\]/);
     expect(() => matmulBackwardInput(e, { dy: Y, w: W2, dx: e.tensor([2, 5], { label: 'dx' }) })).toThrow(/dx has shape \[2, 5\]/);
+  });
+});
+
+describe('batched pairs (two alike products in one dispatch)', () => {
+  // One buffer per operand role holding both products' operands at a gap (views aligned to the
+  // device's storage offset alignment), as the dense layer's state, gates and arena do.
+  const PAIR_SHAPES: [number, number, number, number][] = [
+    [5, 7, 12, 8], // VEC4 path
+    [3, 5, 7, 3], // scalar path
+    [37, 29, 44, 20],
+    [1, 1, 1, 1],
+  ];
+  const pairTilings: MatmulTiles[] = [row.matmul.forward, row.matmul.backwardWeight, { kind: 'shared', BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as SharedTiles].filter(
+    (t, i, ts) => ts.findIndex((u) => matmulTilesName(u) === matmulTilesName(t)) === i,
+  );
+  function region(e: Awaited<ReturnType<typeof getEngine>>, sizes: number[], label: string, rng: Rng, gapFloats = 3) {
+    const align = e.limits.minStorageBufferOffsetAlignment / 4;
+    const offs: number[] = [];
+    let off = 0;
+    for (const n of sizes) {
+      offs.push(off);
+      off = Math.ceil((off + n + gapFloats) / align) * align;
+    }
+    const data = rng.normalArray(off, 1);
+    const whole = e.tensor([off], { label, data });
+    return { whole, data, view: (i: number, shape: number[]) => new Tensor(whole.buffer, shape, 'f32', `${label}[${i}]`, offs[i]! * 4), at: (i: number, n: number) => data.slice(offs[i]!, offs[i]! + n) };
+  }
+  for (const tiles of pairTilings) {
+    it(`forward pair, tiles ${tileName(tiles)}: both products equal the reference, nothing else written`, async () => {
+      const e = await getEngine();
+      const rng = new Rng(31);
+      for (const [M, N, K1, K2] of PAIR_SHAPES) {
+        const K = K1 + K2;
+        const x1 = e.tensor([M, K1], { label: 'x1', data: rng.normalArray(M * K1, 1) });
+        const x1d = await e.read(x1);
+        const X2 = region(e, [M * K2, M * K2], 'x2', rng);
+        const W = region(e, [N * K, N * K], 'w', rng);
+        const Bs = region(e, [N, N], 'b', rng);
+        const Y = region(e, [M * N, M * N], 'y', rng);
+        for (const accumulate of [false, true]) {
+          const yBefore = await e.read(Y.whole);
+          const item = (i: number) => ({ x: x1, x2: X2.view(i, [M, K2]), w: W.view(i, [N, K]), bias: Bs.view(i, [N]), y: Y.view(i, [M, N]), accumulate, tiles });
+          e.run([matmulForwardPair(e, item(0), item(1), 'pair')]);
+          const yAfter = await e.read(Y.whole);
+          for (const i of [0, 1]) {
+            const ref = matmulForwardRef(catRows(x1d, X2.at(i, M * K2), M, K1, K2), W.at(i, N * K), Bs.at(i, N), M, N, K);
+            const off = Y.view(i, [M, N]).byteOffset / 4;
+            if (accumulate) for (let j = 0; j < ref.length; j++) ref[j] = ref[j]! + yBefore[off + j]!;
+            assertClose(yAfter.subarray(off, off + M * N), ref, { ...tol, what: `Y[${i}] M=${M} N=${N} K=${K1}+${K2}${accumulate ? ' +=' : ''}` });
+          }
+          // the gaps between and after the outputs are untouched
+          const o1 = Y.view(1, [M, N]).byteOffset / 4;
+          expect(Array.from(yAfter.subarray(M * N, o1))).toEqual(Array.from(yBefore.subarray(M * N, o1)));
+          expect(Array.from(yAfter.subarray(o1 + M * N))).toEqual(Array.from(yBefore.subarray(o1 + M * N)));
+        }
+        for (const t of [x1, X2.whole, W.whole, Bs.whole, Y.whole]) t.destroy();
+      }
+    });
+
+    it(`weight-gradient pair, tiles ${tileName(tiles)}: both accumulate like two calls, at a column offset`, async () => {
+      const e = await getEngine();
+      const rng = new Rng(37);
+      for (const [M, N, K, extra] of PAIR_SHAPES) {
+        const KW = K + extra + 4;
+        const off = extra;
+        const DY = region(e, [M * N, M * N], 'dy', rng);
+        const X = region(e, [M * K, M * K], 'x', rng);
+        const DW = region(e, [N * KW, N * KW], 'dw', rng);
+        const DB = region(e, [N, N], 'db', rng);
+        const item = (i: number) => ({ dy: DY.view(i, [M, N]), x: X.view(i, [M, K]), dw: DW.view(i, [N, KW]), db: DB.view(i, [N]), colOffset: off, tiles });
+        e.run([matmulBackwardWeightPair(e, item(0), item(1), 'pair')]);
+        const [dw, db] = await e.readMany([DW.whole, DB.whole]);
+        for (const i of [0, 1]) {
+          const full = DW.at(i, N * KW);
+          const slice = new Float32Array(N * K);
+          for (let n = 0; n < N; n++) slice.set(full.subarray(n * KW + off, n * KW + off + K), n * K);
+          const dbRef = DB.at(i, N);
+          matmulBackwardWeightAccumulateRef(DY.at(i, M * N), X.at(i, M * K), M, N, K, slice, dbRef);
+          for (let n = 0; n < N; n++) full.set(slice.subarray(n * K, (n + 1) * K), n * KW + off);
+          const o = DW.view(i, [N, KW]).byteOffset / 4;
+          assertClose(dw!.subarray(o, o + N * KW), full, { ...tol, what: `dW[${i}] M=${M} N=${N} K=${K} off=${off}` });
+          const ob = DB.view(i, [N]).byteOffset / 4;
+          assertClose(db!.subarray(ob, ob + N), dbRef, { ...tol, what: `db[${i}]` });
+        }
+        for (const t of [DY.whole, X.whole, DW.whole, DB.whole]) t.destroy();
+      }
+    });
+  }
+
+  it('refuses pairs whose operands are not in one buffer, out of order, or unlike', async () => {
+    const e = await getEngine();
+    const rng = new Rng(41);
+    const [M, N, K] = [3, 4, 8];
+    const X = region(e, [M * K, M * K], 'x', rng);
+    const W = region(e, [N * K, N * K], 'w', rng);
+    const Y = region(e, [M * N, M * N], 'y', rng);
+    const other = e.tensor([N, K], { label: 'elsewhere' });
+    const a = { x: X.view(0, [M, K]), w: W.view(0, [N, K]), y: Y.view(0, [M, N]) };
+    const b = { x: X.view(1, [M, K]), w: W.view(1, [N, K]), y: Y.view(1, [M, N]) };
+    expect(() => matmulForwardPair(e, a, { ...b, w: other }, 'p')).toThrow(/p: the weights of both products must lie in one buffer \(w\[0\] and elsewhere do not\)/);
+    expect(() => matmulForwardPair(e, b, a, 'p')).toThrow(/must lie after product 0's/);
+    expect(() => matmulForwardPair(e, a, { ...b, bias: e.tensor([N]) }, 'p')).toThrow(/alike have \(or not have\) a bias/);
+    expect(() => matmulForwardPair(e, a, { ...b, x: X.view(1, [M, K - 4]), w: W.view(1, [N, K - 4]) }, 'p')).toThrow(ShapeError);
+    for (const t of [X.whole, W.whole, Y.whole, other]) t.destroy();
   });
 });
