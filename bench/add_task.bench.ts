@@ -2,12 +2,14 @@
  * `npm run bench -- add-task [--T=200] [--H=64] [--B=64] [--iterations=1500] [--target=0.01]`:
  * trains the Add task (SPEC §5) with FPTT, K = T, and reports the iteration and wall time at which
  * the mean of five evaluations (each a fresh seeded batch of B sequences) first falls below the
- * target. Evaluations every 25 iterations. Chance is MSE ≈ 0.167.
+ * target. Evaluations every 25 iterations. Chance is MSE ≈ 0.167. The load average is printed at
+ * the start and the end (it slows the wall time, not the iteration count); JSON lines carry
+ * load_avg_start, the last is `{"bench":"add-task","end":true,"load_avg_end",…}`.
  */
 import { Engine } from '../src/gpu/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { AddTask } from '../src/data/add_task.js';
-import { adapterLine, gitCommit, jsonLine, machineLine, note, numOption, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, jsonLine, note, numOption, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
 
 export async function runAddTaskBench(args: BenchArgs): Promise<void> {
@@ -17,8 +19,7 @@ export async function runAddTaskBench(args: BenchArgs): Promise<void> {
   const iterations = numOption(args, 'iterations', 1500);
   const target = numOption(args, 'target', 0.01);
   const e = await Engine.create();
-  note(adapterLine(e));
-  note(`commit: ${gitCommit()}; ${machineLine()}`);
+  benchStart('add-task', e);
   const net = addTaskNet(H, B);
   const trainer = new Trainer(e, net.spec, { method: 'fptt', steps: T, fptt: { alpha: net.alpha }, optimizer: { kind: 'adam', lr: 3e-3 }, seed: 1 });
   const data = new AddTask({ steps: T, batchSize: B, seed: 3 });
@@ -47,4 +48,5 @@ export async function runAddTaskBench(args: BenchArgs): Promise<void> {
   }
   note(reached ? `reached mean MSE < ${target} at iteration ${reached} after ${seconds().toFixed(1)} s` : `did not reach ${target} within ${iterations} iterations`);
   trainer.destroy();
+  benchEnd();
 }

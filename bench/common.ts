@@ -4,8 +4,19 @@
  *
  *   parseArgs      `<name> [--json] [--quick] [--key=value] [positional…]`
  *   median, timeWall   warm-up + repeats with the wall clock (GPU work: src/gpu/timer.ts)
+ *   MIN_SAMPLES, sampleStats, fmtStats, statsFields, samplesOption
+ *                  every headline figure is the median of ≥ MIN_SAMPLES samples, reported with
+ *                  its min and max (also in --quick: quick shortens a sample, never the count)
+ *   benchStart, benchEnd   the adapter, tilings, machine and load average at the start, the load
+ *                  average at the end, and a warning on stderr when either is ≥ LOAD_WARN
  *   validateClose  |a − b| ≤ atol + rtol·|b| everywhere, else an error naming the first bad index
  *   adapterLine, machineLine, gitCommit, jsonLine, printTable, note (stdout, or stderr in --json mode)
+ *
+ * JSON lines of a bench that called benchStart all carry `load_avg_start` (added by jsonLine),
+ * and benchEnd prints one last line `{"bench", "end": true, "load_avg_start", "load_avg_end",
+ * "cores", "under_load"}`. Timed figures carry `samples` (how many), `<unit>_min`,
+ * `<unit>_median`, `<unit>_max` (e.g. ms_min) and `sample_<unit>` (the values), next to the
+ * bench's older field for the same figure (ms_per_step, ms, …: the median unless its bench says).
  */
 import { execSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -79,9 +90,11 @@ export function note(line: string): void {
   else process.stdout.write(`${line}\n`);
 }
 
-/** One JSON object on one line of stdout (only in --json mode). */
+/** One JSON object on one line of stdout (only in --json mode); after benchStart it carries `load_avg_start`. */
 export function jsonLine(obj: Record<string, unknown>): void {
-  if (jsonMode) process.stdout.write(`${JSON.stringify(obj)}\n`);
+  if (!jsonMode) return;
+  const line = loadAtStart !== null && !('load_avg_start' in obj) ? { ...obj, load_avg_start: loadAtStart } : obj;
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 export function gitCommit(): string {
@@ -94,10 +107,23 @@ export function gitCommit(): string {
   }
 }
 
-/** "adapter: google / swiftshader / … (fallback); features: …" */
+const TUNING_SOURCES: Record<Engine['tuningSource'], string> = {
+  table: 'built-in table',
+  cache: 'measured earlier on this adapter, cached',
+  measured: 'measured now',
+  given: 'given by the caller',
+};
+
+/** "swiftshader row (built-in table)": which kernel tilings the engine's launchers use. */
+export function tilingsLine(engine: Engine): string {
+  const source = TUNING_SOURCES[engine.tuningSource] ?? engine.tuningSource;
+  return `${engine.tuning.name}${engine.tuningSource === 'table' ? ' row' : ''} (${source})`;
+}
+
+/** "adapter: google / swiftshader / … (fallback); features: …; tilings: swiftshader row (built-in table)" */
 export function adapterLine(engine: Engine): string {
   const feats = [...engine.device.features].filter((f) => f === 'timestamp-query' || f === 'subgroups' || f === 'shader-f16');
-  return `adapter: ${engine.adapterName}; features: ${feats.join(', ') || 'none'}`;
+  return `adapter: ${engine.adapterName}; features: ${feats.join(', ') || 'none'}; tilings: ${tilingsLine(engine)}`;
 }
 
 /** "machine: 2 × Intel(R) Xeon(R) Processor; load average 1.02 (1 min)": timings of software adapters depend on it. */
@@ -109,6 +135,107 @@ export function machineLine(): string {
 /** The 1-minute load average, for JSON lines. */
 export function loadAverage(): number {
   return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+// ---- load average: at the start and at the end of a bench ----------------------------------
+
+/**
+ * A 1-minute load average at or above this is "under load": figures for the README are taken
+ * below it (the project's machine has 2 cores; a software adapter and tfjs use all of them).
+ */
+export const LOAD_WARN = 1.5;
+
+let loadAtStart: number | null = null;
+let benchName = '';
+
+function warnIfLoaded(load: number, when: string): boolean {
+  if (load < LOAD_WARN) return false;
+  process.stderr.write(
+    `warning (${when}): timings taken under load (load average ${load.toFixed(2)} ≥ ${LOAD_WARN} on ${cpus().length} cores): ratios between adapters and against tfjs shift under load; rerun on an idle machine\n`,
+  );
+  return true;
+}
+
+/**
+ * The head of every bench: "<name> bench — commit …", the adapter line (with the tilings), the
+ * machine line (with the load average); a warning on stderr when the load average is ≥ LOAD_WARN.
+ * From here on every JSON line carries `load_avg_start`.
+ */
+export function benchStart(name: string, engine: Engine, extra = ''): number {
+  benchName = name;
+  loadAtStart = loadAverage();
+  note(`${name} bench — commit ${gitCommit()}${extra}`);
+  note(adapterLine(engine));
+  note(machineLine());
+  warnIfLoaded(loadAtStart, 'at the start');
+  return loadAtStart;
+}
+
+/** The tail of every bench: "load average at the end: 0.93 (1 min)", the warning, and a JSON summary line. */
+export function benchEnd(): number {
+  const end = loadAverage();
+  note(`load average at the end: ${end.toFixed(2)} (1 min)`);
+  const startLoaded = loadAtStart !== null && loadAtStart >= LOAD_WARN;
+  const endLoaded = warnIfLoaded(end, 'at the end');
+  jsonLine({ bench: benchName, end: true, load_avg_end: end, cores: cpus().length, under_load: startLoaded || endLoaded });
+  return end;
+}
+
+// ---- sample statistics ---------------------------------------------------------------------
+
+/** Every headline figure is the median of at least this many samples (also with --quick). */
+export const MIN_SAMPLES = 5;
+
+export interface SampleStats {
+  /** Number of samples. */
+  n: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+/**
+ * n, min, median and max of timing samples. Throws when there are fewer than `minSamples`
+ * (default MIN_SAMPLES) or one is not a finite number, naming `what`.
+ */
+export function sampleStats(samples: readonly number[], what = 'sampleStats', minSamples = MIN_SAMPLES): SampleStats {
+  if (samples.length < minSamples) throw new Error(`${what}: ${samples.length} samples, expected at least ${minSamples} (min, median and max of fewer say little)`);
+  const bad = samples.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new Error(`${what}: sample ${bad} is ${samples[bad]}, expected a finite number`);
+  return { n: samples.length, min: Math.min(...samples), median: median(samples), max: Math.max(...samples) };
+}
+
+/** A table cell: "12.3 [11.9–13.1]" = median [min–max]; "-" for null. */
+export function fmtStats(s: SampleStats | null | undefined, f: (x: number) => string = fmt): string {
+  if (!s) return '-';
+  return `${f(s.median)} [${f(s.min)}–${f(s.max)}]`;
+}
+
+/**
+ * JSON fields of one timed figure: `{ samples, <unit>_min, <unit>_median, <unit>_max,
+ * sample_<unit> }`, each name prefixed by `prefix` (e.g. prefix 'ours_fwd_', unit 'gflops').
+ */
+export function statsFields(s: SampleStats, values: readonly number[], unit = 'ms', prefix = ''): Record<string, number | number[]> {
+  return {
+    [`${prefix}samples`]: s.n,
+    [`${prefix}${unit}_min`]: s.min,
+    [`${prefix}${unit}_median`]: s.median,
+    [`${prefix}${unit}_max`]: s.max,
+    [`${prefix}sample_${unit}`]: [...values],
+  };
+}
+
+/**
+ * A sample count option (`--repeats=7`): an integer ≥ MIN_SAMPLES, or the default. A smaller
+ * value is refused: min, median and max of fewer samples are not worth printing.
+ */
+export function samplesOption(args: BenchArgs, key: string, dflt: number): number {
+  const v = args.options.get(key);
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < MIN_SAMPLES) {
+    throw new Error(`--${key}=${v ?? dflt}: expected an integer ≥ ${MIN_SAMPLES} (every headline figure is the median of at least ${MIN_SAMPLES} samples, reported with its min and max)`);
+  }
+  return n;
 }
 
 export interface WallTimes {
@@ -159,7 +286,8 @@ export function validateClose(actual: ArrayLike<number>, expected: ArrayLike<num
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string[] {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.every((r) => typeof r[i] === 'number' || r[i] === '-'));
+  // right-aligned: numbers, and strings that start like one ("12.3 [11.9–13.1]", "3.2×", "-")
+  const numeric = headers.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^(-$|-?[0-9.])/.test(String(r[i] ?? ''))));
   const line = (r: readonly string[]) =>
     r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)];

@@ -5,16 +5,21 @@
  * conv2d on the webgpu backend (same adapter, same process) and the wasm backend, on the shapes
  * the conv LTC networks use. Every result is validated against the CPU reference
  * (src/ref/conv2d.ts) before it is timed.
- *   ours       kernel time from timestamp queries, median of repeats
+ *   ours       kernel time from timestamp queries
  *   tfjs fwd   wall clock of tf.conv2d + `await data()` (NHWC, the layout tfjs is fastest in)
  *   tfjs f+b   wall clock of tf.grads of conv2d w.r.t. input and filter (forward + both backward)
- * FLOPs per pass: 2·N·Cout·OH·OW·Cin·KH·KW.
+ * FLOPs per pass: 2·N·Cout·OH·OW·Cin·KH·KW. Every figure is from `--repeats` samples (default and
+ * minimum MIN_SAMPLES = 5, also with --quick, which only leaves out the largest shape), shown as
+ * GFLOP/s median [min–max]; ours f+b sums the three kernels repeat by repeat.
+ * JSON, one line per shape: the older fields (ours_fwd_gflops, …, tfjs_wasm_fb_gflops: medians),
+ * and for each of them `<field>_min`, `<field>_median`, `<field>_max`, `<prefix>sample_gflops`;
+ * samples (count); load_avg_start; the last line `{"bench":"conv","end":true,"load_avg_end",…}`.
  */
 import { Engine } from '../src/gpu/engine.js';
 import { GpuTimer } from '../src/gpu/timer.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../src/kernels/conv2d.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../src/ref/conv2d.js';
-import { adapterLine, fmt, gitCommit, jsonLine, machineLine, note, numOption, printTable, randomArray, timeWall, validateClose, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, fmt, fmtStats, jsonLine, MIN_SAMPLES, note, printTable, randomArray, sampleStats, samplesOption, timeWall, validateClose, type BenchArgs, type SampleStats } from './common.js';
 
 interface Shape {
   name: string;
@@ -37,7 +42,6 @@ const SHAPES: Shape[] = [
 ];
 
 const flops = (g: Conv2dGeometry) => 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
-const gflops = (g: Conv2dGeometry, ms: number) => flops(g) / (ms * 1e6);
 
 /** NCHW → NHWC */
 function toNhwc(a: Float32Array, N: number, C: number, H: number, W: number): Float32Array {
@@ -53,23 +57,35 @@ function toHwio(w: Float32Array, O: number, I: number, K: number): Float32Array 
   return out;
 }
 
+/** GFLOP/s of each sample and their statistics. */
+interface Figure {
+  gflops: number[];
+  stats: SampleStats;
+}
+
+function figure(flop: number, msSamples: readonly number[], what: string): Figure {
+  const gflops = msSamples.map((ms) => flop / (ms * 1e6));
+  return { gflops, stats: sampleStats(gflops, what) };
+}
+
 interface Row {
   shape: Shape;
   g: Conv2dGeometry;
-  fwd: number;
-  bwdIn: number;
-  bwdW: number;
-  tfjs: Record<string, { fwd: number; fb: number | null } | null>;
+  fwd: Figure;
+  bwdIn: Figure;
+  bwdW: Figure;
+  /** forward + both gradients, summed repeat by repeat; ms median for the ratios */
+  fb: Figure;
+  fbMs: number;
+  tfjs: Record<string, { fwd: Figure; fb: Figure | null; fbMs: number | null } | null>;
 }
 
 export async function runConvBench(args: BenchArgs): Promise<void> {
+  const repeats = samplesOption(args, 'repeats', MIN_SAMPLES);
   const e = await Engine.create({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
   const timer = new GpuTimer(e);
-  note(`conv bench — commit ${gitCommit()}`);
-  note(adapterLine(e));
-  note(machineLine());
+  benchStart('conv', e, args.quick ? ' (--quick: without the largest shape)' : '');
   const shapes = args.quick ? SHAPES.filter((_, i) => i !== 3) : SHAPES;
-  const repeats = numOption(args, 'repeats', args.quick ? 3 : 5);
   const rows: Row[] = [];
   const problems = shapes.map((s, i) => {
     const g = conv2dGeometry(s.N, s.Cin, s.H, s.W, s.Cout, s.K, s.K, { stride: s.stride, padding: s.padding });
@@ -97,8 +113,20 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
     validateClose(dx!, conv2dBackwardInputRef(dy, w, g), `ours input gradient ${s.name}`);
     validateClose(dw!, conv2dBackwardWeightRef(dy, x, g, false).dw, `ours weight gradient ${s.name}`);
     const t = await timer.timeDispatches(ds.map((d) => [d]), repeats, 1);
-    rows.push({ shape: s, g, fwd: t.ms[0]!, bwdIn: t.ms[1]!, bwdW: t.ms[2]!, tfjs: {} });
-    note(`  ours ${s.name}: forward ${fmt(t.ms[0]!)} ms, input grad ${fmt(t.ms[1]!)} ms, weight grad ${fmt(t.ms[2]!)} ms`);
+    const f = flops(g);
+    const fbSamples = t.samples[0]!.map((ms, r) => ms + t.samples[1]![r]! + t.samples[2]![r]!);
+    rows.push({
+      shape: s,
+      g,
+      fwd: figure(f, t.samples[0]!, `conv ours forward ${s.name}`),
+      bwdIn: figure(f, t.samples[1]!, `conv ours input gradient ${s.name}`),
+      bwdW: figure(f, t.samples[2]!, `conv ours weight gradient ${s.name}`),
+      fb: figure(3 * f, fbSamples, `conv ours f+b ${s.name}`),
+      fbMs: sampleStats(fbSamples, `conv ours f+b ${s.name}`).median,
+      tfjs: {},
+    });
+    const msOf = (k: number) => fmtStats(sampleStats(t.samples[k]!, `conv ours ${s.name}`));
+    note(`  ours ${s.name}: ms median [min–max] forward ${msOf(0)}, input grad ${msOf(1)}, weight grad ${msOf(2)}`);
     for (const tt of [X, Wt, DY, Y, DX, DW]) tt.destroy();
   }
 
@@ -108,7 +136,7 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
     for (const backend of ['tfjs-webgpu', 'tfjs-wasm'] as const) {
       const info = await initTfjsBackend(backend);
       if (info.adapter) note(`tfjs-webgpu adapter: ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' / ')}`);
-      const reps = backend === 'tfjs-webgpu' ? Math.min(repeats, 2) : repeats;
+      const reps = repeats;
       for (let i = 0; i < problems.length; i++) {
         const { s, g, x, w } = problems[i]!;
         const row = rows[i]!;
@@ -127,20 +155,25 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
             yy.dispose();
           }, reps, 1);
           const grads = tf.grads((a, f) => tf.sum(conv(a as typeof xt, f as typeof ft)));
-          let fbMs: number | null = null;
+          let fbTimes: number[] | null = null;
           try {
-            const fb = await timeWall(async () => {
-              const gs = grads([xt, ft]);
-              await Promise.all(gs.map((q) => q.data()));
-              gs.forEach((q) => q.dispose());
-            }, reps, 1);
-            fbMs = fb.ms;
+            fbTimes = (
+              await timeWall(async () => {
+                const gs = grads([xt, ft]);
+                await Promise.all(gs.map((q) => q.data()));
+                gs.forEach((q) => q.dispose());
+              }, reps, 1)
+            ).samples;
           } catch (err) {
             // e.g. tfjs-wasm 4.22 has no Conv2DBackpropFilter kernel
             note(`  ${backend} ${s.name}: backward not available (${(err as Error).message.split('\n')[0]})`);
           }
-          row.tfjs[backend] = { fwd: fwd.ms, fb: fbMs };
-          note(`  ${backend} ${s.name}: forward ${fmt(fwd.ms)} ms, forward+backward ${fbMs === null ? '-' : `${fmt(fbMs)} ms`}`);
+          const fbMsStats = fbTimes ? sampleStats(fbTimes, `conv ${backend} f+b ${s.name}`) : null;
+          const fb = fbTimes ? figure(3 * flops(g), fbTimes, `conv ${backend} f+b ${s.name}`) : null;
+          const fbMs = fbMsStats?.median ?? null;
+          const fbLine = fmtStats(fbMsStats);
+          row.tfjs[backend] = { fwd: figure(flops(g), fwd.samples, `conv ${backend} forward ${s.name}`), fb, fbMs };
+          note(`  ${backend} ${s.name}: ms median [min–max] forward ${fmtStats(sampleStats(fwd.samples, `conv ${backend} forward ${s.name}`))}, forward+backward ${fbLine}`);
         } finally {
           xt.dispose();
           ft.dispose();
@@ -150,38 +183,53 @@ export async function runConvBench(args: BenchArgs): Promise<void> {
   }
 
   note('');
-  note('GFLOP/s (median). ours f+b = forward + input gradient + weight gradient, kernel time; tfjs by wall clock incl. readback');
-  const tf = (r: Row, b: string, k: 'fwd' | 'fb') => {
-    const v = r.tfjs[b];
-    if (!v) return '-';
-    if (k === 'fwd') return fmt(gflops(r.g, v.fwd));
-    return v.fb === null ? '-' : fmt((3 * flops(r.g)) / (v.fb * 1e6));
-  };
+  note(`GFLOP/s, median [min–max] of ${repeats} samples. ours: kernel time; f+b = forward + input gradient + weight gradient`);
   printTable(
-    ['shape', 'ours fwd', 'ours bwd-in', 'ours bwd-w', 'ours f+b', 'tfjs-webgpu fwd', 'tfjs-webgpu f+b', 'tfjs-wasm fwd', 'tfjs-wasm f+b', 'f+b vs webgpu', 'f+b vs wasm'],
-    rows.map((r) => {
-      const oursFb = (3 * flops(r.g)) / ((r.fwd + r.bwdIn + r.bwdW) * 1e6);
-      const vs = (b: string) => {
-        const fb = r.tfjs[b]?.fb;
-        return fb ? `${fmt(fb / (r.fwd + r.bwdIn + r.bwdW))}×` : '-';
-      };
-      return [r.shape.name, fmt(gflops(r.g, r.fwd)), fmt(gflops(r.g, r.bwdIn)), fmt(gflops(r.g, r.bwdW)), fmt(oursFb), tf(r, 'tfjs-webgpu', 'fwd'), tf(r, 'tfjs-webgpu', 'fb'), tf(r, 'tfjs-wasm', 'fwd'), tf(r, 'tfjs-wasm', 'fb'), vs('tfjs-webgpu'), vs('tfjs-wasm')];
-    }),
+    ['shape', 'ours fwd', 'ours bwd-in', 'ours bwd-w', 'ours f+b'],
+    rows.map((r) => [r.shape.name, fmtStats(r.fwd.stats), fmtStats(r.bwdIn.stats), fmtStats(r.bwdW.stats), fmtStats(r.fb.stats)]),
   );
+  const tfjsRan = rows.some((r) => Object.keys(r.tfjs).length > 0);
+  if (tfjsRan) {
+    note('');
+    note(`tfjs GFLOP/s by wall clock incl. readback, median [min–max] of ${repeats} samples; "f+b vs": tfjs f+b median ms / ours f+b median ms`);
+    const vs = (r: Row, b: string) => {
+      const ms = r.tfjs[b]?.fbMs;
+      return ms ? `${fmt(ms / r.fbMs)}×` : '-';
+    };
+    printTable(
+      ['shape', 'tfjs-webgpu fwd', 'tfjs-webgpu f+b', 'tfjs-wasm fwd', 'tfjs-wasm f+b', 'f+b vs webgpu', 'f+b vs wasm'],
+      rows.map((r) => [
+        r.shape.name,
+        fmtStats(r.tfjs['tfjs-webgpu']?.fwd.stats),
+        fmtStats(r.tfjs['tfjs-webgpu']?.fb?.stats),
+        fmtStats(r.tfjs['tfjs-wasm']?.fwd.stats),
+        fmtStats(r.tfjs['tfjs-wasm']?.fb?.stats),
+        vs(r, 'tfjs-webgpu'),
+        vs(r, 'tfjs-wasm'),
+      ]),
+    );
+  }
+  /** `<key>: median` and `<key>_min/_median/_max`, `<prefix>sample_gflops`; nulls when not measured. */
+  const fields = (key: string, fig: Figure | null | undefined): Record<string, unknown> => {
+    const prefix = key.replace(/gflops$/, '');
+    if (!fig) return { [key]: null, [`${key}_min`]: null, [`${key}_median`]: null, [`${key}_max`]: null };
+    return { [key]: fig.stats.median, [`${key}_min`]: fig.stats.min, [`${key}_median`]: fig.stats.median, [`${key}_max`]: fig.stats.max, [`${prefix}sample_gflops`]: fig.gflops };
+  };
   for (const r of rows) {
-    const fb = (3 * flops(r.g)) / ((r.fwd + r.bwdIn + r.bwdW) * 1e6);
     jsonLine({
       bench: 'conv',
       shape: r.shape.name,
-      ours_fwd_gflops: gflops(r.g, r.fwd),
-      ours_bwd_input_gflops: gflops(r.g, r.bwdIn),
-      ours_bwd_weight_gflops: gflops(r.g, r.bwdW),
-      ours_fb_gflops: fb,
-      tfjs_webgpu_fwd_gflops: r.tfjs['tfjs-webgpu'] ? gflops(r.g, r.tfjs['tfjs-webgpu']!.fwd) : null,
-      tfjs_webgpu_fb_gflops: r.tfjs['tfjs-webgpu']?.fb ? (3 * flops(r.g)) / (r.tfjs['tfjs-webgpu']!.fb! * 1e6) : null,
-      tfjs_wasm_fwd_gflops: r.tfjs['tfjs-wasm'] ? gflops(r.g, r.tfjs['tfjs-wasm']!.fwd) : null,
-      tfjs_wasm_fb_gflops: r.tfjs['tfjs-wasm']?.fb ? (3 * flops(r.g)) / (r.tfjs['tfjs-wasm']!.fb! * 1e6) : null,
+      ...fields('ours_fwd_gflops', r.fwd),
+      ...fields('ours_bwd_input_gflops', r.bwdIn),
+      ...fields('ours_bwd_weight_gflops', r.bwdW),
+      ...fields('ours_fb_gflops', r.fb),
+      ...fields('tfjs_webgpu_fwd_gflops', r.tfjs['tfjs-webgpu']?.fwd),
+      ...fields('tfjs_webgpu_fb_gflops', r.tfjs['tfjs-webgpu']?.fb),
+      ...fields('tfjs_wasm_fwd_gflops', r.tfjs['tfjs-wasm']?.fwd),
+      ...fields('tfjs_wasm_fb_gflops', r.tfjs['tfjs-wasm']?.fb),
+      samples: repeats,
       adapter: e.adapterName,
     });
   }
+  benchEnd();
 }

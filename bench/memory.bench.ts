@@ -2,12 +2,16 @@
  * `npm run bench -- memory`: peak device bytes of training one sequence of the Add-task network
  * with FPTT (K = T) and with BPTT, for several T, from the engine's exact buffer accounting.
  * FPTT's peak must not grow with T; BPTT keeps every step and grows linearly.
+ * Byte counts are exact, so nothing here is sampled; the only time shown (the "seconds" of the
+ * dvsgesture-conv run) is one run, for orientation, not a benchmark figure. Like every bench it
+ * prints the adapter, tilings, machine and load average at the start and the load average at the
+ * end; JSON lines carry load_avg_start, the last is `{"bench":"memory","end":true,"load_avg_end",…}`.
  */
 import { Engine } from '../src/gpu/engine.js';
 import { Trainer, type Method } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { AddTask } from '../src/data/add_task.js';
-import { adapterLine, gitCommit, jsonLine, listOption, note, numOption, printTable, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, jsonLine, listOption, note, numOption, printTable, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
 import type { NetSpec } from '../src/ref/network.js';
 
@@ -29,12 +33,15 @@ export async function measurePeakBytes(engine: Engine, method: Method, T: number
 }
 
 export async function runMemoryBench(args: BenchArgs): Promise<void> {
-  const engine = await Engine.create();
-  note(adapterLine(engine));
-  note(`commit: ${gitCommit()}`);
   const model = args.options.get('model') ?? 'add';
-  if (model === 'dvsgesture-conv') return runConvMemoryBench(args, engine);
-  if (model !== 'add') throw new Error(`memory bench: unknown --model=${model} (expected add or dvsgesture-conv)`);
+  if (model !== 'add' && model !== 'dvsgesture-conv') throw new Error(`memory bench: unknown --model=${model} (expected add or dvsgesture-conv)`);
+  const engine = await Engine.create();
+  benchStart('memory', engine, args.quick ? ' (--quick)' : '');
+  if (model === 'dvsgesture-conv') {
+    await runConvMemoryBench(args, engine);
+    benchEnd();
+    return;
+  }
   const Ts = listOption(args, 'T', args.quick ? [100, 300] : [100, 300, 1000]);
   const H = numOption(args, 'H', 128);
   const B = numOption(args, 'B', 128);
@@ -50,6 +57,7 @@ export async function runMemoryBench(args: BenchArgs): Promise<void> {
   }
   note(`Add-task network, H = ${H}, batch ${B}; peak device bytes of training one sequence (engine accounting)`);
   printTable(['trainer', 'T', 'peak bytes', 'MiB'], rows);
+  benchEnd();
 }
 
 /**
@@ -110,5 +118,5 @@ export async function runConvMemoryBench(args: BenchArgs, engine: Engine): Promi
     }
   }
   note(`DVS-Gesture conv network (${cfgPath}), input 2×128×128, batch ${B}; peak device bytes (engine accounting)`);
-  printTable(['trainer', 'T', 'steps run', 'peak bytes', 'MiB', 'seconds'], rows);
+  printTable(['trainer', 'T', 'steps run', 'peak bytes', 'MiB', 'seconds (one run)'], rows);
 }

@@ -3,6 +3,12 @@
  *
  *   npm run bench -- peak [--json] [--quick] [--repeats=N]
  *
+ * `--repeats` samples of everything (default 9; 5 with --quick; at least MIN_SAMPLES = 5):
+ * tables show ms as median [min–max] and the rate of the best sample (the ceiling is the least
+ * disturbed run). JSON: `ms` and `gflops` / `gbs` stay the best sample as before; each line adds
+ * samples (count), ms_min, ms_median, ms_max, sample_ms and load_avg_start; the last line is
+ * `{"bench":"peak","end":true,"load_avg_end",…}`.
+ *
  * 1. Ceilings, from the micro-kernels of bench/peak.wgsl (validated against a float32
  *    simulation / the source before timing; kernel time from timestamp queries, best of the repeats):
  *    FMA rate — long chains of fma on vec4 registers (1, 2, 4 independent chains; x·a + b written
@@ -10,14 +16,13 @@
  *    4 MiB and 64 MiB buffers, bytes = read + write, the best vec4 figure is the ceiling.
  * 2. Our kernels: every dispatch of one FPTT step (K = T) of the Add-task network (H = 128,
  *    batch 128) and the S-MNIST network (2 × 256, batch 64), timed one by one (GpuTimer, one
- *    pass each), summed by kernel label. Matmuls count 2·M·N·K FLOP (from their uniforms);
+ *    pass each), summed by kernel label repeat by repeat (best = the smallest such sum). Matmuls count 2·M·N·K FLOP (from their uniforms);
  *    every kernel counts the bytes of the storage buffers it binds (each read or written once —
  *    a rough lower bound of its traffic). Each is shown as a fraction of the FMA ceiling and of
  *    the copy ceiling; the matmuls should be judged by the first, the elementwise LTC, loss and
  *    update kernels by the second. The per-dispatch cost (~16–20 µs on SwiftShader) is a floor
  *    that small kernels cannot go below.
  */
-import { loadavg } from 'node:os';
 import { Engine } from '../src/gpu/engine.js';
 import { Dispatch } from '../src/gpu/kernel.js';
 import { Tensor } from '../src/gpu/tensor.js';
@@ -26,7 +31,7 @@ import { GpuTimer } from '../src/gpu/timer.js';
 import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
-import { adapterLine, fmt, gitCommit, jsonLine, note, numOption, printTable, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, fmt, fmtStats, gitCommit, jsonLine, note, numOption, printTable, sampleStats, samplesOption, statsFields, type BenchArgs, type SampleStats } from './common.js';
 import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
 import PEAK_WGSL from './peak.wgsl';
 
@@ -163,7 +168,9 @@ async function measureFma(pk: PeakKernels, timer: GpuTimer, v: FmaVariant, invoc
   iters = Math.max(64, Math.min(1 << 22, Math.round((iters * targetMs) / Math.max(probe, 1e-3))));
   const d = make(iters);
   const t = await timer.timeDispatches([[d]], repeats, 1);
-  const ms = Math.min(...t.samples[0]!);
+  const samples = t.samples[0]!;
+  const stats = sampleStats(samples, `peak ${v.entry}`);
+  const ms = stats.min;
   // validate a few invocations against a float32 simulation (fma rounds once: tolerance)
   const out = await pk.read(sink, Math.min(invocations, 4096) * 16);
   const chains = v.entry === 'fma_v4x1' ? 1 : v.entry === 'fma_v4x4' || v.entry === 'fma_f32x4' ? 4 : 2;
@@ -185,7 +192,7 @@ async function measureFma(pk: PeakKernels, timer: GpuTimer, v: FmaVariant, invoc
     }
   }
   const flop = v.flopPerIter * iters * invocations;
-  return { ms, gflops: flop / (ms * 1e6), iters };
+  return { ms, gflops: flop / (ms * 1e6), iters, stats, samples };
 }
 
 type MemEntry = 'copy_v4' | 'copy_f32' | 'copy_v4_loop' | 'copy_v4_chunk' | 'read_v4_chunk';
@@ -231,9 +238,11 @@ async function measureMem(pk: PeakKernels, timer: GpuTimer, entry: MemEntry, byt
   }
   a.destroy();
   bdst.destroy();
-  const ms = Math.min(...t.samples[0]!);
+  const samples = t.samples[0]!;
+  const stats = sampleStats(samples, `peak ${entry} ${bytes >> 20} MiB`);
+  const ms = stats.min;
   const moved = entry === 'read_v4_chunk' ? bytes : 2 * bytes;
-  return { ms, gbs: moved / (ms * 1e6) };
+  return { ms, gbs: moved / (ms * 1e6), stats, samples };
 }
 
 // ---- our kernels ---------------------------------------------------------------------------
@@ -288,12 +297,21 @@ function flopsOf(d: Dispatch, i: DispatchInfo | undefined): number {
 interface KernelRow {
   label: string;
   count: number;
+  /** Best sample: the least of the per-repeat sums over this label's dispatches. */
   ms: number;
   flop: number;
   bytes: number;
+  /** Per repeat, the summed time of this label's dispatches. */
+  samples: number[];
+  stats: SampleStats;
 }
 
-async function profileNet(engine: Engine, info: Map<Dispatch, DispatchInfo>, net: BenchNet, repeats: number): Promise<{ rows: KernelRow[]; stepMs: number; stepWallMs: number }> {
+async function profileNet(
+  engine: Engine,
+  info: Map<Dispatch, DispatchInfo>,
+  net: BenchNet,
+  repeats: number,
+): Promise<{ rows: KernelRow[]; stepMs: number; stepWallMs: number; kernelStats: SampleStats; kernelSamples: number[]; wallStats: SampleStats; wallSamples: number[] }> {
   const cfg = netConfig(net.spec);
   const T = 784;
   const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, params: initNetRef(cfg, 1).params, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
@@ -314,18 +332,27 @@ async function profileNet(engine: Engine, info: Map<Dispatch, DispatchInfo>, net
     const list = trainer.chunkDispatchList(8);
     const timer = new GpuTimer(engine);
     const t = await timer.timeDispatches(list.map((d) => [d]), repeats, 1);
-    const by = new Map<string, KernelRow>();
+    const by = new Map<string, Omit<KernelRow, 'ms' | 'stats'>>();
     list.forEach((d, k) => {
       const label = d.label.replace(/\[\d+\]/g, '');
-      const r = by.get(label) ?? { label, count: 0, ms: 0, flop: 0, bytes: 0 };
+      const r = by.get(label) ?? { label, count: 0, flop: 0, bytes: 0, samples: new Array<number>(repeats).fill(0) };
       r.count++;
-      r.ms += Math.min(...t.samples[k]!);
+      t.samples[k]!.forEach((ms, rep) => (r.samples[rep] = r.samples[rep]! + ms));
       r.flop += flopsOf(d, info.get(d));
       r.bytes += info.get(d)?.bytes ?? 0;
       by.set(label, r);
     });
-    const rows = [...by.values()].sort((a, b) => b.ms - a.ms);
-    return { rows, stepMs: rows.reduce((s, r) => s + r.ms, 0), stepWallMs: Math.min(...walls) };
+    const rows: KernelRow[] = [...by.values()]
+      .map((r) => {
+        const stats = sampleStats(r.samples, `peak ${net.name} ${r.label}`);
+        return { ...r, ms: stats.min, stats };
+      })
+      .sort((a, b) => b.ms - a.ms);
+    // the whole step's kernel time, repeat by repeat
+    const kernelSamples = Array.from({ length: repeats }, (_, rep) => list.reduce((sum, _d, k) => sum + t.samples[k]![rep]!, 0));
+    const kernelStats = sampleStats(kernelSamples, `peak ${net.name} summed kernel time`);
+    const wallStats = sampleStats(walls, `peak ${net.name} wall time per step`);
+    return { rows, stepMs: kernelStats.min, stepWallMs: wallStats.min, kernelStats, kernelSamples, wallStats, wallSamples: walls };
   } finally {
     trainer.destroy();
   }
@@ -333,17 +360,15 @@ async function profileNet(engine: Engine, info: Map<Dispatch, DispatchInfo>, net
 
 export async function runPeakBench(args: BenchArgs): Promise<void> {
   const quick = args.quick;
-  const repeats = numOption(args, 'repeats', quick ? 5 : 9);
+  const repeats = samplesOption(args, 'repeats', quick ? 5 : 9);
   WG = numOption(args, 'wg', 64);
   // exact timestamps (SwiftShader quantises them to 65.5 µs otherwise)
   const engine = await Engine.create({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
   const commit = gitCommit();
   const adapter = engine.adapterName;
-  note(`peak bench — commit ${commit}${quick ? ' (--quick)' : ''}`);
-  note(adapterLine(engine));
-  note(`host load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min; a software adapter shares the host's cores)`);
+  benchStart('peak', engine, quick ? ' (--quick)' : '');
   const timer = new GpuTimer(engine);
-  note(`kernel times by ${timer.method === 'timestamp' ? 'timestamp queries' : 'the wall clock to onSubmittedWorkDone (no timestamp-query: includes submit latency)'}; best of ${repeats} (ceilings and our kernels alike: the least disturbed run; this machine is shared)`);
+  note(`kernel times by ${timer.method === 'timestamp' ? 'timestamp queries' : 'the wall clock to onSubmittedWorkDone (no timestamp-query: includes submit latency)'}; ${repeats} samples each: ms as median [min–max], rates from the best sample (ceilings and our kernels alike: the least disturbed run)`);
   const base = { bench: 'peak', adapter, commit };
   const info = instrument(engine);
 
@@ -356,8 +381,8 @@ export async function runPeakBench(args: BenchArgs): Promise<void> {
   for (const v of FMA_VARIANTS) {
     const r = await measureFma(pk, timer, v, invocations, repeats, targetMs);
     fmaPeak = Math.max(fmaPeak, r.gflops);
-    fmaRows.push([v.entry, v.what, r.iters * 8, fmt(r.ms), fmt(r.gflops)]);
-    jsonLine({ ...base, case: 'fma', kernel: v.entry, invocations, chain_length: r.iters * 8, ms: r.ms, gflops: r.gflops });
+    fmaRows.push([v.entry, v.what, r.iters * 8, fmtStats(r.stats), fmt(r.gflops)]);
+    jsonLine({ ...base, case: 'fma', kernel: v.entry, invocations, chain_length: r.iters * 8, ms: r.ms, gflops: r.gflops, ...statsFields(r.stats, r.samples) });
   }
   const copyRows: (string | number)[][] = [];
   let copyPeak = 0;
@@ -377,44 +402,56 @@ export async function runPeakBench(args: BenchArgs): Promise<void> {
       if (entry === 'read_v4_chunk') readPeak = Math.max(readPeak, r.gbs);
       else if (entry !== 'copy_f32') copyPeak = Math.max(copyPeak, r.gbs);
       const name = entry === 'copy_v4_loop' ? `${entry} (${per} vec4/inv.)` : entry.endsWith('_chunk') ? `${entry} (${per}·WG vec4/wg)` : entry;
-      copyRows.push([name, `${bytes >> 20} MiB`, fmt(r.ms), fmt(r.gbs)]);
-      jsonLine({ ...base, case: entry.startsWith('read') ? 'read' : 'copy', kernel: entry, per_invocation: per, bytes, ms: r.ms, gbs: r.gbs });
+      copyRows.push([name, `${bytes >> 20} MiB`, fmtStats(r.stats), fmt(r.gbs)]);
+      jsonLine({ ...base, case: entry.startsWith('read') ? 'read' : 'copy', kernel: entry, per_invocation: per, bytes, ms: r.ms, gbs: r.gbs, ...statsFields(r.stats, r.samples) });
     }
   }
   pk.destroy();
   note('');
   note(`FMA rate (${invocations} invocations, validated against a float32 simulation):`);
-  printTable(['kernel', 'what', 'chain length', 'ms', 'GFLOP/s'], fmaRows);
+  printTable(['kernel', 'what', 'chain length', 'ms median [min–max]', 'GFLOP/s (best)'], fmaRows);
   note('');
   note(`copy bandwidth (bytes read + written; read_v4_chunk: bytes read; workgroup ${WG}; validated):`);
-  printTable(['kernel', 'buffer', 'ms', 'GB/s'], copyRows);
+  printTable(['kernel', 'buffer', 'ms median [min–max]', 'GB/s (best)'], copyRows);
   note('');
   note(`ceilings: FMA ${fmt(fmaPeak)} GFLOP/s, copy ${fmt(copyPeak)} GB/s (read only: ${fmt(readPeak)} GB/s)`);
   jsonLine({ ...base, case: 'ceilings', gflops: fmaPeak, gbs: copyPeak, read_gbs: readPeak });
 
   // ---- our kernels ----
   for (const net of [addTaskNet(128, 128), smnistNet(256, 64)]) {
-    const { rows, stepMs, stepWallMs } = await profileNet(engine, info, net, repeats);
+    const { rows, stepMs, stepWallMs, kernelStats, kernelSamples, wallStats, wallSamples } = await profileNet(engine, info, net, repeats);
     const flop = rows.reduce((s, r) => s + r.flop, 0);
     const mmRows = rows.filter((r) => r.flop > 0);
     const mmMs = mmRows.reduce((s, r) => s + r.ms, 0);
     const mmFlop = mmRows.reduce((s, r) => s + r.flop, 0);
     note('');
-    note(`${net.name}, one FPTT step (K = T): ${rows.reduce((s, r) => s + r.count, 0)} dispatches, ${fmt(stepMs)} ms summed kernel time, ${fmt(stepWallMs)} ms wall per step (pipelined)`);
+    note(`${net.name}, one FPTT step (K = T): ${rows.reduce((s, r) => s + r.count, 0)} dispatches; summed kernel time ${fmtStats(kernelStats)} ms, wall per step (pipelined) ${fmtStats(wallStats)} ms (median [min–max]); fractions below from the best samples`);
     note(`  matmuls: ${fmt(mmFlop / 1e6)} MFLOP in ${fmt(mmMs)} ms = ${fmt(mmFlop / (mmMs * 1e6))} GFLOP/s = ${fmt((100 * mmFlop) / (mmMs * 1e6) / fmaPeak)}% of the FMA ceiling; the whole step ${fmt(flop / (stepMs * 1e6))} GFLOP/s (${fmt((100 * flop) / (stepMs * 1e6) / fmaPeak)}%)`);
     printTable(
-      ['kernel', 'n', 'ms', 'GFLOP/s', '% FMA', 'GB/s', '% copy'],
+      ['kernel', 'n', 'ms median [min–max]', 'GFLOP/s (best)', '% FMA', 'GB/s (best)', '% copy'],
       rows.map((r) => {
         const gf = r.flop / (r.ms * 1e6);
         const gb = r.bytes / (r.ms * 1e6);
-        return [r.label, r.count, fmt(r.ms), r.flop > 0 ? fmt(gf) : '-', r.flop > 0 ? fmt((100 * gf) / fmaPeak) : '-', fmt(gb), fmt((100 * gb) / copyPeak)];
+        return [r.label, r.count, fmtStats(r.stats), r.flop > 0 ? fmt(gf) : '-', r.flop > 0 ? fmt((100 * gf) / fmaPeak) : '-', fmt(gb), fmt((100 * gb) / copyPeak)];
       }),
     );
     for (const r of rows) {
-      jsonLine({ ...base, case: 'kernel', net: net.name, kernel: r.label, count: r.count, ms: r.ms, flop: r.flop, bytes: r.bytes, gflops: r.flop / (r.ms * 1e6), gbs: r.bytes / (r.ms * 1e6), frac_fma: r.flop / (r.ms * 1e6) / fmaPeak, frac_copy: r.bytes / (r.ms * 1e6) / copyPeak });
+      jsonLine({ ...base, case: 'kernel', net: net.name, kernel: r.label, count: r.count, ms: r.ms, flop: r.flop, bytes: r.bytes, gflops: r.flop / (r.ms * 1e6), gbs: r.bytes / (r.ms * 1e6), frac_fma: r.flop / (r.ms * 1e6) / fmaPeak, frac_copy: r.bytes / (r.ms * 1e6) / copyPeak, ...statsFields(r.stats, r.samples) });
     }
     const over = rows.filter((r) => r.bytes / (r.ms * 1e6) > copyPeak || r.flop / (r.ms * 1e6) > fmaPeak).map((r) => r.label);
     if (over.length) note(`  above 100%: ${over.join(', ')} — the ceiling run was disturbed (shared host) or the bound-bytes count overstates their traffic`);
-    jsonLine({ ...base, case: 'step', net: net.name, kernel_ms: stepMs, wall_ms: stepWallMs, flop, matmul_gflops: mmFlop / (mmMs * 1e6), frac_fma_matmul: mmFlop / (mmMs * 1e6) / fmaPeak });
+    jsonLine({
+      ...base,
+      case: 'step',
+      net: net.name,
+      kernel_ms: stepMs,
+      wall_ms: stepWallMs,
+      flop,
+      matmul_gflops: mmFlop / (mmMs * 1e6),
+      frac_fma_matmul: mmFlop / (mmMs * 1e6) / fmaPeak,
+      ...statsFields(kernelStats, kernelSamples, 'ms', 'kernel_'),
+      ...statsFields(wallStats, wallSamples, 'ms', 'wall_'),
+    });
   }
+  benchEnd();
 }

@@ -13,11 +13,13 @@
  * that slope predicts over the measured span. Flat: device bytes identical at every sample, and
  * the RSS growth predicted over the span under 5 % of the median RSS (RSS moves by GC and by the
  * allocator's pages; a real leak of even 100 bytes per step grows 10 MB over 10⁵ steps).
+ * The load average is printed at the start and the end (bench/common.ts benchStart, benchEnd);
+ * JSON lines carry load_avg_start, the last is `{"bench":"soak","end":true,"load_avg_end",…}`.
  */
 import { Engine } from '../src/gpu/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { AddTask } from '../src/data/add_task.js';
-import { adapterLine, gitCommit, jsonLine, machineLine, note, numOption, printTable, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, jsonLine, note, numOption, printTable, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
 
 interface Sample {
@@ -59,8 +61,7 @@ export async function runSoakBench(args: BenchArgs): Promise<void> {
   const lr = numOption(args, 'lr', 3e-3);
   if (!Number.isInteger(steps) || steps < T) throw new Error(`soak: --steps must be an integer ≥ T (${T}), got ${steps}`);
   const e = await Engine.create();
-  note(adapterLine(e));
-  note(`commit: ${gitCommit()}; ${machineLine()}`);
+  benchStart('soak', e, args.quick ? ' (--quick)' : '');
   const net = addTaskNet(H, B);
   const trainer = new Trainer(e, net.spec, { method: 'fptt', steps: T, K: T, fptt: { alpha: net.alpha }, optimizer: { kind: 'adam', lr }, seed: 1 });
   const data = new AddTask({ steps: T, batchSize: B, seed: 3 });
@@ -119,5 +120,6 @@ export async function runSoakBench(args: BenchArgs): Promise<void> {
   note(`${sequences * T} FPTT steps in ${secs.toFixed(0)} s (${((sequences * T) / secs).toFixed(1)} steps/s); last loss ${last.loss.toFixed(4)}, ‖g‖ ${last.gradNorm.toFixed(3)}; no non-finite value`);
   note(`verdict: device bytes ${devFlat ? 'flat' : 'GROW'}, RSS ${rssFlat ? 'flat' : 'GROWS'}`);
   jsonLine({ bench: 'soak', verdict: devFlat && rssFlat ? 'flat' : 'grows', steps: sequences * T, rss_slope_per_1e4: rssSlope * 1e4, device_slope_per_1e4: devSlope * 1e4, seconds: secs });
+  benchEnd();
   if (!devFlat || !rssFlat) throw new Error('soak: memory is not flat (see the table above)');
 }

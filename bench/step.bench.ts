@@ -1,14 +1,21 @@
 /**
- * `npm run bench -- step`: dispatches per training step and ms per step (median) for the
- * Add-task and S-MNIST networks, FPTT with K = T (one update per step) — the number every change
- * to the step is judged by. Before timing, a few steps are checked against the CPU reference.
+ * `npm run bench -- step [--json] [--quick] [--steps=N] [--repeats=N] [--profile]`: dispatches
+ * per training step and ms per step for the Add-task and S-MNIST networks, FPTT with K = T (one
+ * update per step) — the number every change to the step is judged by. Before timing, a few
+ * steps are checked against the CPU reference.
+ *
+ * Each sample runs `--steps` steps (default 40; 10 with --quick) and waits once; `--repeats`
+ * samples (default and minimum MIN_SAMPLES = 5, also with --quick) give ms/step as
+ * median [min–max]. JSON, one line per network: ms_per_step (= the median), ms_min, ms_median,
+ * ms_max, samples (count), sample_ms, steps_per_sample, load_avg_start; the last line
+ * `{"bench":"step","end":true,"load_avg_end",…}` (bench/common.ts benchEnd).
  */
 import { Engine } from '../src/gpu/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { initNetRef, netConfig, windowForwardBackwardRef, initialStateRef } from '../src/ref/network.js';
 import { classificationLossRef, regressionLossRef } from '../src/ref/loss.js';
-import { adapterLine, gitCommit, jsonLine, median, note, numOption, printTable, validateClose, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, fmt, fmtStats, jsonLine, MIN_SAMPLES, note, numOption, printTable, sampleStats, samplesOption, statsFields, validateClose, type BenchArgs } from './common.js';
 import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
 
 /** One FPTT step on the GPU against the CPU reference (loss of step 0 of T). */
@@ -39,11 +46,11 @@ async function validate(engine: Engine, net: BenchNet, T: number): Promise<void>
 }
 
 export async function runStepBench(args: BenchArgs): Promise<void> {
-  const engine = await Engine.create();
-  note(adapterLine(engine));
-  note(`commit: ${gitCommit()}`);
   const steps = numOption(args, 'steps', args.quick ? 10 : 40);
-  const repeats = numOption(args, 'repeats', args.quick ? 3 : 5);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`step bench: --steps=${steps}: expected a positive integer (steps per sample)`);
+  const repeats = samplesOption(args, 'repeats', MIN_SAMPLES);
+  const engine = await Engine.create();
+  benchStart('step', engine, args.quick ? ' (--quick)' : '');
   const T = 784;
   const nets = [addTaskNet(numOption(args, 'add-h', 128), numOption(args, 'add-b', 128)), smnistNet(numOption(args, 'smnist-h', 256), numOption(args, 'smnist-b', 64))];
   const rows: (string | number)[][] = [];
@@ -70,13 +77,15 @@ export async function runStepBench(args: BenchArgs): Promise<void> {
       await engine.sync();
       samples.push((performance.now() - t0) / steps);
     }
-    const ms = median(samples);
-    rows.push([net.name, dispatches, ms.toFixed(3), (1000 / ms).toFixed(1)]);
-    jsonLine({ bench: 'step', net: net.name, trainer: 'fptt', K: 'T', dispatches_per_step: dispatches, ms_per_step: ms, adapter: engine.adapterName });
+    const st = sampleStats(samples, `step bench, ${net.name}`);
+    rows.push([net.name, dispatches, fmtStats(st), fmt(1000 / st.median)]);
+    jsonLine({ bench: 'step', net: net.name, trainer: 'fptt', K: 'T', dispatches_per_step: dispatches, ms_per_step: st.median, ...statsFields(st, samples), steps_per_sample: steps, adapter: engine.adapterName });
     trainer.destroy();
   }
-  printTable(['network (FPTT, K = T)', 'dispatches/step', 'ms/step (median)', 'steps/s'], rows);
+  note(`ms per step: median [min–max] of ${repeats} samples of ${steps} steps each; steps/s from the median`);
+  printTable(['network (FPTT, K = T)', 'dispatches/step', 'ms/step median [min–max]', 'steps/s'], rows);
   if (args.options.get('profile') === 'true') for (const net of nets) await profileStep(engine, net);
+  benchEnd();
 }
 
 /**

@@ -2,7 +2,7 @@
  * `npm run bench -- tfjs`: the same LTC-SNN trained by our engine and by tfjs, side by side.
  *
  *   npm run bench -- tfjs [--json] [--quick] [--backends=webgpu,wasm,cpu] [--T=N] [--infer-T=N]
- *                         [--memory | --no-memory] [--mem-T=100,300,1000,3000] [--profile]
+ *                         [--samples=N] [--memory | --no-memory] [--mem-T=100,300,1000,3000] [--profile]
  *
  * 1. Parity first: from the same weights, initial state and inputs, our GPU trainer and the tfjs
  *    peer (bench/tfjs/ltc_tfjs.ts) on every backend used must agree on the losses, ‖g‖, W, W̄ and
@@ -10,11 +10,16 @@
  *    |a − b| ≤ 1e-4 + 1e-3·|b|); the bench aborts otherwise.
  * 2. Speed, Add-task network (H = 128, batch 128) and S-MNIST network (2 × 256, batch 64):
  *    ms per FPTT training step (K = T: one update per step), ms per BPTT sequence of T steps
- *    (--T, default 50), and inference (forward only) over a sequence of T steps, for ours,
- *    tfjs-webgpu (same adapter, same process), tfjs-wasm and tfjs-cpu. --quick takes fewer
- *    samples and skips what takes minutes on a software adapter (said in the output).
- *    Warm-up, then the median of repeats; each sample submits n units and waits once
- *    (ours: engine.sync(); tfjs: `await data()` of the last ‖g‖ / output).
+ *    (--T, default 50; 20 with --quick), and inference (forward only) over a sequence of T steps,
+ *    for ours, tfjs-webgpu (same adapter, same process), tfjs-wasm and tfjs-cpu. Warm-up, then
+ *    `--samples` samples (default and minimum MIN_SAMPLES = 5, with --quick too: quick shortens
+ *    a sample — fewer units, smaller T — never the count); each sample submits n units and waits
+ *    once (ours: engine.sync(); tfjs: `await data()` of the last ‖g‖ / output); shown as
+ *    median [min–max] ms per unit, ratios from the medians. --quick also skips what takes
+ *    minutes on a software adapter (said in the output).
+ *    JSON, one line per case and impl: ms (= the median), min_ms (= ms_min), ms_min, ms_median,
+ *    ms_max, samples (the count), sample_ms (the values), units_per_sample, T, load_avg_start;
+ *    the last line `{"bench":"tfjs","end":true,"load_avg_end",…}` (bench/common.ts benchEnd).
  * 3. Memory (Add-task network): peak device bytes of training one sequence against T, ours FPTT
  *    and BPTT (engine accounting) and tfjs BPTT (tfjs's own accounting of its tensors: the
  *    distinct data buffers alive at the peak, the net's own included; on tfjs-wasm while its
@@ -25,12 +30,11 @@
  *    FPTT memory flat in T while tfjs BPTT grows), and a per-kernel profile of our step when a
  *    speed target is missed (or with --profile).
  */
-import { loadavg } from 'node:os';
 import { Engine } from '../src/gpu/engine.js';
 import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
 import { Trainer, type SequenceBatchSource } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
-import { adapterLine, fmt, gitCommit, jsonLine, listOption, median, note, numOption, printTable, type BenchArgs } from './common.js';
+import { benchEnd, benchStart, fmt, fmtStats, gitCommit, jsonLine, listOption, MIN_SAMPLES, note, numOption, printTable, sampleStats, samplesOption, statsFields, type BenchArgs, type SampleStats } from './common.js';
 import { measurePeakBytes } from './memory.bench.js';
 import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
 import { profileStep } from './step.bench.js';
@@ -57,6 +61,8 @@ interface Result {
   /** Median ms per unit (step or sequence); null when skipped. */
   ms: number | null;
   samples: number[];
+  /** n, min, median, max of the samples; null when skipped. */
+  stats: SampleStats | null;
   /** Units timed per sample, samples taken. */
   unitsPerSample: number;
   T: number;
@@ -66,24 +72,30 @@ interface Result {
 /** Repeats: [units per sample, samples, warm-up units]. */
 type Plan = [number, number, number];
 
-function plans(quick: boolean): Record<Impl, Record<NetCase['key'], Record<Kind, Plan>>> {
+/**
+ * Units per sample and warm-up units of every case; every case takes `samples` (≥ MIN_SAMPLES)
+ * samples, with --quick too (quick makes a sample shorter, not the count smaller).
+ */
+function plans(quick: boolean, samples: number): Record<Impl, Record<NetCase['key'], Record<Kind, Plan>>> {
   const q = quick;
+  const S = samples;
+  const seq: Plan = [1, S, 1];
   return {
     ours: {
-      add: { 'fptt-step': q ? [5, 3, 3] : [10, 5, 3], 'bptt-seq': q ? [1, 1, 0] : [1, 3, 1], infer: q ? [1, 2, 0] : [1, 3, 1] },
-      smnist: { 'fptt-step': q ? [2, 2, 2] : [3, 3, 2], 'bptt-seq': q ? [1, 1, 0] : [1, 3, 1], infer: q ? [1, 1, 0] : [1, 3, 1] },
+      add: { 'fptt-step': q ? [5, S, 3] : [10, S, 3], 'bptt-seq': seq, infer: seq },
+      smnist: { 'fptt-step': q ? [2, S, 2] : [3, S, 2], 'bptt-seq': seq, infer: seq },
     },
     'tfjs-wasm': {
-      add: { 'fptt-step': q ? [5, 3, 2] : [10, 5, 2], 'bptt-seq': q ? [1, 2, 1] : [1, 3, 1], infer: q ? [1, 2, 1] : [1, 3, 1] },
-      smnist: { 'fptt-step': q ? [2, 3, 1] : [3, 5, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 3, 1], infer: q ? [1, 1, 1] : [1, 3, 1] },
+      add: { 'fptt-step': q ? [3, S, 2] : [10, S, 2], 'bptt-seq': seq, infer: seq },
+      smnist: { 'fptt-step': q ? [1, S, 1] : [3, S, 1], 'bptt-seq': seq, infer: seq },
     },
     'tfjs-cpu': {
-      add: { 'fptt-step': q ? [1, 2, 1] : [2, 3, 1], 'bptt-seq': q ? [1, 1, 1] : [1, 2, 1], infer: q ? [1, 1, 1] : [1, 2, 1] },
-      smnist: { 'fptt-step': q ? [1, 2, 1] : [1, 3, 1], 'bptt-seq': [1, 1, 1], infer: [1, 1, 1] },
+      add: { 'fptt-step': q ? [1, S, 1] : [2, S, 1], 'bptt-seq': seq, infer: seq },
+      smnist: { 'fptt-step': [1, S, 1], 'bptt-seq': seq, infer: seq },
     },
     'tfjs-webgpu': {
-      add: { 'fptt-step': q ? [1, 2, 1] : [1, 3, 1], 'bptt-seq': [1, 1, 1], infer: [1, 1, 1] },
-      smnist: { 'fptt-step': q ? [1, 1, 1] : [1, 2, 1], 'bptt-seq': [1, 1, 1], infer: [1, 1, 1] },
+      add: { 'fptt-step': [1, S, 1], 'bptt-seq': seq, infer: seq },
+      smnist: { 'fptt-step': [1, S, 1], 'bptt-seq': seq, infer: seq },
     },
   };
 }
@@ -101,7 +113,7 @@ async function timeUnits(plan: Plan, run: (i: number) => void, wait: () => Promi
     await wait();
     out.push((performance.now() - t0) / units);
   }
-  return { ms: median(out), samples: out };
+  return { ms: sampleStats(out, 'tfjs bench timeUnits').median, samples: out };
 }
 
 /** Inputs of one batch of sequences, shared by ours and tfjs: T steps of B×D, and labels or targets. */
@@ -291,13 +303,12 @@ function backendList(args: BenchArgs): Impl[] {
 
 export async function runTfjsBench(args: BenchArgs): Promise<void> {
   const t0 = performance.now();
+  const quick = args.quick;
+  const nSamples = samplesOption(args, 'samples', MIN_SAMPLES);
   const engine = await Engine.create();
   const commit = gitCommit();
-  const quick = args.quick;
   const adapter = engine.adapterName;
-  note(`tfjs bench — ours vs tfjs, the same LTC-SNN; commit ${commit}${quick ? ' (--quick)' : ''}`);
-  note(adapterLine(engine));
-  note(`host load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min; a software adapter and tfjs share the host's cores)`);
+  benchStart('tfjs', engine, `${quick ? ' (--quick)' : ''}; ours vs tfjs, the same LTC-SNN`);
   const tfm = await import('./tfjs/tf.js');
   const t: Tfjs = { tf: tfm.tf, ltc: await import('./tfjs/ltc_tfjs.js'), backends: await import('./tfjs/backends.js'), parity: await import('./tfjs/parity.js') };
   note(`tfjs ${tfm.tf.version_core}; ours timed by the wall clock like tfjs (submit, then wait for the device)`);
@@ -305,11 +316,12 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
 
   if (args.options.get('memory') === 'true') {
     await memorySection(engine, t, args, listOption(args, 'mem-T', [100, 300, 1000, 3000]), base);
+    benchEnd();
     return;
   }
 
   const backends = backendList(args);
-  const T = numOption(args, 'T', 50);
+  const T = numOption(args, 'T', quick ? 20 : 50);
   const inferT = numOption(args, 'infer-T', T);
   const cases: NetCase[] = [
     { key: 'add', net: addTaskNet(numOption(args, 'add-h', 128), numOption(args, 'add-b', 128)), fpttT: 200 },
@@ -353,26 +365,28 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
   note(`parity: ok (max |Δloss| ${worst.dLoss.toExponential(2)}, max |Δparam| ${worst.dParam.toExponential(2)})`);
 
   // ---- 2. speed ----
-  const P = plans(quick);
+  const P = plans(quick, nSamples);
   const results: Result[] = [];
   const record = (r: Result): void => {
     results.push(r);
     const caseName = `${r.net}-${r.kind === 'fptt-step' ? 'fptt-step' : r.kind === 'bptt-seq' ? 'bptt-seq' : 'infer'}`;
     const extra = r.kind === 'infer' && r.ms !== null ? { seq_per_s: (batchOf(r.net) * 1000) / r.ms, steps_per_s: (r.T * 1000) / r.ms } : {};
-    jsonLine({ ...base, case: caseName, impl: r.impl, ms: r.ms, min_ms: r.samples.length ? Math.min(...r.samples) : null, T: r.T, units_per_sample: r.unitsPerSample, samples: r.samples, ...extra, ...(r.skipped ? { skipped: r.skipped } : {}) });
-    if (r.ms !== null) note(`  ${caseName} ${r.impl}: ${fmt(r.ms)} ms${r.kind === 'fptt-step' ? '/step' : '/sequence'} (samples ${r.samples.map(fmt).join(', ')})`);
+    const fields = r.stats ? statsFields(r.stats, r.samples) : { samples: 0, ms_min: null, ms_median: null, ms_max: null, sample_ms: [] };
+    jsonLine({ ...base, case: caseName, impl: r.impl, ms: r.ms, min_ms: r.stats?.min ?? null, ...fields, T: r.T, units_per_sample: r.unitsPerSample, ...extra, ...(r.skipped ? { skipped: r.skipped } : {}) });
+    if (r.stats) note(`  ${caseName} ${r.impl}: ${fmtStats(r.stats)} ms${r.kind === 'fptt-step' ? '/step' : '/sequence'} (median [min–max] of ${r.stats.n} samples of ${r.unitsPerSample})`);
     else note(`  ${caseName} ${r.impl}: skipped — ${r.skipped}`);
   };
+  const stats = (samples: number[], what: string): SampleStats => sampleStats(samples, `tfjs bench ${what}`);
   const batchOf = (k: NetCase['key']): number => netConfig(cases.find((c) => c.key === k)!.net.spec).B;
   const kinds: Kind[] = ['fptt-step', 'bptt-seq', 'infer'];
   const tOf = (nc: NetCase, kind: Kind): number => (kind === 'fptt-step' ? 1 : kind === 'bptt-seq' ? T : inferT);
   note('');
-  note(`timing (BPTT T = ${T}, inference T = ${inferT}):`);
+  note(`timing (BPTT T = ${T}, inference T = ${inferT}; ${nSamples} samples per case):`);
   for (const nc of cases) {
     for (const kind of kinds) {
       const plan = P.ours[nc.key][kind];
       const r = await timeOurs(engine, nc, kind, tOf(nc, kind), plan);
-      record({ net: nc.key, kind, impl: 'ours', ms: r.ms, samples: r.samples, unitsPerSample: plan[0], T: tOf(nc, kind) });
+      record({ net: nc.key, kind, impl: 'ours', ms: r.ms, samples: r.samples, stats: stats(r.samples, `${nc.key} ${kind} ours`), unitsPerSample: plan[0], T: tOf(nc, kind) });
     }
   }
   for (const impl of backends) {
@@ -383,37 +397,38 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
         const Tk = tOf(nc, kind);
         const skip = skipReason(impl, nc.key, kind, quick, adapterInfo.isFallbackAdapter);
         if (skip) {
-          record({ net: nc.key, kind, impl, ms: null, samples: [], unitsPerSample: 0, T: Tk, skipped: skip });
+          record({ net: nc.key, kind, impl, ms: null, samples: [], stats: null, unitsPerSample: 0, T: Tk, skipped: skip });
           continue;
         }
         const r = await timeTfjs(t, nc, kind, Tk, plan);
-        record({ net: nc.key, kind, impl, ms: r.ms, samples: r.samples, unitsPerSample: plan[0], T: Tk });
+        record({ net: nc.key, kind, impl, ms: r.ms, samples: r.samples, stats: stats(r.samples, `${nc.key} ${kind} ${impl}`), unitsPerSample: plan[0], T: Tk });
       }
     }
   }
 
   // ---- table ----
   const get = (net: NetCase['key'], kind: Kind, impl: Impl): number | null => results.find((r) => r.net === net && r.kind === kind && r.impl === impl)?.ms ?? null;
+  const getStats = (net: NetCase['key'], kind: Kind, impl: Impl): SampleStats | null => results.find((r) => r.net === net && r.kind === kind && r.impl === impl)?.stats ?? null;
   const shown: Impl[] = ['ours', ...backends];
   note('');
   note(`${adapter}; commit ${commit}`);
-  note(`median ms (FPTT: per training step, K = T; BPTT: per sequence of ${T} steps; inference: per sequence of ${inferT} steps, forward only); "-" skipped`);
+  note(`ms, median [min–max] of ${nSamples} samples (FPTT: per training step, K = T; BPTT: per sequence of ${T} steps; inference: per sequence of ${inferT} steps, forward only); ratios of the medians; "-" skipped`);
   const rows: (string | number)[][] = [];
   for (const nc of cases) {
     for (const kind of kinds) {
       const label = `${nc.key} ${kind === 'fptt-step' ? 'FPTT step' : kind === 'bptt-seq' ? `BPTT seq T=${T}` : `infer seq T=${inferT}`}`;
       const ours = get(nc.key, kind, 'ours');
-      const cells = shown.map((i) => get(nc.key, kind, i));
+      const cells = shown.map((i) => fmtStats(getStats(nc.key, kind, i)));
       const ratios = backends.map((i) => {
         const v = get(nc.key, kind, i);
         return v === null || ours === null ? '-' : `${fmt(v / ours)}×`;
       });
-      rows.push([label, ...cells.map((c) => (c === null ? '-' : c)), ...ratios]);
+      rows.push([label, ...cells, ...ratios]);
     }
   }
   printTable(['case', ...shown.map((i) => `${i} ms`), ...backends.map((i) => `${i.replace('tfjs-', '')}/ours`)], rows);
   note('');
-  note('inference throughput (sequences/s = batch × 1000 / ms; steps/s = batch-steps of T per second):');
+  note('inference throughput, from the median (sequences/s = batch × 1000 / ms; steps/s = batch-steps of T per second):');
   const irows: (string | number)[][] = [];
   for (const nc of cases) {
     const B = batchOf(nc.key);
@@ -427,7 +442,7 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
 
   // ---- targets ----
   note('');
-  note('targets (same adapter: ours vs tfjs-webgpu):');
+  note('targets (same adapter: ours vs tfjs-webgpu; ratios of the medians):');
   const missed: NetCase[] = [];
   for (const nc of cases) {
     for (const [kind, target] of [['fptt-step', 10], ['bptt-seq', 3]] as const) {
@@ -458,7 +473,8 @@ export async function runTfjsBench(args: BenchArgs): Promise<void> {
     for (const nc of missed.length > 0 ? missed : cases) await profileStep(engine, nc.net, 12);
   }
   note('');
-  note(`tfjs bench done in ${((performance.now() - t0) / 1000).toFixed(0)} s; host load average now ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
+  note(`tfjs bench done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  benchEnd();
 }
 
 async function memorySection(engine: Engine, t: Tfjs, args: BenchArgs, Ts: number[], base: Record<string, unknown>): Promise<void> {
