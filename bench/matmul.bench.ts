@@ -215,11 +215,11 @@ async function runCompare(args: BenchArgs): Promise<void> {
   const e = await createEngine();
   const timer = new GpuTimer(e);
   const commit = gitCommit();
-  const tuning = tuningFor(e.ctx.info);
+  const tuning = e.tuning;
   note(`matmul bench — commit ${commit}`);
   note(adapterLine(e));
   note(machineLine());
-  note(`tuning row: ${tuning.name}; forward tiles ${JSON.stringify(tuning.matmul.forward)}; subgroups usable: ${deviceHasSubgroups4(e)}`);
+  note(`tilings (${e.tuningSource === 'table' ? `the table's ${tuning.name} row` : e.tuningSource === 'given' ? 'given' : 'measured on this adapter'}): forward ${matmulTilesName(tuning.matmul.forward)}, backward input ${matmulTilesName(tuning.matmul.backwardInput)}, backward weight ${matmulTilesName(tuning.matmul.backwardWeight)}; subgroups usable: ${deviceHasSubgroups4(e)}`);
   note(`ours timed by ${timer.method === 'timestamp' ? 'timestamp queries (kernel time)' : 'wall clock to onSubmittedWorkDone (no timestamp-query)'}; e2e and tfjs by wall clock incl. readback`);
 
   const problems = sizes.map((S, i) => makeProblem(S, 1000 + i));

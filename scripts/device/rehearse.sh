@@ -7,6 +7,8 @@
 #
 #   scripts/device/rehearse.sh           (packs first when there is no bundle)
 #   PACK=1 scripts/device/rehearse.sh    (packs again first)
+#   SNN_REHEARSE_PYTHONPATH=/path/to/torch/site scripts/device/rehearse.sh
+#                                        (a CPU PyTorch for the peer step; without it that step is skipped)
 # Output: .device/rehearsal-out/ (summary.txt, results.jsonl, logs.tar.xz) and
 # .device/rehearsal.log. Exit code: run.sh's (0 when every step passed).
 set -euo pipefail
@@ -41,7 +43,7 @@ echo "rehearse.sh: bundle unpacked into $dir; running run.sh there (SwiftShader,
 set +e
 (cd "$dir" && env -i HOME="$dir" PATH="$bin" OUT="$out" SNN_DEVICE_QUICK="${SNN_DEVICE_QUICK:-1}" SNN_DEVICE_FORCE_DEB=1 \
   SNN_ADAPTER="${SNN_ADAPTER:-swiftshader}" SNN_DEVICE_BUDGET_S="${SNN_DEVICE_BUDGET_S:-2400}" \
-  ${SNN_DEVICE_STEPS:+SNN_DEVICE_STEPS="$SNN_DEVICE_STEPS"} ${SNN_DEVICE_TESTS:+SNN_DEVICE_TESTS="$SNN_DEVICE_TESTS"} ${SNN_DEVICE_TESTS_LIMIT:+SNN_DEVICE_TESTS_LIMIT="$SNN_DEVICE_TESTS_LIMIT"} \
+  ${SNN_REHEARSE_PYTHONPATH:+PYTHONPATH="$SNN_REHEARSE_PYTHONPATH"} ${SNN_DEVICE_STEPS:+SNN_DEVICE_STEPS="$SNN_DEVICE_STEPS"} ${SNN_DEVICE_TESTS:+SNN_DEVICE_TESTS="$SNN_DEVICE_TESTS"} ${SNN_DEVICE_TESTS_LIMIT:+SNN_DEVICE_TESTS_LIMIT="$SNN_DEVICE_TESTS_LIMIT"} \
   bash "$dir/snn/app/scripts/device/run.sh") 2>&1 | tee "$root/.device/rehearsal.log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -213,7 +213,11 @@ function matmulTrials(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeigh
   const { M, N, K1, K2 } = MM_TIME;
   const K = K1 + K2;
   const seen = new Set<string>();
-  const list = [seed.matmul[kind], ...matmulCandidates()].filter((t) => {
+  // the seed first, then what the other matmul kernels chose in this run (the fastest tiling of
+  // one kernel is a likely winner of the others: on a slow compiler the budget may reach only a
+  // few candidates), then the fixed list
+  const others = (['forward', 'backwardWeight', 'backwardInput'] as const).filter((k) => k !== kind).map((k) => seed.matmul[k]);
+  const list = [seed.matmul[kind], ...others, ...matmulCandidates()].filter((t) => {
     const k = tilesName(t);
     if (seen.has(k)) return false;
     seen.add(k);
