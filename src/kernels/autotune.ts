@@ -84,6 +84,8 @@ export interface CandidateResult {
   status: CandidateStatus;
   /** Why a candidate was rejected. */
   detail?: string;
+  /** Wall time spent on it (building its pipelines, validation, timing), ms; 0 when not reached. */
+  durationMs: number;
 }
 
 export interface AutotuneReport {
@@ -140,6 +142,17 @@ function mismatch(got: Float32Array, want: ArrayLike<number>, tol: number): stri
 }
 
 const TOL = 1e-4;
+
+/** The first of each group of items with the same key, in order. */
+function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
 
 // ---- matmul ----------------------------------------------------------------------------------
 
@@ -212,17 +225,11 @@ function matmulTrials(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeigh
   const e = r.engine;
   const { M, N, K1, K2 } = MM_TIME;
   const K = K1 + K2;
-  const seen = new Set<string>();
   // the seed first, then what the other matmul kernels chose in this run (the fastest tiling of
   // one kernel is a likely winner of the others: on a slow compiler the budget may reach only a
   // few candidates), then the fixed list
   const others = (['forward', 'backwardWeight', 'backwardInput'] as const).filter((k) => k !== kind).map((k) => seed.matmul[k]);
-  const list = [seed.matmul[kind], ...others, ...matmulCandidates()].filter((t) => {
-    const k = tilesName(t);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const list = uniqueBy([seed.matmul[kind], ...others, ...matmulCandidates()], tilesName);
   return list.map((tiles) => ({
     name: tilesName(tiles),
     apply: (t) => ({ ...t, matmul: { ...t.matmul, [kind]: tiles } }),
@@ -289,13 +296,7 @@ function convTrials(r: Rig, kind: 'forward' | 'backwardInput' | 'backwardWeight'
   const ys = [g.N, g.Cout, g.OH, g.OW];
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const seedTiles = (seed.conv ?? convTuningFor(e))[kind];
-  const seen = new Set<string>();
-  const list = [seedTiles, ...CONV_CANDIDATES].filter((t) => {
-    const k = convTilesName(t);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const list = uniqueBy([seedTiles, ...CONV_CANDIDATES], convTilesName);
   return list.map((tiles) => ({
     name: convTilesName(tiles),
     apply: (t) => ({ ...t, conv: { ...(t.conv ?? convTuningFor(e)), [kind]: tiles } }),
@@ -444,20 +445,22 @@ export async function autotune(engine: Engine, opts: AutotuneOptions = {}, seed:
         // The seed (first) is always measured; the others while the family's share lasts.
         if (i > 0 && now() - familyStart > share) {
           reachedAll = false;
-          familyResults.push({ family, candidate: trial.name, ms: null, status: 'not reached' });
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'not reached', durationMs: 0 });
           continue;
         }
+        const c0 = now();
+        const took = () => now() - c0;
         let problem: string | null;
         try {
           problem = await trial.validate();
           await engine.flushErrors();
         } catch (err) {
-          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err) });
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err), durationMs: took() });
           log(`${family} ${trial.name}: failed (${familyResults.at(-1)!.detail})`);
           continue;
         }
         if (problem) {
-          familyResults.push({ family, candidate: trial.name, ms: null, status: 'invalid', detail: problem });
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'invalid', detail: problem, durationMs: took() });
           log(`${family} ${trial.name}: INVALID, differs from the CPU reference (${problem})`);
           continue;
         }
@@ -465,11 +468,11 @@ export async function autotune(engine: Engine, opts: AutotuneOptions = {}, seed:
         try {
           ms = await timeTrial(engine, timer, trial, samples);
         } catch (err) {
-          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err) });
+          familyResults.push({ family, candidate: trial.name, ms: null, status: 'failed', detail: err instanceof Error ? err.message : String(err), durationMs: took() });
           log(`${family} ${trial.name}: failed while timing (${familyResults.at(-1)!.detail})`);
           continue;
         }
-        familyResults.push({ family, candidate: trial.name, ms, status: 'slower' });
+        familyResults.push({ family, candidate: trial.name, ms, status: 'slower', durationMs: took() });
         log(`${family} ${trial.name}: ${ms.toFixed(3)} ms`);
         if (!best || ms < best.ms) best = { trial, ms };
       }
