@@ -277,12 +277,14 @@ const MUTATIONS = [
     id: 'matmul-shared-no-barrier',
     why: 'no barrier between the tile loads and the products of the shared forward (a race)',
     file: 'shaders/matmul_shared.wgsl',
-    search: `        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
+    search: `          v = f_w[zw + wi];
+        }
         tb[r * SB + j] = v;
       }
     }
     workgroupBarrier();`,
-    replace: `        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
+    replace: `          v = f_w[zw + wi];
+        }
         tb[r * SB + j] = v;
       }
     }`,
@@ -316,6 +318,15 @@ const MUTATIONS = [
     replace: 'v = w_x[m * wp.K + k];',
     tests: ['test/gpu/matmul.test.ts'],
     filter: 'weight-gradient pair, tiles shared',
+  },
+  {
+    id: 'matmul-split-w-stride',
+    why: 'the split-weight forward (I = x·Wxᵀ + s·Wrᵀ) reads W2 with W1\'s row stride',
+    file: 'shaders/matmul.wgsl',
+    search: 'let kw2 = select(fp.K1 + fp.K2, fp.K2, split) / UNIT;',
+    replace: 'let kw2 = select(fp.K1 + fp.K2, fp.K1, split) / UNIT;',
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'split weights',
   },
   // ---- autotuning (src/kernels/autotune.ts, src/kernels/tuning_cache.ts) ----
   {

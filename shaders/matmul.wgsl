@@ -2,6 +2,9 @@
 //
 //   matmul_forward:         Y  = [X1 | X2] · Wᵀ + b        Y (M×N)  =, or += when accumulate
 //                            X1 (M×K1), X2 (M×K2, K2 may be 0), W (N×(K1+K2)), b (N)
+//                            or, with w_split, Y = X1·W1ᵀ + X2·W2ᵀ + b: W1 (N×K1) and W2 (N×K2)
+//                            two matrices in the w binding, W2 from element w2_off (a recurrent
+//                            layer's I = x·Wxᵀ + s·Wrᵀ + b in one dispatch)
 //   matmul_backward_input:  dX = dY · W[:, off : off+K]     dX (M×K) =, or += when accumulate
 //                            dY (M×N), W (N×KW) with row stride KW
 //   matmul_backward_weight: dW[:, off : off+K] += dYᵀ · X   dW (N×KW)  += (always accumulates)
@@ -167,6 +170,10 @@ var<private> wb0: WB;
 var<private> wb1: WB;
 var<private> wb2: WB;
 var<private> wb3: WB;
+var<private> wc0: WB;  // forward: B-side indices of the X2 part's weights (W[:, K1:] or W2)
+var<private> wc1: WB;
+var<private> wc2: WB;
+var<private> wc3: WB;
 var<private> lane4: u32;
 
 /** Without SUBGROUPS: the B-side block of the 4 vectors an invocation loaded itself, with
@@ -185,6 +192,7 @@ struct ForwardParams {
   M: u32, N: u32, K1: u32, K2: u32,
   has_bias: u32, accumulate: u32,
   z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides, elements
+  w_split: u32, w2_off: u32,  // 1: W1 (N×K1) and W2 (N×K2, from element w2_off) instead of W (N×(K1+K2))
 }
 
 @group(0) @binding(0) var<uniform> fp: ForwardParams;
@@ -256,16 +264,26 @@ fn forward_step(o: u32, n: u32, x2: bool) {
     a2 = mask4(a2, n);
     a3 = mask4(a3, n);
   }
-  let wo = select(o, o + fp.K1 / UNIT, x2);
   // one column block at a time: fewer registers live
-  acc_block(0u, a0, a1, a2, a3, f_w_block(wb0, wo, n));
+  if (x2) {
+    acc_block(0u, a0, a1, a2, a3, f_w_block(wc0, o, n));
 #if COLS_8
-  acc_block(1u, a0, a1, a2, a3, f_w_block(wb1, wo, n));
+    acc_block(1u, a0, a1, a2, a3, f_w_block(wc1, o, n));
 #endif
 #if COLS_16
-  acc_block(2u, a0, a1, a2, a3, f_w_block(wb2, wo, n));
-  acc_block(3u, a0, a1, a2, a3, f_w_block(wb3, wo, n));
+    acc_block(2u, a0, a1, a2, a3, f_w_block(wc2, o, n));
+    acc_block(3u, a0, a1, a2, a3, f_w_block(wc3, o, n));
 #endif
+  } else {
+    acc_block(0u, a0, a1, a2, a3, f_w_block(wb0, o, n));
+#if COLS_8
+    acc_block(1u, a0, a1, a2, a3, f_w_block(wb1, o, n));
+#endif
+#if COLS_16
+    acc_block(2u, a0, a1, a2, a3, f_w_block(wb2, o, n));
+    acc_block(3u, a0, a1, a2, a3, f_w_block(wb3, o, n));
+#endif
+  }
 }
 
 /** Y[m, n..n+3] (=, or += with accumulate) from one accumulator, skipping columns past N. */
@@ -321,23 +339,43 @@ fn matmul_forward(
   let n0 = wid.x * {{COLS}}u;
   let last_m = fp.M - 1u;
   let last_n = fp.N - 1u;
-  let kw = (fp.K1 + fp.K2) / UNIT;
+  // row strides of the X1 and X2 parts' weights and where the X2 part's row 0 starts (Q elements)
+  let split = fp.w_split != 0u;
+  let kw = select(fp.K1 + fp.K2, fp.K1, split) / UNIT;
+  let kw2 = select(fp.K1 + fp.K2, fp.K2, split) / UNIT;
   let zw = wid.z * fp.z_w / UNIT;
+  let zw2 = zw + select(fp.K1, fp.w2_off, split) / UNIT;
   zo_b = wid.z * fp.z_b;
   zo_y = wid.z * fp.z_y;
   // B side: rows of W (its row i is column i of Y).
 #if SUBGROUPS
   let s = lane & 3u;
-  wb0 = zw + min(n0 + s, last_n) * kw;
-  wb1 = zw + min(n0 + 4u + s, last_n) * kw;
-  wb2 = zw + min(n0 + 8u + s, last_n) * kw;
-  wb3 = zw + min(n0 + 12u + s, last_n) * kw;
+  let r0 = min(n0 + s, last_n);
+  let r1 = min(n0 + 4u + s, last_n);
+  let r2 = min(n0 + 8u + s, last_n);
+  let r3 = min(n0 + 12u + s, last_n);
+  wb0 = zw + r0 * kw;
+  wb1 = zw + r1 * kw;
+  wb2 = zw + r2 * kw;
+  wb3 = zw + r3 * kw;
+  wc0 = zw2 + r0 * kw2;
+  wc1 = zw2 + r1 * kw2;
+  wc2 = zw2 + r2 * kw2;
+  wc3 = zw2 + r3 * kw2;
 #else
   let s = vec4<u32>(0u, 1u, 2u, 3u);
-  wb0 = vec4<u32>(zw) + min(vec4<u32>(n0) + s, vec4<u32>(last_n)) * kw;
-  wb1 = vec4<u32>(zw) + min(vec4<u32>(n0 + 4u) + s, vec4<u32>(last_n)) * kw;
-  wb2 = vec4<u32>(zw) + min(vec4<u32>(n0 + 8u) + s, vec4<u32>(last_n)) * kw;
-  wb3 = vec4<u32>(zw) + min(vec4<u32>(n0 + 12u) + s, vec4<u32>(last_n)) * kw;
+  let r0 = min(vec4<u32>(n0) + s, vec4<u32>(last_n));
+  let r1 = min(vec4<u32>(n0 + 4u) + s, vec4<u32>(last_n));
+  let r2 = min(vec4<u32>(n0 + 8u) + s, vec4<u32>(last_n));
+  let r3 = min(vec4<u32>(n0 + 12u) + s, vec4<u32>(last_n));
+  wb0 = vec4<u32>(zw) + r0 * kw;
+  wb1 = vec4<u32>(zw) + r1 * kw;
+  wb2 = vec4<u32>(zw) + r2 * kw;
+  wb3 = vec4<u32>(zw) + r3 * kw;
+  wc0 = vec4<u32>(zw2) + r0 * kw2;
+  wc1 = vec4<u32>(zw2) + r1 * kw2;
+  wc2 = vec4<u32>(zw2) + r2 * kw2;
+  wc3 = vec4<u32>(zw2) + r3 * kw2;
 #endif
   let rows = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_m));
   xb = vec4<u32>(wid.z * fp.z_x1 / UNIT) + rows * (fp.K1 / UNIT);

@@ -78,6 +78,7 @@ struct ForwardParams {
   M: u32, N: u32, K1: u32, K2: u32,
   has_bias: u32, accumulate: u32,
   z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides (matmul.wgsl's header), elements
+  w_split: u32, w2_off: u32,  // 1: W1 (N×K1) and W2 (N×K2, from element w2_off) (matmul.wgsl's header)
 }
 
 var<private> zo_x1: u32;  // batch offsets of this workgroup's product (workgroup_id.z)
@@ -128,7 +129,11 @@ fn matmul_shared_forward(
         let n = n0 + j;
         let k = k0 + r;
         var v = 0.0;
-        if (n < fp.N && k < kt) { v = f_w[zw + n * kt + k]; }
+        if (n < fp.N && k < kt) {
+          var wi = n * kt + k;
+          if (fp.w_split != 0u) { wi = select(n * fp.K1 + k, fp.w2_off + n * fp.K2 + (k - fp.K1), k >= fp.K1); }
+          v = f_w[zw + wi];
+        }
         tb[r * SB + j] = v;
       }
     }

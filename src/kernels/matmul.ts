@@ -35,7 +35,7 @@ export const MATMUL_FORWARD: KernelSpec = {
   entry: 'matmul_forward',
   params: [
     ['M', 'u32'], ['N', 'u32'], ['K1', 'u32'], ['K2', 'u32'], ['has_bias', 'u32'], ['accumulate', 'u32'],
-    ['z_x1', 'u32'], ['z_x2', 'u32'], ['z_w', 'u32'], ['z_b', 'u32'], ['z_y', 'u32'],
+    ['z_x1', 'u32'], ['z_x2', 'u32'], ['z_w', 'u32'], ['z_b', 'u32'], ['z_y', 'u32'], ['w_split', 'u32'], ['w2_off', 'u32'],
   ],
   storage: [
     { name: 'x1', access: 'read' },
@@ -209,8 +209,13 @@ export interface MatmulForwardArgs extends MatmulVariantOptions {
   x: Tensor;
   /** Optional second input X2 (M×K2): Y = [X1 | X2]·Wᵀ. */
   x2?: Tensor | null;
-  /** W (N×(K1+K2)). */
+  /** W (N×(K1+K2)); or, with w2, W1 (N×K1). */
   w: Tensor;
+  /**
+   * Optional W2 (N×K2) for the second input: Y = X1·W1ᵀ + X2·W2ᵀ + b with W1 = w (a recurrent
+   * layer's I = x·Wxᵀ + s·Wrᵀ + b in one dispatch). It must lie in w's buffer, after it.
+   */
+  w2?: Tensor | null;
   /** b (N), optional. */
   bias?: Tensor | null;
   /** Y (M×N). */
@@ -224,13 +229,16 @@ export interface MatmulForwardArgs extends MatmulVariantOptions {
 export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
   const what = a.label ?? 'matmulForward';
   const { M, N, K1, K2 } = forwardDims(a, what);
+  // with W2: one binding from W1 to the end of W2, W2 at an element offset in it
+  const w = a.w2 ? batchSpan(a.w, a.w2, 'weights (W1 and W2)', what) : null;
+  if (w && w.stride === 0) throw new Error(`${what}: W1 ${a.w.label} and W2 ${a.w2!.label} must be two matrices, not one`);
   // VEC4: rows of X1, X2 and W are whole vec4s (and each bound buffer holds at least one).
-  const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0;
+  const vec4 = K1 % 4 === 0 && K2 % 4 === 0 && K1 > 0 && M > 0 && N > 0 && (w?.stride ?? 0) % 4 === 0;
   const { kernel: k, blockRows, blockCols } = prepare(engine, 'forward', a, vec4, what);
   return engine.dispatch(
     k,
-    { x1: a.x, x2: a.x2 ?? null, w: a.w, bias: a.bias ?? null, y: a.y },
-    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: 0, z_x2: 0, z_w: 0, z_b: 0, z_y: 0 },
+    { x1: a.x, x2: a.x2 ?? null, w: w ? w.binding : a.w, bias: a.bias ?? null, y: a.y },
+    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: 0, z_x2: 0, z_w: 0, z_b: 0, z_y: 0, w_split: w ? 1 : 0, w2_off: w?.stride ?? 0 },
     [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 1],
     what,
   );
@@ -243,7 +251,7 @@ export function matmulForward(engine: Engine, a: MatmulForwardArgs): Dispatch {
 function batchSpan(p: Tensor, q: Tensor, role: string, what: string): { binding: GPUBufferBinding; stride: number } {
   if (p.buffer !== q.buffer) throw new Error(`${what}: the ${role} of both products must lie in one buffer (${p.label} and ${q.label} do not)`);
   const d = q.byteOffset - p.byteOffset;
-  if (d < 0) throw new Error(`${what}: the ${role} of product 1 (${q.label}) must lie after product 0's (${p.label}) in their buffer`);
+  if (d < 0) throw new Error(`${what}: of the ${role}, the second (${q.label}) must lie after the first (${p.label}) in their buffer`);
   if (d === 0 && q.byteLength !== p.byteLength) throw new Error(`${what}: ${p.label} and ${q.label} start together but differ in size`);
   return { binding: { buffer: p.buffer, offset: p.byteOffset, size: d + q.byteLength }, stride: d / 4 };
 }
@@ -264,6 +272,7 @@ export function matmulForwardPair(engine: Engine, a: MatmulForwardArgs, b: Matmu
   const db = forwardDims(b, what);
   sameShape([da.M, da.N, da.K1, da.K2], [db.M, db.N, db.K1, db.K2], what, 'M, N, K1, K2');
   if (!!a.bias !== !!b.bias || !!a.x2 !== !!b.x2 || !!a.accumulate !== !!b.accumulate) throw new Error(`${what}: both products must alike have (or not have) a bias, a second input and accumulate`);
+  if (a.w2 || b.w2) throw new Error(`${what}: a pair does not take split weights (w2)`);
   const { M, N, K1, K2 } = da;
   const x1 = batchSpan(a.x, b.x, 'first inputs', what);
   const x2 = a.x2 ? batchSpan(a.x2, b.x2!, 'second inputs', what) : null;
@@ -276,7 +285,7 @@ export function matmulForwardPair(engine: Engine, a: MatmulForwardArgs, b: Matmu
   return engine.dispatch(
     k,
     { x1: x1.binding, x2: x2?.binding ?? null, w: w.binding, bias: bias?.binding ?? null, y: y.binding },
-    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: x1.stride, z_x2: x2?.stride ?? 0, z_w: w.stride, z_b: bias?.stride ?? 0, z_y: y.stride },
+    { M, N, K1, K2, has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, z_x1: x1.stride, z_x2: x2?.stride ?? 0, z_w: w.stride, z_b: bias?.stride ?? 0, z_y: y.stride, w_split: 0, w2_off: 0 },
     [ceilDiv(N, blockCols), ceilDiv(M, blockRows), 2],
     what,
   );
@@ -292,7 +301,13 @@ function forwardDims(a: MatmulForwardArgs, what: string): { M: number; N: number
     K2 = k2;
   }
   const [N, KW] = rows(a.w, what);
-  if (KW !== K1 + K2) {
+  if (a.w2) {
+    if (!a.x2) throw new ShapeError(`${what}: a second weight ${a.w2.label} ${shapeStr(a.w2.shape)} needs a second input x2`);
+    const [N2, KW2] = rows(a.w2, what);
+    if (KW !== K1 || N2 !== N || KW2 !== K2) {
+      throw new ShapeError(`${what}: ${a.x.label} ${shapeStr(a.x.shape)} · ${a.w.label}ᵀ + ${a.x2.label} ${shapeStr(a.x2.shape)} · ${a.w2.label}ᵀ needs ${a.w.label} ${shapeStr([N, K1])} and ${a.w2.label} ${shapeStr([N, K2])}, got ${shapeStr(a.w.shape)} and ${shapeStr(a.w2.shape)}`);
+    }
+  } else if (KW !== K1 + K2) {
     const xs = a.x2 ? `[${a.x.label} | ${a.x2.label}] ${shapeStr([M, K1 + K2])}` : `${a.x.label} ${shapeStr(a.x.shape)}`;
     throw new ShapeError(`${what}: ${xs} · ${a.w.label}ᵀ needs ${a.w.label} with ${K1 + K2} columns, got ${shapeStr(a.w.shape)}`);
   }

@@ -8,7 +8,7 @@
  * A buffer may not be bound read-only and writable in one dispatch, so what a matmul reads and
  * what it writes never share a buffer: that is why I and the gates are separate buffers.
  *
- * Forward of step j:  I = x·Wxᵀ + bx (+ s_prev·Wrᵀ);  zm = [I | u_prev]·Wtmᵀ + btm;
+ * Forward of step j:  I = x·Wxᵀ + bx (+ s_prev·Wrᵀ, in the same dispatch);  zm = [I | u_prev]·Wtmᵀ + btm;
  *                     za = [I | b_prev]·Wtaᵀ + bta;  ltc_forward (elementwise, fused)
  * Backward of step j: ltc_backward (elementwise) → dI, dzm, dza, dstate_prev; then the matmul
  *                     input and weight gradients of the three products, in the order the
@@ -39,8 +39,9 @@ export class DenseSpikingLayer extends SpikingLayerBase {
     const I = this.cur[j]!;
     const n = this.name;
     const out: Dispatch[] = [];
-    out.push(matmulForward(e, { x, w: this.p('Wx'), bias: this.p('bx'), y: I, label: `${n}.I[${j}]` }));
-    if (this.cfg.recurrent) out.push(matmulForward(e, { x: prev.get('s'), w: this.p('Wr'), y: I, accumulate: true, label: `${n}.I+=Wr s[${j}]` }));
+    // I = x·Wxᵀ + s_prev·Wrᵀ + bx: one dispatch with split weights (Wx and Wr stay two parameters)
+    if (this.cfg.recurrent) out.push(matmulForward(e, { x, x2: prev.get('s'), w: this.p('Wx'), w2: this.p('Wr'), bias: this.p('bx'), y: I, label: `${n}.I[${j}]` }));
+    else out.push(matmulForward(e, { x, w: this.p('Wx'), bias: this.p('bx'), y: I, label: `${n}.I[${j}]` }));
     if (this.liquid) {
       const zm = { x: I, x2: prev.get('u'), w: this.p('Wtm'), bias: this.p('btm'), y: gates.get('tm'), label: `${n}.zm[${j}]` };
       if (this.cfg.adapt) {

@@ -105,8 +105,8 @@ const sizeClass = (bytes: number) => {
 const uni = (fields: number) => buf(4 * fields);
 
 const MATMUL_U = uni(6); // conv launchers' uniforms are estimated at this size
-// matmul uniforms (src/kernels/matmul.ts): forward 11 fields, input gradient 6, weight gradient 12
-const MM_FWD_U = uni(11);
+// matmul uniforms (src/kernels/matmul.ts): forward 13 fields, input gradient 6, weight gradient 12
+const MM_FWD_U = uni(13);
 const MM_IN_U = uni(6);
 const MM_W_U = uni(12);
 const NEURON_U = 64; // neuronParams: B, H, cs, flags and the neuron's constants (≤ 16 words)
@@ -124,7 +124,8 @@ function layerStepUniforms(l: LayerConfig, prev: boolean, input: boolean): { fwd
   }
   const liquid = l.kind === 'ltc';
   // the two gates of an adaptive layer are one batched dispatch each way (src/model/dense_layer.ts)
-  const fwd = MM_FWD_U * (1 + (l.recurrent ? 1 : 0) + (liquid ? 1 : 0)) + NEURON_U;
+  // and a recurrent layer's I = x·Wxᵀ + s·Wrᵀ + b is one dispatch (split weights)
+  const fwd = MM_FWD_U * (1 + (liquid ? 1 : 0)) + NEURON_U;
   let bwd = NEURON_U;
   if (liquid) {
     const g = l.adapt ? 2 : 1;

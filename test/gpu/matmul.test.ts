@@ -438,6 +438,46 @@ describe('batched pairs (two alike products in one dispatch)', () => {
     });
   }
 
+  for (const tiles of pairTilings) {
+    it(`forward with split weights (Y = X1·W1ᵀ + X2·W2ᵀ + b), tiles ${tileName(tiles)}`, async () => {
+      const e = await getEngine();
+      const rng = new Rng(43);
+      for (const [M, N, K1, K2] of [[5, 7, 1, 8], [6, 12, 8, 12], [37, 29, 44, 20], [1, 1, 1, 1], [9, 5, 3, 7]] as const) {
+        const x1d = rng.normalArray(M * K1, 1);
+        const x2d = rng.normalArray(M * K2, 1);
+        const x1 = e.tensor([M, K1], { label: 'x1', data: x1d });
+        const x2 = e.tensor([M, K2], { label: 'x2', data: x2d });
+        const W = region(e, [N * K1, N * K2], 'w', rng);
+        const bias = e.tensor([N], { label: 'b', data: rng.normalArray(N, 1) });
+        const bd = await e.read(bias);
+        for (const accumulate of [false, true]) {
+          const y0 = rng.normalArray(M * N, 1);
+          const y = e.tensor([M, N], { label: 'y', data: y0 });
+          e.run([matmulForward(e, { x: x1, x2, w: W.view(0, [N, K1]), w2: W.view(1, [N, K2]), bias, y, accumulate, tiles, label: 'split' })]);
+          const ref = matmulForwardRef(catRows(x1d, x2d, M, K1, K2), catRows(W.at(0, N * K1), W.at(1, N * K2), N, K1, K2), bd, M, N, K1 + K2);
+          if (accumulate) for (let i = 0; i < ref.length; i++) ref[i] = ref[i]! + y0[i]!;
+          assertClose(await e.read(y), ref, { ...tol, what: `split M=${M} N=${N} K=${K1}+${K2}${accumulate ? ' +=' : ''}` });
+          y.destroy();
+        }
+        for (const t of [x1, x2, W.whole, bias]) t.destroy();
+      }
+    });
+  }
+
+  it('refuses split weights without a second input, of the wrong shapes, or out of order', async () => {
+    const e = await getEngine();
+    const rng = new Rng(47);
+    const [M, N, K1, K2] = [3, 4, 8, 4];
+    const W = region(e, [N * K1, N * K2], 'w', rng);
+    const x = e.tensor([M, K1]);
+    const x2 = e.tensor([M, K2]);
+    const y = e.tensor([M, N]);
+    expect(() => matmulForward(e, { x, w: W.view(0, [N, K1]), w2: W.view(1, [N, K2]), y, label: 's' })).toThrow(/s: a second weight w\[1\] \[4, 4\] needs a second input x2/);
+    expect(() => matmulForward(e, { x, x2, w: W.view(0, [N, K1]), w2: W.view(1, [N, K2 - 1]), y, label: 's' })).toThrow(ShapeError);
+    expect(() => matmulForward(e, { x: x2, x2: x, w: W.view(1, [N, K2]), w2: W.view(0, [N, K1]), y, label: 's' })).toThrow(/the second \(.*\) must lie after the first/);
+    for (const t of [W.whole, x, x2, y]) t.destroy();
+  });
+
   it('refuses pairs whose operands are not in one buffer, out of order, or unlike', async () => {
     const e = await getEngine();
     const rng = new Rng(41);
@@ -449,7 +489,7 @@ describe('batched pairs (two alike products in one dispatch)', () => {
     const a = { x: X.view(0, [M, K]), w: W.view(0, [N, K]), y: Y.view(0, [M, N]) };
     const b = { x: X.view(1, [M, K]), w: W.view(1, [N, K]), y: Y.view(1, [M, N]) };
     expect(() => matmulForwardPair(e, a, { ...b, w: other }, 'p')).toThrow(/p: the weights of both products must lie in one buffer \(w\[0\] and elsewhere do not\)/);
-    expect(() => matmulForwardPair(e, b, a, 'p')).toThrow(/must lie after product 0's/);
+    expect(() => matmulForwardPair(e, b, a, 'p')).toThrow(/the second \(.*\) must lie after the first/);
     expect(() => matmulForwardPair(e, a, { ...b, bias: e.tensor([N]) }, 'p')).toThrow(/alike have \(or not have\) a bias/);
     expect(() => matmulForwardPair(e, a, { ...b, x: X.view(1, [M, K - 4]), w: W.view(1, [N, K - 4]) }, 'p')).toThrow(ShapeError);
     for (const t of [X.whole, W.whole, Y.whole, other]) t.destroy();
