@@ -168,6 +168,27 @@ export const TUNING_TABLE: Record<string, Tuning> = {
     },
     elementwiseWorkgroup: 64,
   },
+  // lavapipe (Mesa 25.0.7, LLVM 15, 256-bit SIMD) reports "llvmpipe". Measured by the autotuner
+  // (`webgpu-snn tune`, 20 s, warm Mesa cache) on the 2-core AMD EPYC machine, 2026-12-04, at the
+  // S-MNIST gate shapes: the 4×16 register tiles beat the default row's 4×8/64 by 16× (forward),
+  // 16× (input gradient) and 3.3× (weight gradient); update workgroup 64 by 1.2× over 256; the conv
+  // kernels 4×8 with subgroups, 8-wide workgroups, by 2.8–3.4×. A cold Mesa cache compiles a
+  // pipeline in 2–10 s, so a first measurement may reach only this row: it must be good.
+  llvmpipe: {
+    name: 'llvmpipe',
+    matmul: {
+      forward: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
+      backwardInput: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
+      backwardWeight: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
+    },
+    elementwiseWorkgroup: 256,
+    updateWorkgroup: 64,
+    conv: {
+      forward: { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
+      backwardInput: { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
+      backwardWeight: { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
+    },
+  },
   default: {
     name: 'default',
     matmul: {
