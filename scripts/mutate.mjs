@@ -328,6 +328,15 @@ const MUTATIONS = [
     tests: ['test/gpu/matmul.test.ts'],
     filter: 'split weights',
   },
+  {
+    id: 'matmul-summed-pair-one-product',
+    why: 'a summed input-gradient pair adds only its first product (dI misses dza·Wta)',
+    file: 'shaders/matmul.wgsl',
+    search: 'for (var s = 0u; s < ip.z_sum; s++) {',
+    replace: 'for (var s = 0u; s < min(ip.z_sum, 1u); s++) {',
+    tests: ['test/gpu/matmul.test.ts'],
+    filter: 'input-gradient pairs',
+  },
   // ---- autotuning (src/kernels/autotune.ts, src/kernels/tuning_cache.ts) ----
   {
     id: 'autotune-picks-slowest',

@@ -429,6 +429,8 @@ fn matmul_forward(
 struct InputGradParams {
   M: u32, N: u32, K: u32, KW: u32,
   off: u32, accumulate: u32,
+  z_dy: u32, z_w: u32, z_dx: u32,  // batch strides, elements
+  z_sum: u32,  // products summed into each output: dX = Σ_s dY_s·W_s (1: one product per output)
 }
 
 @group(0) @binding(0) var<uniform> ip: InputGradParams;
@@ -494,7 +496,7 @@ fn input_store(m: u32, k: u32, v: vec4<f32>) {
   for (var j = 0u; j < 4u; j++) {
     let c = k + j;
     if (c >= ip.K) { return; }
-    let i = m * ip.K + c;
+    let i = zo_y + m * ip.K + c;
     var x = v[j];
     if (ip.accumulate != 0u) { x += i_dx[i]; }
     i_dx[i] = x;
@@ -512,7 +514,11 @@ fn matmul_backward_input(
   let m0 = (wid.y * WG + li) * {{ROWS}}u;
   let k0 = wid.x * {{COLS}}u;
   let rs = ip.KW / UNIT;           // one row of W, in Q elements
-  let col = (ip.off + k0) / UNIT;  // first column of the block, in Q elements
+  zo_y = wid.z * ip.z_dx;
+  // the products summed into this output: product pz = wid.z·z_sum + s
+  for (var s = 0u; s < ip.z_sum; s++) {
+  let pz = wid.z * ip.z_sum + s;
+  let col = pz * ip.z_w / UNIT + (ip.off + k0) / UNIT;  // first column of the block, in Q elements
 #if SUBGROUPS
   lane4 = lane & 3u;
   wb0 = lane4 * rs + col;
@@ -526,7 +532,7 @@ fn matmul_backward_input(
   wb2 = wb0 + 8u / UNIT;
   wb3 = wb0 + 12u / UNIT;
 #endif
-  xb = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(ip.M - 1u)) * (ip.N / UNIT);
+  xb = vec4<u32>(pz * ip.z_dy / UNIT) + min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(ip.M - 1u)) * (ip.N / UNIT);
   let nq = ip.N / 4u;
   let pstep = 4u * rs;
   var q = 0u;
@@ -550,6 +556,7 @@ fn matmul_backward_input(
   }
 #endif
   if (ip.N % 4u != 0u) { input_step(o, p, ip.N % 4u); }
+  }
   input_store(m0, k0, c00);
 #if COLS_8
   input_store(m0, k0 + 4u, c01);

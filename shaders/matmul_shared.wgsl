@@ -163,6 +163,8 @@ fn matmul_shared_forward(
 struct InputGradParams {
   M: u32, N: u32, K: u32, KW: u32,
   off: u32, accumulate: u32,
+  z_dy: u32, z_w: u32, z_dx: u32,  // batch strides, elements
+  z_sum: u32,  // products summed into each output (matmul.wgsl's header)
 }
 
 @group(0) @binding(0) var<uniform> ip: InputGradParams;
@@ -178,6 +180,9 @@ fn matmul_shared_backward_input(
 ) {
   let m0 = wid.y * BM;
   let c0 = wid.x * BN;
+  // the products summed into this output (matmul.wgsl's header): product pz = wid.z·z_sum + s
+  for (var s = 0u; s < ip.z_sum; s++) {
+  let pz = wid.z * ip.z_sum + s;
   for (var n0 = 0u; n0 < ip.N; n0 += BK) {
     for (var e = 0u; e < A_LOADS; e++) {
       let idx = e * NT + li;
@@ -187,7 +192,7 @@ fn matmul_shared_backward_input(
         let m = m0 + i;
         let n = n0 + r;
         var v = 0.0;
-        if (m < ip.M && n < ip.N) { v = i_dy[m * ip.N + n]; }
+        if (m < ip.M && n < ip.N) { v = i_dy[pz * ip.z_dy + m * ip.N + n]; }
         ta[r * SA + i] = v;
       }
     }
@@ -199,7 +204,7 @@ fn matmul_shared_backward_input(
         let n = n0 + r;
         let k = c0 + j;
         var v = 0.0;
-        if (n < ip.N && k < ip.K) { v = i_w[n * ip.KW + ip.off + k]; }
+        if (n < ip.N && k < ip.K) { v = i_w[pz * ip.z_w + n * ip.KW + ip.off + k]; }
         tb[r * SB + j] = v;
       }
     }
@@ -207,13 +212,14 @@ fn matmul_shared_backward_input(
     tile_product(lid.x, lid.y);
     workgroupBarrier();
   }
+  }
   for (var i = 0u; i < TM; i++) {
     let m = m0 + lid.y + i * WGY;
     if (m >= ip.M) { break; }
     for (var j = 0u; j < TN; j++) {
       let k = c0 + lid.x + j * WGX;
       if (k >= ip.K) { break; }
-      let o = m * ip.K + k;
+      let o = wid.z * ip.z_dx + m * ip.K + k;
       var x = acc[i * TN + j];
       if (ip.accumulate != 0u) { x += i_dx[o]; }
       i_dx[o] = x;

@@ -50,7 +50,10 @@ export const MATMUL_BACKWARD_INPUT: KernelSpec = {
   name: 'matmul_backward_input',
   file: 'matmul.wgsl',
   entry: 'matmul_backward_input',
-  params: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['accumulate', 'u32']],
+  params: [
+    ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['KW', 'u32'], ['off', 'u32'], ['accumulate', 'u32'],
+    ['z_dy', 'u32'], ['z_w', 'u32'], ['z_dx', 'u32'], ['z_sum', 'u32'],
+  ],
   storage: [
     { name: 'dy', access: 'read' },
     { name: 'w', access: 'read' },
@@ -335,6 +338,50 @@ export interface MatmulBackwardInputArgs extends MatmulVariantOptions {
 /** dX = dY·W[:, off : off+K]  (or +=). */
 export function matmulBackwardInput(engine: Engine, a: MatmulBackwardInputArgs): Dispatch {
   const what = a.label ?? 'matmulBackwardInput';
+  const { M, N, K, KW, off } = inputDims(a, what);
+  // VEC4: rows of dY and W, and the column offset, are whole vec4s.
+  const vec4 = N % 4 === 0 && KW % 4 === 0 && off % 4 === 0 && N > 0 && M > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardInput', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { dy: a.dy, w: a.w, dx: a.dx },
+    { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0, z_dy: 0, z_w: 0, z_dx: 0, z_sum: 1 },
+    [ceilDiv(K, blockCols), ceilDiv(M, blockRows), 1],
+    what,
+  );
+}
+
+/**
+ * Two input-gradient products of the same shape in one dispatch. `sum: false`: two outputs
+ * (dX_0 = dY_0·W_0[:, off:], dX_1 = dY_1·W_1[:, off:]; e.g. du_prev and db_prev of an adaptive
+ * layer); `sum: true`: one output, dX = dY_0·W_0[:, off:] + dY_1·W_1[:, off:] (both gates' share of
+ * dI), then b.dx must be a.dx. Operands as for matmulForwardPair. Same results as two calls.
+ */
+export function matmulBackwardInputPair(engine: Engine, a: MatmulBackwardInputArgs, b: MatmulBackwardInputArgs, opts: { sum: boolean }, label?: string): Dispatch {
+  const what = label ?? `${a.label ?? 'matmulBackwardInput'} + ${b.label ?? 'matmulBackwardInput'}`;
+  const da = inputDims(a, what);
+  const db = inputDims(b, what);
+  sameShape([da.M, da.N, da.K, da.KW, da.off], [db.M, db.N, db.K, db.KW, db.off], what, 'M, N, K, KW, column offset');
+  if (!!a.accumulate !== !!b.accumulate) throw new Error(`${what}: both products must alike accumulate or not`);
+  if (opts.sum && a.dx !== b.dx) throw new Error(`${what}: a summed pair writes one output: ${a.dx.label} and ${b.dx.label} differ`);
+  const { M, N, K, KW, off } = da;
+  const dy = batchSpan(a.dy, b.dy, 'output gradients', what);
+  const w = batchSpan(a.w, b.w, 'weights', what);
+  const dx = opts.sum ? null : batchSpan(a.dx, b.dx, 'input gradients', what);
+  if (dx && dx.stride === 0) throw new Error(`${what}: the two products write the same ${a.dx.label}: use { sum: true }`);
+  const vec4 = dy.stride % 4 === 0 && w.stride % 4 === 0 && N % 4 === 0 && KW % 4 === 0 && off % 4 === 0 && N > 0 && M > 0;
+  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardInput', a, vec4, what);
+  return engine.dispatch(
+    k,
+    { dy: dy.binding, w: w.binding, dx: dx ? dx.binding : a.dx },
+    { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0, z_dy: dy.stride, z_w: w.stride, z_dx: dx?.stride ?? 0, z_sum: opts.sum ? 2 : 1 },
+    [ceilDiv(K, blockCols), ceilDiv(M, blockRows), opts.sum ? 1 : 2],
+    what,
+  );
+}
+
+/** The shapes of an input-gradient product, checked. */
+function inputDims(a: MatmulBackwardInputArgs, what: string): { M: number; N: number; K: number; KW: number; off: number } {
   const [M, N] = rows(a.dy, what);
   const [Nw, KW] = rows(a.w, what);
   const [Mx, K] = rows(a.dx, what);
@@ -342,16 +389,7 @@ export function matmulBackwardInput(engine: Engine, a: MatmulBackwardInputArgs):
   if (Nw !== N) throw new ShapeError(`${what}: ${a.dy.label} ${shapeStr(a.dy.shape)} · ${a.w.label} ${shapeStr(a.w.shape)}: inner sizes ${N} and ${Nw} differ`);
   if (Mx !== M) throw new ShapeError(`${what}: ${a.dx.label} has shape ${shapeStr(a.dx.shape)}, expected ${M} rows like ${a.dy.label} ${shapeStr(a.dy.shape)}`);
   if (off + K > KW) throw new ShapeError(`${what}: columns ${off}..${off + K - 1} of ${a.w.label} ${shapeStr(a.w.shape)} do not exist (dX ${shapeStr(a.dx.shape)})`);
-  // VEC4: rows of dY and W, and the column offset, are whole vec4s.
-  const vec4 = N % 4 === 0 && KW % 4 === 0 && off % 4 === 0 && N > 0 && M > 0;
-  const { kernel: k, blockRows, blockCols } = prepare(engine, 'backwardInput', a, vec4, what);
-  return engine.dispatch(
-    k,
-    { dy: a.dy, w: a.w, dx: a.dx },
-    { M, N, K, KW, off, accumulate: a.accumulate ? 1 : 0 },
-    [ceilDiv(K, blockCols), ceilDiv(M, blockRows), 1],
-    what,
-  );
+  return { M, N, K, KW, off };
 }
 
 export interface MatmulBackwardWeightArgs extends MatmulVariantOptions {

@@ -16,12 +16,13 @@
  * With adaptation, the two gates are alike products whose operands lie at a fixed distance in
  * the same buffers (u and b in the state slot, τm and τa in the gates slot, Wtm/Wta and their
  * gradients in the arena), so each pair is one batched dispatch: zm with za, dWtm(I) with
- * dWta(I), dWtm(u) with dWta(b) (matmulForwardPair, matmulBackwardWeightPair).
+ * dWta(I), dWtm(u) with dWta(b), du_prev with db_prev, and the two shares of dI summed in one
+ * (matmulForwardPair, matmulBackwardWeightPair, matmulBackwardInputPair).
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { matmulBackwardInput, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../kernels/matmul.js';
+import { matmulBackwardInput, matmulBackwardInputPair, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../kernels/matmul.js';
 import { NEURON_PARAM_GRAD, elementwiseVariant, paramGradGroups } from '../kernels/neuron.js';
 import type { LtcConfig } from '../ref/ltc.js';
 import type { AboveWrites, GradTarget, ParamStore, StepRole } from './layer.js';
@@ -68,11 +69,19 @@ export class DenseSpikingLayer extends SpikingLayerBase {
     const dzm = this.dgates.get('dzm');
     const dza = this.dgates.get('dza');
     if (this.liquid) {
-      out.push(matmulBackwardInput(e, { dy: dzm, w: this.p('Wtm'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=zm[${j}]` }));
-      if (this.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: this.p('Wta'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=za[${j}]` }));
-      if (needPrev) {
-        out.push(matmulBackwardInput(e, { dy: dzm, w: this.p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `${n}.du_prev+=[${j}]` }));
-        if (this.cfg.adapt) out.push(matmulBackwardInput(e, { dy: dza, w: this.p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `${n}.db_prev+=[${j}]` }));
+      const dIm = { dy: dzm, w: this.p('Wtm'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=zm[${j}]` };
+      const duPrev = { dy: dzm, w: this.p('Wtm'), dx: gradPrev.get('u'), colOffset: H, accumulate: true, label: `${n}.du_prev+=[${j}]` };
+      if (this.cfg.adapt) {
+        // dI += dzm·Wtm[:, :H] + dza·Wta[:, :H] (one output, summed); du_prev and db_prev (two outputs)
+        const dIa = { dy: dza, w: this.p('Wta'), dx: dI, colOffset: 0, accumulate: true, label: `${n}.dI+=za[${j}]` };
+        out.push(matmulBackwardInputPair(e, dIm, dIa, { sum: true }, `${n}.dI+=zm+za[${j}]`));
+        if (needPrev) {
+          const dbPrev = { dy: dza, w: this.p('Wta'), dx: gradPrev.get('b'), colOffset: H, accumulate: true, label: `${n}.db_prev+=[${j}]` };
+          out.push(matmulBackwardInputPair(e, duPrev, dbPrev, { sum: false }, `${n}.du_prev+db_prev[${j}]`));
+        }
+      } else {
+        out.push(matmulBackwardInput(e, dIm));
+        if (needPrev) out.push(matmulBackwardInput(e, duPrev));
       }
       const dWtmI = { dy: dzm, x: I, dw: this.g('Wtm'), db: this.g('btm'), colOffset: 0, label: `${n}.dWtm(I)[${j}]` };
       const dWtmU = { dy: dzm, x: prev.get('u'), dw: this.g('Wtm'), colOffset: H, label: `${n}.dWtm(u)[${j}]` };

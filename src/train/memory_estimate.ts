@@ -105,9 +105,9 @@ const sizeClass = (bytes: number) => {
 const uni = (fields: number) => buf(4 * fields);
 
 const MATMUL_U = uni(6); // conv launchers' uniforms are estimated at this size
-// matmul uniforms (src/kernels/matmul.ts): forward 13 fields, input gradient 6, weight gradient 12
+// matmul uniforms (src/kernels/matmul.ts): forward 13 fields, input gradient 10, weight gradient 12
 const MM_FWD_U = uni(13);
-const MM_IN_U = uni(6);
+const MM_IN_U = uni(10);
 const MM_W_U = uni(12);
 const NEURON_U = 64; // neuronParams: B, H, cs, flags and the neuron's constants (≤ 16 words)
 const SMALL_U = uni(4);
@@ -128,8 +128,8 @@ function layerStepUniforms(l: LayerConfig, prev: boolean, input: boolean): { fwd
   const fwd = MM_FWD_U * (1 + (liquid ? 1 : 0)) + NEURON_U;
   let bwd = NEURON_U;
   if (liquid) {
-    const g = l.adapt ? 2 : 1;
-    bwd += MM_IN_U * (g + (prev ? g : 0)) + MM_W_U * 2;
+    // with adaptation both gates' input gradients are one (summed) dispatch, du_prev + db_prev one
+    bwd += MM_IN_U * (1 + (prev ? 1 : 0)) + MM_W_U * 2;
   } else bwd += SMALL_U;
   bwd += MM_W_U * (1 + (l.recurrent ? 1 : 0)) + MM_IN_U * ((l.recurrent && prev ? 1 : 0) + (input ? 1 : 0));
   return { fwd, bwd };

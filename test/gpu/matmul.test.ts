@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getEngine, skipUnless } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
-import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../../src/kernels/matmul.js';
+import { deviceHasSubgroups4, matmulBackwardInput, matmulBackwardInputPair, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../../src/kernels/matmul.js';
 import { Tensor } from '../../src/gpu/tensor.js';
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../../src/ref/matmul.js';
 import { ShapeError } from '../../src/gpu/errors.js';
@@ -439,6 +439,48 @@ describe('batched pairs (two alike products in one dispatch)', () => {
   }
 
   for (const tiles of pairTilings) {
+    it(`input-gradient pairs, tiles ${tileName(tiles)}: two outputs, and two products summed into one`, async () => {
+      const e = await getEngine();
+      const rng = new Rng(53);
+      for (const [M, N, K, extra] of PAIR_SHAPES) {
+        const KW = K + extra + 4;
+        const off = extra;
+        const DY = region(e, [M * N, M * N], 'dy', rng);
+        const W = region(e, [N * KW, N * KW], 'w', rng);
+        const wSlice = (i: number) => {
+          const full = W.at(i, N * KW);
+          const out = new Float32Array(N * K);
+          for (let n = 0; n < N; n++) out.set(full.subarray(n * KW + off, n * KW + off + K), n * K);
+          return out;
+        };
+        const refOf = (i: number) => matmulBackwardInputRef(DY.at(i, M * N), wSlice(i), M, N, K);
+        // two outputs, accumulated onto their start values
+        const DX = region(e, [M * K, M * K], 'dx', rng);
+        const item = (i: number, dx = DX.view(i, [M, K])) => ({ dy: DY.view(i, [M, N]), w: W.view(i, [N, KW]), dx, colOffset: off, accumulate: true, tiles });
+        e.run([matmulBackwardInputPair(e, item(0), item(1), { sum: false }, 'pair')]);
+        const dx = await e.read(DX.whole);
+        for (const i of [0, 1]) {
+          const ref = refOf(i);
+          const start = DX.at(i, M * K);
+          for (let t = 0; t < ref.length; t++) ref[t] = ref[t]! + start[t]!;
+          const o = DX.view(i, [M, K]).byteOffset / 4;
+          assertClose(dx.subarray(o, o + M * K), ref, { ...tol, what: `dX[${i}] M=${M} N=${N} K=${K} off=${off}` });
+        }
+        // summed into one output, overwriting
+        const one = e.tensor([M, K], { label: 'dx_sum', data: rng.normalArray(M * K, 1) });
+        const s0 = { ...item(0, one), accumulate: false };
+        const s1 = { ...item(1, one), accumulate: false };
+        e.run([matmulBackwardInputPair(e, s0, s1, { sum: true }, 'sum')]);
+        const want = refOf(0);
+        const r1 = refOf(1);
+        for (let t = 0; t < want.length; t++) want[t] = want[t]! + r1[t]!;
+        assertClose(await e.read(one), want, { ...tol, what: `dX = dY0·W0 + dY1·W1, M=${M} N=${N} K=${K}` });
+        expect(() => matmulBackwardInputPair(e, s0, s1, { sum: false }, 'p')).toThrow(/write the same dx_sum: use \{ sum: true \}/);
+        expect(() => matmulBackwardInputPair(e, item(0), item(1), { sum: true }, 'p')).toThrow(/a summed pair writes one output/);
+        for (const t of [DY.whole, W.whole, DX.whole, one]) t.destroy();
+      }
+    });
+
     it(`forward with split weights (Y = X1·W1ᵀ + X2·W2ᵀ + b), tiles ${tileName(tiles)}`, async () => {
       const e = await getEngine();
       const rng = new Rng(43);
