@@ -53,6 +53,8 @@
 enable subgroups;
 #endif
 
+#include "common/matmul_params.wgsl"
+
 override WG: u32 = 16u;
 
 #if VEC4
@@ -188,12 +190,6 @@ fn rows_block(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, n: u32
 
 // ---- matmul_forward ----------------------------------------------------------------------------
 
-struct ForwardParams {
-  M: u32, N: u32, K1: u32, K2: u32,
-  has_bias: u32, accumulate: u32,
-  z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides, elements
-  w_split: u32, w2_off: u32,  // 1: W1 (N×K1) and W2 (N×K2, from element w2_off) instead of W (N×(K1+K2))
-}
 
 @group(0) @binding(0) var<uniform> fp: ForwardParams;
 @group(0) @binding(1) var<storage, read> f_x1: array<Q>;       // (M, K1)
@@ -426,12 +422,6 @@ fn matmul_forward(
 // dX[m, k] = Σ_n dY[m, n] · W[n, off + k]: A side = rows of dY (quads along n), B side = rows
 // n..n+3 of W restricted to the column block (vectors along k), combined by axpy.
 
-struct InputGradParams {
-  M: u32, N: u32, K: u32, KW: u32,
-  off: u32, accumulate: u32,
-  z_dy: u32, z_w: u32, z_dx: u32,  // batch strides, elements
-  z_sum: u32,  // products summed into each output: dX = Σ_s dY_s·W_s (1: one product per output)
-}
 
 @group(0) @binding(0) var<uniform> ip: InputGradParams;
 @group(0) @binding(1) var<storage, read> i_dy: array<Q>;        // (M, N)
@@ -601,12 +591,6 @@ fn matmul_backward_input(
 // dW[n, off + k] += Σ_m dY[m, n] · X[m, k]: A side = columns of dY (4 rows m gathered), B side =
 // rows m..m+3 of X in the column block, combined by axpy. Invocation rows are rows n of dW.
 
-struct WeightGradParams {
-  M: u32, N: u32, K: u32, KW: u32,
-  off: u32, has_bias: u32,
-  z_dy: u32, z_x: u32, z_dw: u32, z_db: u32,  // batch strides, elements
-  db_in_dw: u32, db_off: u32,  // 1: db lies in dW's buffer, db_off elements after dW's binding
-}
 
 @group(0) @binding(0) var<uniform> wp: WeightGradParams;
 @group(0) @binding(1) var<storage, read> w_dy: array<Q>;        // (M, N)

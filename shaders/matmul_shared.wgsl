@@ -39,6 +39,8 @@
 // 128}; BK ∈ {4, 8, 16, 32}; TM, TN ∈ {1, 2, 4, 8}; at most 256 invocations and
 // 4·BK·(BM + BN + 2·PAD) bytes of workgroup memory (checked by the launcher against the device).
 
+#include "common/matmul_params.wgsl"
+
 const BM: u32 = {{BM}}u;
 const BN: u32 = {{BN}}u;
 const BK: u32 = {{BK}}u;
@@ -74,12 +76,6 @@ fn tile_product(tx: u32, ty: u32) {
 // ---- matmul_shared_forward ---------------------------------------------------------------------
 // C = Y, rows m, columns n, reduction k over [X1 | X2]: A[m, k] = X1/X2 row m, B[k, n] = W[n, k].
 
-struct ForwardParams {
-  M: u32, N: u32, K1: u32, K2: u32,
-  has_bias: u32, accumulate: u32,
-  z_x1: u32, z_x2: u32, z_w: u32, z_b: u32, z_y: u32,  // batch strides (matmul.wgsl's header), elements
-  w_split: u32, w2_off: u32,  // 1: W1 (N×K1) and W2 (N×K2, from element w2_off) (matmul.wgsl's header)
-}
 
 var<private> zo_x1: u32;  // batch offsets of this workgroup's product (workgroup_id.z)
 var<private> zo_x2: u32;
@@ -160,12 +156,6 @@ fn matmul_shared_forward(
 // C = dX, rows m, columns k, reduction n: A[m, n] = dY[m, n] (rows along the reduction, stored
 // transposed), B[n, k] = W[n, off + k] (rows are reduction indices, stored as they are).
 
-struct InputGradParams {
-  M: u32, N: u32, K: u32, KW: u32,
-  off: u32, accumulate: u32,
-  z_dy: u32, z_w: u32, z_dx: u32,  // batch strides, elements
-  z_sum: u32,  // products summed into each output (matmul.wgsl's header)
-}
 
 @group(0) @binding(0) var<uniform> ip: InputGradParams;
 @group(0) @binding(1) var<storage, read> i_dy: array<f32>;       // (M, N)
@@ -231,12 +221,6 @@ fn matmul_shared_backward_input(
 // C = dW[:, off:], rows n, columns k, reduction m: A[n, m] = dY[m, n] and B[m, k] = X[m, k], both
 // with rows that are reduction indices (stored as they are). db from the dY slices.
 
-struct WeightGradParams {
-  M: u32, N: u32, K: u32, KW: u32,
-  off: u32, has_bias: u32,
-  z_dy: u32, z_x: u32, z_dw: u32, z_db: u32,  // batch strides, elements
-  db_in_dw: u32, db_off: u32,  // 1: db lies in dW's buffer, db_off elements after dW's binding
-}
 
 @group(0) @binding(0) var<uniform> wp: WeightGradParams;
 @group(0) @binding(1) var<storage, read> w_dy: array<f32>;       // (M, N)

@@ -5,6 +5,7 @@
  */
 import channelNorm from '../../shaders/channel_norm.wgsl';
 import commonIndex from '../../shaders/common/index.wgsl';
+import commonMatmulParams from '../../shaders/common/matmul_params.wgsl';
 import commonSurrogate from '../../shaders/common/surrogate.wgsl';
 import conv2d from '../../shaders/conv2d.wgsl';
 import elementwise from '../../shaders/elementwise.wgsl';
@@ -19,6 +20,7 @@ import readout from '../../shaders/readout.wgsl';
 export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['channel_norm.wgsl', channelNorm],
   ['common/index.wgsl', commonIndex],
+  ['common/matmul_params.wgsl', commonMatmulParams],
   ['common/surrogate.wgsl', commonSurrogate],
   ['conv2d.wgsl', conv2d],
   ['elementwise.wgsl', elementwise],

@@ -44,7 +44,7 @@ export interface TuningStore {
 }
 
 /** The files whose WGSL the tuned kernels are made of (a change in any of them re-measures). */
-const TUNED_SHADERS = ['matmul.wgsl', 'matmul_shared.wgsl', 'conv2d.wgsl', 'elementwise.wgsl', 'fptt_update.wgsl'];
+const TUNED_SHADERS = ['matmul.wgsl', 'matmul_shared.wgsl', 'common/matmul_params.wgsl', 'conv2d.wgsl', 'elementwise.wgsl', 'fptt_update.wgsl'];
 
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
