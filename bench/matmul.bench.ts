@@ -31,7 +31,6 @@ import {
   matmulTilesName,
   parseMatmulTiles,
   sameMatmulTiles,
-  tuningFor,
   type MatmulTiles,
   type MatmulTuning,
 } from '../src/kernels/tuning.js';

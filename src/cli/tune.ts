@@ -4,7 +4,7 @@
  * benchmarks then read it from the cache.
  */
 import { Engine } from '../gpu/engine.js';
-import { DEFAULT_AUTOTUNE_BUDGET_MS, TUNE_FAMILIES, type AutotuneReport, type TuneFamily } from '../kernels/autotune.js';
+import { DEFAULT_AUTOTUNE_BUDGET_MS, TUNE_FAMILIES, convTilesName, type AutotuneReport, type TuneFamily } from '../kernels/autotune.js';
 import { convTuningFor } from '../kernels/conv2d.js';
 import { matmulTilesName, type Tuning } from '../kernels/tuning.js';
 import { defaultTuningCacheFile, fileTuningStore, resolveTuning } from '../kernels/tuning_cache.js';
@@ -29,8 +29,7 @@ export function describeTuning(t: Tuning, conv = t.conv): string[] {
     `elementwise workgroup   ${t.elementwiseWorkgroup}`,
   ];
   if (conv) {
-    const c = (x: { ROWS: number; COLS: number; WG: number; subgroups: boolean }) => `${x.ROWS}x${x.COLS} wg${x.WG}${x.subgroups ? ' sg' : ''}`;
-    lines.push(`conv forward            ${c(conv.forward)}`, `conv backward input     ${c(conv.backwardInput)}`, `conv backward weight    ${c(conv.backwardWeight)}`);
+    lines.push(`conv forward            ${convTilesName(conv.forward)}`, `conv backward input     ${convTilesName(conv.backwardInput)}`, `conv backward weight    ${convTilesName(conv.backwardWeight)}`);
   }
   return lines;
 }

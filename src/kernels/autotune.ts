@@ -31,9 +31,10 @@ import { conv2dGeometry, conv2dBackwardInputRef, conv2dBackwardWeightAccumulateR
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../ref/matmul.js';
 import { fpttUpdateRef, initFpttState, initOptimizerState } from '../ref/optim.js';
 import { Rng } from '../util/rng.js';
+import { uniqueBy } from '../util/unique.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, convTuningFor, type ConvTiles } from './conv2d.js';
 import { addInto } from './elementwise.js';
-import { createFpttUpdate } from './fptt_update.js';
+import { createFpttUpdate, type FpttUpdate } from './fptt_update.js';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.js';
 import { CONV_CANDIDATES, ELEMENTWISE_WORKGROUP_CANDIDATES, UPDATE_WORKGROUP_CANDIDATES, matmulCandidates, matmulTilesName as tilesName, type MatmulTiles, type Tuning } from './tuning.js';
 
@@ -142,17 +143,6 @@ function mismatch(got: Float32Array, want: ArrayLike<number>, tol: number): stri
 }
 
 const TOL = 1e-4;
-
-/** The first of each group of items with the same key, in order. */
-function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((t) => {
-    const k = key(t);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
 // ---- matmul ----------------------------------------------------------------------------------
 
@@ -353,7 +343,13 @@ function elementwiseTrials(r: Rig, seed: Tuning): Trial[] {
 
 function updateTrials(r: Rig, seed: Tuning, cleanups: (() => void)[]): Trial[] {
   const e = r.engine;
+  // every arena and update made by these trials is freed once, when the family is done
   const arenas: ParamArena[] = [];
+  const updates: FpttUpdate[] = [];
+  cleanups.push(() => {
+    for (const u of updates) u.destroy();
+    for (const a of arenas) a.destroy();
+  });
   const optimizer = { kind: 'adam' as const, lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   const fpttCfg = { alpha: 0.1, beta: 0.5, clip: 1.0 };
   const seedWg = seed.updateWorkgroup ?? seed.elementwiseWorkgroup;
@@ -399,10 +395,7 @@ function updateTrials(r: Rig, seed: Tuning, cleanups: (() => void)[]): Trial[] {
       const shapes: Record<string, number[]> = { W1: [512, 1024], b1: [512], W2: [256, 1031], b2: [256] };
       const arena = arenaOf(shapes, {}, 'autotune.time');
       const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, label: 'autotune.time' });
-      cleanups.push(() => {
-        upd.destroy();
-        for (const a of arenas) a.destroy();
-      });
+      updates.push(upd);
       return upd.dispatches;
     },
   }));

@@ -13,10 +13,10 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
-import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
+import { ceilDiv, pipelineKey, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
+import { uniqueBy } from '../util/unique.js';
 import type { Tensor } from '../gpu/tensor.js';
 import {
-  allMatmulTiles,
   isSharedTiles,
   matmulCandidates,
   matmulTilesName,
@@ -147,7 +147,7 @@ export function matmulSharedVariant(t: SharedTiles): PipelineVariant {
  */
 export function matmulVariants(): PipelineVariant[] {
   const out: PipelineVariant[] = [];
-  for (const t of [...allMatmulTiles(), ...matmulCandidates()]) {
+  for (const t of matmulCandidates()) {
     if (isSharedTiles(t)) continue;
     for (const vec4 of [false, true]) {
       for (const sg of t.subgroups ? [false, true] : [false]) out.push(matmulVariant(t, vec4, sg));
@@ -159,19 +159,12 @@ export function matmulVariants(): PipelineVariant[] {
 /** Every pipeline variant of shaders/matmul_shared.wgsl: the shared tilings of the table and of the candidates. */
 export function matmulSharedVariants(): PipelineVariant[] {
   const out: PipelineVariant[] = [];
-  for (const t of [...allMatmulTiles(), ...matmulCandidates()]) if (isSharedTiles(t)) out.push(matmulSharedVariant(t));
+  for (const t of matmulCandidates()) if (isSharedTiles(t)) out.push(matmulSharedVariant(t));
   return uniqueVariants(out);
 }
 
-function uniqueVariants(vs: PipelineVariant[]): PipelineVariant[] {
-  const seen = new Set<string>();
-  return vs.filter((v) => {
-    const k = JSON.stringify([Object.entries(v.defines ?? {}).sort(), Object.entries(v.constants ?? {}).sort()]);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
+/** One of each variant (the spec does not matter: the key sorts defines and constants). */
+const uniqueVariants = (vs: PipelineVariant[]) => uniqueBy(vs, (v) => pipelineKey(MATMUL_FORWARD, v));
 
 type Kind = keyof MatmulTuning;
 const SPECS: Record<Kind, { register: KernelSpec; shared: KernelSpec }> = {
