@@ -3,7 +3,7 @@ import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
 import type { Dispatch, KernelSpec } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { elementwiseGroups, elementwiseVariant } from './neuron.js';
+import { elementwiseGroups, elementwiseVariant } from './dispatch1d.js';
 
 export const ADD_INTO: KernelSpec = {
   name: 'add_into',

@@ -1,10 +1,9 @@
 /**
- * Launchers for shaders/ltc_neuron.wgsl (the fused elementwise LTC / LIF / ALIF step and its local
- * backward), shaders/readout.wgsl and shaders/loss.wgsl.
+ * Kernels of shaders/ltc_neuron.wgsl: the fused elementwise LTC / LIF / ALIF step, its local
+ * backward and the per-neuron factor gradients (pm, pa) of non-liquid layers.
  */
 import type { Engine } from '../gpu/engine.js';
-import { dispatch1d, ceilDiv, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
-import type { Tensor } from '../gpu/tensor.js';
+import type { KernelSpec, PipelineVariant } from '../gpu/kernel.js';
 import type { Surrogate } from '../ref/surrogate.js';
 
 export const NEURON_FORWARD: KernelSpec = {
@@ -55,70 +54,7 @@ export const NEURON_PARAM_GRAD: KernelSpec = {
   ],
 };
 
-export const READOUT_FORWARD: KernelSpec = {
-  name: 'readout_forward',
-  file: 'readout.wgsl',
-  entry: 'readout_forward',
-  params: [['B', 'u32'], ['C', 'u32'], ['has_loss', 'u32'], ['use_future', 'u32']],
-  storage: [
-    { name: 'o_prev', access: 'read' },
-    { name: 'po', access: 'read' },
-    { name: 'z', access: 'read' },
-    { name: 'to', access: 'read_write' },
-    { name: 'o', access: 'read_write' },
-  ],
-};
-
-export const READOUT_BACKWARD: KernelSpec = {
-  name: 'readout_backward',
-  file: 'readout.wgsl',
-  entry: 'readout_backward',
-  params: READOUT_FORWARD.params!,
-  storage: [
-    { name: 'o_prev', access: 'read' },
-    { name: 'z', access: 'read' },
-    { name: 'to', access: 'read' },
-    { name: 'dloss', access: 'read' },
-    { name: 'do_future', access: 'read' },
-    { name: 'dz', access: 'read_write' },
-    { name: 'dzo', access: 'read_write' },
-    { name: 'do_prev', access: 'read_write' },
-  ],
-};
-
-export const XENT_LOSS: KernelSpec = {
-  name: 'xent_loss',
-  file: 'loss.wgsl',
-  entry: 'xent_loss',
-  params: [['B', 'u32'], ['C', 'u32'], ['has_q', 'u32'], ['count_pred', 'u32'], ['w', 'f32'], ['scale', 'f32']],
-  storage: [
-    { name: 'o', access: 'read' },
-    { name: 'labels', access: 'read' },
-    { name: 'q', access: 'read' },
-    { name: 'dloss', access: 'read_write' },
-    { name: 'metrics', access: 'read_write' },
-    // the optimiser's state (word 0: updates done), to name the update of a non-finite loss
-    { name: 'step', access: 'read' },
-  ],
-};
-
-export const MSE_LOSS: KernelSpec = {
-  name: 'mse_loss',
-  file: 'loss.wgsl',
-  entry: 'mse_loss',
-  params: [['B', 'u32'], ['O', 'u32'], ['count_pred', 'u32'], ['w', 'f32']],
-  storage: [
-    { name: 'pred', access: 'read' },
-    { name: 'target', access: 'read' },
-    { name: 'dpred', access: 'read_write' },
-    { name: 'metrics', access: 'read_write' },
-    { name: 'step', access: 'read' },
-  ],
-};
-
 export const NEURON_KERNELS = [NEURON_FORWARD, NEURON_BACKWARD, NEURON_PARAM_GRAD];
-export const READOUT_KERNELS = [READOUT_FORWARD, READOUT_BACKWARD];
-export const LOSS_KERNELS = [XENT_LOSS, MSE_LOSS];
 
 export const SURROGATE_DEFINES: Record<Surrogate['kind'], string> = {
   'multi-gaussian': 'SURROGATE_IS_MULTI_GAUSSIAN',
@@ -130,10 +66,6 @@ export const SURROGATE_DEFINES: Record<Surrogate['kind'], string> = {
 export function neuronVariant(engine: Engine, liquid: boolean, adapt: boolean, surrogate: Surrogate['kind']): PipelineVariant {
   const defines: Record<string, number> = { LIQUID: liquid ? 1 : 0, ADAPT: adapt ? 1 : 0 };
   for (const [kind, name] of Object.entries(SURROGATE_DEFINES)) defines[name] = kind === surrogate ? 1 : 0;
-  return { defines, constants: { WG: engine.tuning.elementwiseWorkgroup } };
-}
-
-export function elementwiseVariant(engine: Engine, defines: Record<string, number> = {}): PipelineVariant {
   return { defines, constants: { WG: engine.tuning.elementwiseWorkgroup } };
 }
 
@@ -153,14 +85,3 @@ export function neuronParams(B: number, H: number, cs: number, c: NeuronConstant
     sg_gamma: p.gamma ?? 0, sg_sigma: p.sigma ?? 1, sg_k: p.k ?? 1, sg_h: p.h ?? 0, sg_alpha: p.alpha ?? 0,
   };
 }
-
-/** Workgroups of a 1-D elementwise dispatch over n elements. */
-export function elementwiseGroups(engine: Engine, n: number): [number, number, number] {
-  return dispatch1d(n, engine.tuning.elementwiseWorkgroup, engine.limits.maxComputeWorkgroupsPerDimension);
-}
-
-export function paramGradGroups(engine: Engine, H: number): [number, number, number] {
-  return [ceilDiv(H, engine.tuning.elementwiseWorkgroup), 1, 1];
-}
-
-export type { Tensor };

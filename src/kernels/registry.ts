@@ -9,7 +9,9 @@ import { conv2dRegistry } from './conv2d.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
 import { FPTT_UPDATE_KERNELS } from './fptt_update.js';
 import { MATMUL_KERNELS, MATMUL_SHARED_KERNELS, matmulSharedVariants, matmulVariants } from './matmul.js';
-import { LOSS_KERNELS, NEURON_KERNELS, READOUT_KERNELS, SURROGATE_DEFINES } from './neuron.js';
+import { LOSS_KERNELS } from './loss.js';
+import { NEURON_KERNELS, SURROGATE_DEFINES } from './neuron.js';
+import { READOUT_KERNELS } from './readout.js';
 import { pool2dRegistry } from './pool2d.js';
 import { allElementwiseWorkgroups, allUpdateWorkgroups } from './tuning.js';
 

@@ -7,7 +7,8 @@ import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import { Slot } from '../gpu/slots.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { NEURON_BACKWARD, NEURON_FORWARD, elementwiseGroups, neuronParams, neuronVariant, type NeuronConstants } from '../kernels/neuron.js';
+import { elementwiseGroups } from '../kernels/dispatch1d.js';
+import { NEURON_BACKWARD, NEURON_FORWARD, neuronParams, neuronVariant, type NeuronConstants } from '../kernels/neuron.js';
 import type { AboveWrites, GradTarget, ParamStore, SpikingLayer, StepRole } from './layer.js';
 
 export abstract class SpikingLayerBase implements SpikingLayer {
