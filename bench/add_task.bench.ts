@@ -6,7 +6,7 @@
  * the start and the end (it slows the wall time, not the iteration count); JSON lines carry
  * load_avg_start, the last is `{"bench":"add-task","end":true,"load_avg_end",…}`.
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { AddTask } from '../src/data/add_task.js';
 import { benchEnd, benchStart, jsonLine, note, numOption, type BenchArgs } from './common.js';

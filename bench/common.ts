@@ -9,7 +9,8 @@
  *                  its min and max (also in --quick: quick shortens a sample, never the count)
  *   benchStart, benchEnd   the adapter, tilings, machine and load average at the start, the load
  *                  average at the end, and a warning on stderr when either is ≥ LOAD_WARN
- *   validateClose  |a − b| ≤ atol + rtol·|b| everywhere, else an error naming the first bad index
+ *   validateClose  |a − b| ≤ atol + rtol·|b| everywhere (assertClose: NaN / ±Infinity fail), else
+ *                  an error naming the first bad index
  *   adapterLine, machineLine, gitCommit, jsonLine, printTable, note (stdout, or stderr in --json mode)
  *
  * JSON lines of a bench that called benchStart all carry `load_avg_start` (added by jsonLine),
@@ -22,6 +23,7 @@ import { execSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import type { Engine } from '../src/gpu/engine.js';
 import { median } from '../src/gpu/timer.js';
+import { assertClose } from '../test/helpers/assert_close.js';
 
 export { median };
 
@@ -259,27 +261,12 @@ export async function timeWall(fn: () => unknown, repeats: number, warmup = 1): 
 
 /**
  * Throw unless |actual − expected| ≤ atol + rtol·|expected| everywhere (expected is the
- * reference). The message gives the first bad index, both values, the largest difference and
- * the number of mismatches (llm.c validate_result).
+ * reference), with the benches' default tolerances: assertClose (test/helpers/assert_close.ts),
+ * so a NaN or ±Infinity on either side fails. The message gives the first bad index, both
+ * values, the largest difference and the number of mismatches (llm.c validate_result).
  */
 export function validateClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-3, rtol = 1e-3): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
-  let bad = 0;
-  let first = -1;
-  let maxDiff = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const b = expected[i]!;
-    const d = Math.abs(a - b);
-    if (d > maxDiff || Number.isNaN(d)) maxDiff = Number.isNaN(d) ? Infinity : d;
-    if (!(d <= atol + rtol * Math.abs(b))) {
-      bad++;
-      if (first < 0) first = i;
-    }
-  }
-  if (bad > 0) {
-    throw new Error(`${what}: ${bad} of ${actual.length} values differ from the CPU reference (atol ${atol}, rtol ${rtol}); first at [${first}]: got ${actual[first]}, expected ${expected[first]}; max |diff| ${maxDiff}`);
-  }
+  assertClose(actual, expected, { atol, rtol, what });
 }
 
 /** A table with right-aligned numeric columns, as plain text lines. */

@@ -15,10 +15,11 @@
  * and for each of them `<field>_min`, `<field>_median`, `<field>_max`, `<prefix>sample_gflops`;
  * samples (count); load_avg_start; the last line `{"bench":"conv","end":true,"load_avg_end",…}`.
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { GpuTimer } from '../src/gpu/timer.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../src/kernels/conv2d.js';
-import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../src/ref/conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../src/ref/conv2d.js';
+import { conv2dGeometry, type Conv2dGeometry } from '../src/model/conv_config.js';
 import { benchEnd, benchStart, fmt, fmtStats, jsonLine, MIN_SAMPLES, note, printTable, randomArray, sampleStats, samplesOption, timeWall, validateClose, type BenchArgs, type SampleStats } from './common.js';
 
 interface Shape {

@@ -20,7 +20,7 @@
  *
  * FLOPs: 2·M·N·K per product (one multiply and one add per term).
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import type { Dispatch } from '../src/gpu/kernel.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { GpuTimer } from '../src/gpu/timer.js';

@@ -7,7 +7,7 @@
  * prints the adapter, tilings, machine and load average at the start and the load average at the
  * end; JSON lines carry load_avg_start, the last is `{"bench":"memory","end":true,"load_avg_end",…}`.
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { Trainer, type Method } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { AddTask } from '../src/data/add_task.js';

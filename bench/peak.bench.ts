@@ -24,7 +24,7 @@
  *    update kernels by the second. The per-dispatch cost (~16–20 µs on SwiftShader) is a floor
  *    that small kernels cannot go below.
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { Dispatch } from '../src/gpu/kernel.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import type { ParamValues } from '../src/gpu/uniforms.js';

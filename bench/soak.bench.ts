@@ -16,7 +16,7 @@
  * The load average is printed at the start and the end (bench/common.ts benchStart, benchEnd);
  * JSON lines carry load_avg_start, the last is `{"bench":"soak","end":true,"load_avg_end",…}`.
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { AddTask } from '../src/data/add_task.js';
 import { benchEnd, benchStart, jsonLine, note, numOption, printTable, type BenchArgs } from './common.js';

@@ -10,7 +10,7 @@
  * ms_max, samples (count), sample_ms, steps_per_sample, load_avg_start; the last line
  * `{"bench":"step","end":true,"load_avg_end",…}` (bench/common.ts benchEnd).
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { initNetRef, netConfig, windowForwardBackwardRef, initialStateRef } from '../src/ref/network.js';

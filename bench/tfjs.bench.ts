@@ -32,7 +32,7 @@
  *    FPTT memory flat in T while tfjs BPTT grows), and a per-kernel profile of our step when a
  *    speed target is missed (or with --profile).
  */
-import { Engine } from '../src/gpu/engine.js';
+import { Engine } from '../src/engine.js';
 import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
 import { Trainer, type SequenceBatchSource } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';

@@ -1,6 +1,6 @@
 // fptt_update.wgsl — the parameter update over the flat parameter arena (SPEC §4, §7).
 //
-// Every trainable tensor lives in one flat f32 arena (src/gpu/arena.ts); grads, the running mean
+// Every trainable tensor lives in one flat f32 arena (src/kernels/arena.ts); grads, the running mean
 // W̄ and the multiplier λ, and the optimiser moments m, v have the same layout. Each tensor starts
 // at an offset aligned to minStorageBufferOffsetAlignment; the elements between tensors are
 // padding, which stays 0. `chunks` cuts the tensors into pieces, one workgroup per piece, as

@@ -12,7 +12,7 @@
  */
 
 // GPU engine and device
-export { Engine, type TensorOptions } from './gpu/engine.js';
+export { Engine, type TensorOptions } from './engine.js';
 export { acquireDevice, SWIFTSHADER_ICD_PATHS, type DeviceOptions, type AdapterDescription, type GpuContext } from './gpu/device.js';
 export { GpuUnavailableError, GpuOperationError, DeviceLostError, ShapeError } from './gpu/errors.js';
 export { Tensor, type DType } from './gpu/tensor.js';
@@ -24,19 +24,16 @@ export { NonFiniteError, type NonFiniteInfo } from './train/nonfinite.js';
 export { estimateTrainerMemory, checkMemory, MemoryLimitError, parseByteSize, type MemoryEstimate, type MemoryLimits } from './train/memory_estimate.js';
 export type { OptimizerOptions } from './kernels/fptt_update.js';
 export { runTrace } from './train/trace.js';
+export { captureCheckpoint, restoreCheckpoint, checkpointParams, type CaptureMeta } from './train/checkpoint.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   CheckpointError,
-  captureCheckpoint,
-  restoreCheckpoint,
   encodeCheckpoint,
   decodeCheckpoint,
-  checkpointParams,
   type Checkpoint,
   type CheckpointMeta,
-  type CaptureMeta,
-} from './train/checkpoint.js';
+} from './train/safetensors.js';
 
 // network description and the CPU reference (SPEC §1–4, §7)
 export {
@@ -56,9 +53,9 @@ export {
   type TraceCase,
   type TraceJson,
 } from './ref/network.js';
-export { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig, type OptimizerConfig, type OptimizerKind } from './ref/optim.js';
-export type { NeuronKind, LtcConfig } from './ref/ltc.js';
-export type { SurrogateKind } from './ref/surrogate.js';
+export { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig, type OptimizerConfig, type OptimizerKind } from './model/optim_config.js';
+export type { NeuronKind, LtcConfig } from './model/neuron_config.js';
+export type { SurrogateKind } from './model/neuron_config.js';
 export * as ref from './ref/index.js';
 
 // data (browser-safe: IDX/MNIST parsing, the Add task, event formats, batching)

@@ -16,7 +16,9 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import { Trainer, type TrainMetrics, type TrainerOptions } from '../train/trainer.js';
-import { initialStateRef, netConfig, type NetSpec } from '../ref/network.js';
+import { netConfig } from '../model/graph.js';
+import { initialState } from '../model/init.js';
+import type { NetSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
 
 export interface OnlineLearnerOptions {
@@ -82,7 +84,7 @@ export class OnlineLearner {
    * 'zero', 'carry' (continue from the state the last window ended in; one readback), or a state
    * by SPEC §7 names. An unfinished window is abandoned.
    */
-  async begin(targets: WindowTargets, init: 'random' | 'zero' | 'carry' | Record<string, ArrayLike<number>> = this.spec.head.kind === 'readout' ? 'random' : 'zero'): Promise<void> {
+  async begin(targets: WindowTargets, init: 'random' | 'zero' | 'carry' | Record<string, ArrayLike<number>> = this.trainer.net.cfg.initState): Promise<void> {
     const src = { fillStep: (_t: number, out: Float32Array) => out.set(this.pending.shift()!), ...targets };
     let state: Rng | Record<string, ArrayLike<number>> | null;
     if (init === 'random') state = this.rng;
@@ -119,18 +121,15 @@ export class OnlineLearner {
     const net = this.trainer.net;
     net.setInput(0, x);
     const enc = this.engine.device.createCommandEncoder({ label: 'infer' });
-    const pass = enc.beginComputePass({ label: 'infer' });
-    for (const d of net.forward(0)) d.encode(pass);
-    pass.end();
-    net.encodeCarry(enc, 1);
+    net.encodeInferenceStep(enc, 'infer');
     this.engine.submit(enc, `inference step ${this.t}`);
     this.t++;
     if (this.t === this.T) this.windowOpen = false;
   }
 
   /**
-   * The state after the last submitted step: 'l{i}.u', 'l{i}.s' (spikes, 0/1), 'l{i}.b' (B×H each)
-   * and, with a readout head, 'o' (B×C, the class scores). Waits for the GPU (a readback).
+   * The state after the last submitted step, by node: 'l{i}.u', 'l{i}.s' (spikes, 0/1), 'l{i}.b'
+   * (B×H each) and, with a readout head, 'readout.o' (B×C, the class scores). Waits for the GPU (a readback).
    */
   readState(): Promise<Record<string, Float32Array>> {
     return this.trainer.net.readState(0);
@@ -157,5 +156,5 @@ export class OnlineLearner {
 }
 
 function zeroState(spec: NetSpec): Record<string, Float32Array> {
-  return initialStateRef({ ...netConfig(spec), initState: 'zero' }, null);
+  return initialState({ ...netConfig(spec), initState: 'zero' }, null);
 }

@@ -12,8 +12,8 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import { Trainer, type TrainMetrics } from '../train/trainer.js';
-import type { NetSpec } from '../ref/network.js';
-import type { OptimizerConfig, FpttConfig } from '../ref/optim.js';
+import type { NetSpec } from '../model/spec.js';
+import type { OptimizerConfig, FpttConfig } from '../model/optim_config.js';
 import { AddTask } from '../data/add_task.js';
 import { SequenceBatcher, type Batch, type BatchSource } from '../data/dataset.js';
 import { rowMnist } from '../data/image_sequences.js';
@@ -155,7 +155,7 @@ export class TrainingSession {
     this.K = K;
     const seed = options.seed ?? 0;
     this.trainer = new Trainer(engine, spec, { method: 'fptt', steps, K, fptt, optimizer, seed });
-    this.classification = spec.head.kind === 'readout';
+    this.classification = this.trainer.net.readout !== null;
     this.stateRng = new Rng(seed + 1);
     if (options.task === 'add') {
       this.source = new AddTask({ steps, batchSize: spec.batch, seed: seed + 2 });
@@ -214,17 +214,17 @@ export class TrainingSession {
     const c = this.lastChunk;
     if (!c) return [];
     const net = this.trainer.net;
-    const layers = net.layers.length;
+    const spiking = net.spikingNodes;
     const out: StepRecord[] = [];
     const states = await Promise.all(Array.from({ length: c.L }, (_, j) => net.readState(j + 1)));
     states.forEach((st, j) => {
       const rec: StepRecord = { step: c.step - c.L + j + 1, t: c.t0 + j, u: [], s: [], b: [] };
-      for (let i = 0; i < layers; i++) {
+      spiking.forEach((n, i) => {
         const H = this.hidden[i]!;
-        rec.u.push(st[`l${i}.u`]!.slice(0, H));
-        rec.s.push(st[`l${i}.s`]!.slice(0, H));
-        rec.b.push(st[`l${i}.b`]!.slice(0, H));
-      }
+        rec.u.push(st[`${n.name}.u`]!.slice(0, H));
+        rec.s.push(st[`${n.name}.s`]!.slice(0, H));
+        rec.b.push(st[`${n.name}.b`]!.slice(0, H));
+      });
       out.push(rec);
     });
     return out;
@@ -249,7 +249,7 @@ export class TrainingSession {
     this.trainer.inferSequence((t, x) => {
       for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) x[b * D + d] = sequence[t * D + d]!;
     }, new Rng(1234));
-    const o = (await net.readState(0))['o']!;
+    const o = await this.trainer.engine.read(net.outputTensor());
     const C = o.length / B;
     const probs = new Float32Array(C);
     for (let b = 0; b < B; b++) {

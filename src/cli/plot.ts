@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Engine } from '../gpu/engine.js';
+import { Engine } from '../engine.js';
 import { checkpointParams, readCheckpointFile } from '../train/checkpoint.js';
 import { mergeConfig, parseConfigObject, netSpecOf } from '../tasks/config.js';
 import { presetFor } from '../tasks/presets.js';

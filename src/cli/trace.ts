@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { describeFsError } from '../util/fs_errors.js';
 import path from 'node:path';
-import { Engine } from '../gpu/engine.js';
+import { Engine } from '../engine.js';
 import { runTrace } from '../train/trace.js';
-import { validateTraceCase } from '../ref/network.js';
+import { validateTraceCase } from '../ref/trace.js';
 import { UsageError, parseArgs, type OptionSpec } from './args.js';
 import { writeTextFile, type CliIo } from './io.js';
 

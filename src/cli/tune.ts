@@ -3,7 +3,7 @@
  * cache the choice (src/kernels/tuning_cache.ts) and print the chosen row. Training and the
  * benchmarks then read it from the cache.
  */
-import { Engine } from '../gpu/engine.js';
+import { Engine } from '../engine.js';
 import { DEFAULT_AUTOTUNE_BUDGET_MS, TUNE_FAMILIES, convTilesName, type AutotuneReport, type TuneFamily } from '../kernels/autotune.js';
 import { convTuningFor } from '../kernels/conv2d.js';
 import { matmulTilesName, type Tuning } from '../kernels/tuning.js';

@@ -1,30 +1,63 @@
 /**
- * Engine: one GPU device plus everything built on it once — the pipeline cache, memory
- * accounting, a buffer pool for staging, and the per-adapter tuning table.
+ * GpuEngine: one GPU device plus everything built on it once — the pipeline cache, memory
+ * accounting, a buffer pool for staging — and the two things it is handed by the layer above:
+ *   shaders  the WGSL catalogue, by path under shaders/ (KernelSpec.file and `#include` name its
+ *            keys); the engine imports no shader itself
+ *   tuning   the tile and workgroup sizes the launchers read (`engine.tuning`), which the engine
+ *            stores but never reads: a first value from the adapter's description, then
+ *            optionally a resolved one (a resolver may run kernels on the engine: an autotuner)
+ *
+ * This is the lowest layer: nothing under src/gpu/ imports src/kernels/ (test/gpu/layering.test.ts).
+ * The engine users create, `Engine.create(options)` with the project's catalogue, tuning table,
+ * tuning cache and autotuner, is src/engine.ts.
+ *
+ * The type of `engine.tuning` (and of `engine.tuningSource`) is declared by the kernel layer, which
+ * augments EngineTypes (src/kernels/tuning.ts, src/kernels/tuning_cache.ts); without it they are
+ * `unknown` and `string`. So `import type { Engine } from '../gpu/engine.js'` gives the launchers a
+ * typed `engine.tuning` while this file depends on nothing above it.
  */
-import { acquireDevice, withErrorScope, type DeviceOptions, type GpuContext } from './device.js';
+import { acquireDevice, withErrorScope, type AdapterDescription, type DeviceOptions, type GpuContext } from './device.js';
 import { GpuOperationError } from './errors.js';
 import { CompiledKernel, Dispatch, pipelineKey, type Bindable, type KernelSpec, type PipelineVariant } from './kernel.js';
 import { preprocessWgsl } from './preprocess.js';
-import { SHADER_SOURCES } from './shader_sources.js';
 import { BufferPool, MemoryTracker, Tensor, numel, type DType } from './tensor.js';
 import { packUniforms, type ParamValues } from './uniforms.js';
-import { tuningFor, type Tuning } from '../kernels/tuning.js';
-import { resolveTuning, type ResolvedTuning, type TuningMode, type TuningSource, type TuningStore } from '../kernels/tuning_cache.js';
-import type { AutotuneOptions } from '../kernels/autotune.js';
 
-export interface EngineOptions extends DeviceOptions {
+/**
+ * The types a layer above plugs into the engine, by declaration merging:
+ *   declare module '../gpu/engine.js' { interface EngineTypes { tuning: Tuning } }
+ * Members: `tuning` (the type of engine.tuning), `tuningSource` (of engine.tuningSource).
+ */
+export interface EngineTypes {}
+
+/** The type of `engine.tuning`: EngineTypes['tuning'] where a layer above declares it, else unknown. */
+export type EngineTuning = EngineTypes extends { tuning: infer T } ? T : unknown;
+/** The type of `engine.tuningSource`: EngineTypes['tuningSource'] where declared, else string. */
+export type EngineTuningSource = EngineTypes extends { tuningSource: infer S } ? S : string;
+
+/** A tuning decided for the engine, and where it came from. */
+export interface ChosenTuning {
+  tuning: EngineTuning;
+  source: EngineTuningSource;
+}
+
+/** What an engine is made of besides its device. */
+export interface EngineParts {
+  /** The WGSL sources by path under shaders/ (e.g. 'matmul.wgsl', 'common/index.wgsl'). */
+  shaders: ReadonlyMap<string, string>;
+  /** The tuning the engine starts with (source 'table'), from the adapter's description. */
+  tuning: EngineTuning;
+}
+
+export interface GpuEngineOptions extends DeviceOptions {
+  shaders: ReadonlyMap<string, string>;
+  /** The first tuning, from the adapter's description (e.g. a table row). */
+  tuning: (info: AdapterDescription) => EngineTuning;
   /**
-   * Tile and workgroup sizes (src/kernels/tuning_cache.ts): 'auto' (default; the cached
-   * measurement for this adapter, else measure once, ≤ 20 s, and cache it), 'measure' (measure
-   * again), 'table' (the built-in table, nothing measured), or a Tuning row. In Node the
-   * environment variable SNN_AUTOTUNE=off|auto|measure gives the default.
+   * Decides the tuning to keep once the engine exists (it may build and time kernels on it);
+   * omitted: the first one stays, with source 'table'.
    */
-  tuning?: TuningMode | Tuning;
-  /** Budget and log of a measurement. */
-  autotune?: AutotuneOptions;
-  /** Where measured tunings are cached (default: a file in the user's cache folder; localStorage in a page). */
-  tuningStore?: TuningStore;
+  resolveTuning?: (engine: GpuEngine) => Promise<ChosenTuning>;
 }
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage may be absent at import time)
@@ -37,9 +70,11 @@ export interface TensorOptions {
   data?: ArrayLike<number>;
 }
 
-export class Engine {
+export class GpuEngine {
   readonly memory = new MemoryTracker();
   readonly pool: BufferPool;
+  /** The WGSL catalogue pipelines are built from (handed in; see EngineParts). */
+  readonly shaders: ReadonlyMap<string, string>;
   private pipelines = new Map<string, CompiledKernel>();
   private pendingErrors: Promise<GpuOperationError | null>[] = [];
   private dummies = new Map<string, GPUBuffer>();
@@ -47,32 +82,59 @@ export class Engine {
   printShader: string | undefined;
   /**
    * The tile and workgroup sizes the launchers use (read when a dispatch is built). Starts as the
-   * tuning table's row for the adapter; Engine.create replaces it as its `tuning` option says.
+   * tuning it was made with; a resolver (GpuEngineOptions.resolveTuning, Engine.create's `tuning`
+   * option) or useTuning replaces it.
    */
-  tuning: Tuning;
+  tuning: EngineTuning;
   /** Where `tuning` came from: the table, the cache, a measurement now, or the caller. */
-  tuningSource: TuningSource = 'table';
+  tuningSource: EngineTuningSource = 'table';
 
-  private constructor(readonly ctx: GpuContext) {
+  protected constructor(
+    readonly ctx: GpuContext,
+    parts: EngineParts,
+  ) {
     this.pool = new BufferPool((bytes, usage, label) => this.createBuffer(bytes, usage, label));
     const env = typeof process !== 'undefined' ? process.env?.SNN_PRINT_SHADER : undefined;
     this.printShader = env;
-    this.tuning = tuningFor(ctx.info);
+    this.shaders = parts.shaders;
+    this.tuning = parts.tuning;
   }
 
-  static async create(opts: EngineOptions = {}): Promise<Engine> {
-    const engine = new Engine(await acquireDevice(opts));
+  /** An engine on a device chosen by `opts`, made of the parts it is given. */
+  static open(opts: GpuEngineOptions): Promise<GpuEngine> {
+    return GpuEngine.start(opts, (ctx) => new GpuEngine(ctx, { shaders: opts.shaders, tuning: opts.tuning(ctx.info) }), opts.resolveTuning);
+  }
+
+  /**
+   * Acquire the device, make the engine with `make`, then adopt what `resolve` decides (the
+   * device is released when that throws). For subclasses' factories (src/engine.ts).
+   */
+  protected static async start<E extends GpuEngine>(
+    device: DeviceOptions,
+    make: (ctx: GpuContext) => E,
+    resolve?: (engine: E) => Promise<ChosenTuning>,
+  ): Promise<E> {
+    const ctx = await acquireDevice(device);
+    let engine: E;
     try {
-      engine.useTuning(await resolveTuning(engine, { mode: opts.tuning, autotune: opts.autotune, store: opts.tuningStore }));
+      engine = make(ctx);
     } catch (e) {
-      engine.destroy();
+      ctx.destroy();
       throw e;
+    }
+    if (resolve) {
+      try {
+        engine.useTuning(await resolve(engine));
+      } catch (e) {
+        engine.destroy();
+        throw e;
+      }
     }
     return engine;
   }
 
   /** Adopt a resolved tuning (before building layers: dispatches read it when they are made). */
-  useTuning(r: Pick<ResolvedTuning, 'tuning' | 'source'>): void {
+  useTuning(r: ChosenTuning): void {
     this.tuning = r.tuning;
     this.tuningSource = r.source;
   }
@@ -214,7 +276,7 @@ export class Engine {
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     this.checkAlive();
-    const code = preprocessWgsl(spec.file, SHADER_SOURCES, variant.defines ?? {});
+    const code = preprocessWgsl(spec.file, this.shaders, variant.defines ?? {});
     if (this.printShader !== undefined && key.includes(this.printShader)) console.log(`// ${key}\n${code}`);
     const device = this.device;
     const entries: GPUBindGroupLayoutEntry[] = [];
@@ -344,3 +406,10 @@ export class Engine {
     this.ctx.destroy();
   }
 }
+
+/**
+ * The engine type the launchers, layers and trainer take (`import type { Engine } from
+ * '../gpu/engine.js'`). The class users create, with Engine.create(options), is src/engine.ts's
+ * Engine, a GpuEngine.
+ */
+export type Engine = GpuEngine;

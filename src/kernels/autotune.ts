@@ -26,7 +26,7 @@ import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { GpuTimer, median, type TimingMethod } from '../gpu/timer.js';
-import { ParamArena } from '../gpu/arena.js';
+import { ParamArena } from './arena.js';
 import { conv2dGeometry, conv2dBackwardInputRef, conv2dBackwardWeightAccumulateRef, conv2dForwardRef, type Conv2dGeometry } from '../ref/conv2d.js';
 import { matmulBackwardInputRef, matmulBackwardWeightAccumulateRef, matmulForwardRef } from '../ref/matmul.js';
 import { fpttUpdateRef, initFpttState, initOptimizerState } from '../ref/optim.js';

@@ -10,10 +10,10 @@ import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { CHANNEL_NORM_EPS } from '../ref/channel_norm.js';
+import { CHANNEL_NORM_EPS } from '../model/conv_config.js';
 import { allElementwiseWorkgroups } from './tuning.js';
 
-export { CHANNEL_NORM_EPS } from '../ref/channel_norm.js';
+export { CHANNEL_NORM_EPS } from '../model/conv_config.js';
 
 const NORM_PARAMS = [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['eps', 'f32']] as const;
 

@@ -21,10 +21,10 @@ import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec, type PipelineVariant } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { conv2dGeometry, type Conv2dGeometry, type Conv2dOptions } from '../ref/conv2d.js';
+import { conv2dGeometry, type Conv2dGeometry, type Conv2dOptions } from '../model/conv_config.js';
 import { CONV_CANDIDATES } from './tuning.js';
 
-export { convFlops, conv2dGeometry, type Conv2dGeometry, type Conv2dOptions, type ConvFlops } from '../ref/conv2d.js';
+export { convFlops, conv2dGeometry, type Conv2dGeometry, type Conv2dOptions, type ConvFlops } from '../model/conv_config.js';
 
 const CONV_PARAMS = [
   ['N', 'u32'], ['C_in', 'u32'], ['H', 'u32'], ['W', 'u32'],

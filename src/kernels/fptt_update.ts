@@ -8,7 +8,7 @@
  * the shader header; the CPU reference is src/ref/optim.ts (fpttUpdateRef, gradStepRef).
  */
 import type { Engine } from '../gpu/engine.js';
-import type { ParamArena } from '../gpu/arena.js';
+import { FPTT_UPDATE_ZERO, type ParamArena } from './arena.js';
 import { dispatch1d, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
 import type { ParamField } from '../gpu/uniforms.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -84,14 +84,8 @@ export const FPTT_UPDATE_APPLY: KernelSpec = {
   ],
 };
 
-/** grad = 0 over a whole arena (ParamArena.zeroGrads). */
-export const FPTT_UPDATE_ZERO: KernelSpec = {
-  name: 'fptt_update_zero',
-  file: FILE,
-  entry: 'fptt_update_zero',
-  params: [['n', 'u32']],
-  storage: [{ name: 'grad', access: 'read_write' }],
-};
+/** grad = 0 over a whole arena (ParamArena.zeroGrads; declared in src/kernels/arena.ts). */
+export { FPTT_UPDATE_ZERO };
 
 export const FPTT_UPDATE_KERNELS = [FPTT_UPDATE_NORM_PARTIALS, FPTT_UPDATE_NORM_FINISH, FPTT_UPDATE_APPLY, FPTT_UPDATE_ZERO];
 

@@ -4,7 +4,7 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import type { KernelSpec, PipelineVariant } from '../gpu/kernel.js';
-import type { Surrogate } from '../ref/surrogate.js';
+import type { Surrogate } from '../model/neuron_config.js';
 
 export const NEURON_FORWARD: KernelSpec = {
   name: 'ltc_forward',

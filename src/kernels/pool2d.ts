@@ -10,10 +10,10 @@ import type { Engine } from '../gpu/engine.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
 import { ceilDiv, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../ref/pool2d.js';
+import { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../model/conv_config.js';
 import { allElementwiseWorkgroups } from './tuning.js';
 
-export { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../ref/pool2d.js';
+export { pool2dGeometry, type Pool2dGeometry, type Pool2dOptions } from '../model/conv_config.js';
 
 const POOL_PARAMS = [
   ['N', 'u32'], ['C', 'u32'], ['H', 'u32'], ['W', 'u32'],

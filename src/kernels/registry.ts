@@ -13,6 +13,7 @@ import { LOSS_KERNELS } from './loss.js';
 import { NEURON_KERNELS, SURROGATE_DEFINES } from './neuron.js';
 import { READOUT_KERNELS } from './readout.js';
 import { pool2dRegistry } from './pool2d.js';
+import { tensorOpsRegistry } from './tensor_ops.js';
 import { allElementwiseWorkgroups, allUpdateWorkgroups } from './tuning.js';
 
 export interface RegisteredKernel {
@@ -52,4 +53,5 @@ export const KERNEL_REGISTRY: RegisteredKernel[] = [
   ...conv2dRegistry(),
   ...pool2dRegistry(),
   ...channelNormRegistry(),
+  ...tensorOpsRegistry(),
 ];

@@ -41,6 +41,13 @@
 import type { AdapterDescription } from '../gpu/device.js';
 import type { ConvTiles, ConvTuning } from './conv2d.js';
 
+// engine.tuning (src/gpu/engine.ts stores it without knowing its type) is a Tuning row.
+declare module '../gpu/engine.js' {
+  interface EngineTypes {
+    tuning: Tuning;
+  }
+}
+
 /** Register tiling of shaders/matmul.wgsl (no workgroup memory). */
 export interface RegisterTiles {
   /** Absent or 'register': shaders/matmul.wgsl. */

@@ -18,13 +18,20 @@
  */
 import type { AdapterDescription } from '../gpu/device.js';
 import type { Engine } from '../gpu/engine.js';
-import { SHADER_SOURCES } from '../gpu/shader_sources.js';
 import { ENGINE_VERSION } from '../version.js';
 import { autotune, type AutotuneOptions, type AutotuneReport } from './autotune.js';
+import { SHADER_SOURCES } from './shader_sources.js';
 import { matmulTilesProblem, type Tuning } from './tuning.js';
 
 export type TuningMode = 'auto' | 'measure' | 'table';
 export type TuningSource = 'table' | 'cache' | 'measured' | 'given';
+
+// engine.tuningSource (src/gpu/engine.ts stores it without knowing its type) is a TuningSource.
+declare module '../gpu/engine.js' {
+  interface EngineTypes {
+    tuningSource: TuningSource;
+  }
+}
 
 export interface CachedTuning {
   key: string;
@@ -150,7 +157,7 @@ export function fileTuningStore(file: string, warn: (line: string) => void = () 
     async put(entry) {
       const fs = await import('node:fs');
       const path = await import('node:path');
-      const { writeFileAtomic } = await import('../train/checkpoint.js');
+      const { writeFileAtomic } = await import('../train/atomic_write.js');
       const entries = await read();
       entries[entry.key] = entry;
       fs.mkdirSync(path.dirname(file), { recursive: true });

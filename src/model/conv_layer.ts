@@ -19,8 +19,8 @@ import { channelNormBackward, channelNormForward } from '../kernels/channel_norm
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d.js';
 import { addInto } from '../kernels/elementwise.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../kernels/pool2d.js';
-import type { ConvLtcConfig, PoolLayerConfig } from '../ref/conv_ltc.js';
-import type { AboveWrites, GradTarget, NetLayer, ParamStore, StepRole } from './layer.js';
+import type { ConvLtcConfig, PoolLayerConfig } from './conv_config.js';
+import type { AboveWrites, GpuNode, GradTarget, ParamStore, StepRole } from './layer.js';
 import { SpikingLayerBase } from './spiking_layer.js';
 
 interface NormBuffers {
@@ -36,10 +36,9 @@ export class ConvSpikingLayer extends SpikingLayerBase {
   readonly dsum: Tensor;
   private readonly owned: Tensor[] = [];
 
-  constructor(engine: Engine, index: number, readonly cfg: ConvLtcConfig, slots: number, store: ParamStore) {
-    super(engine, index, store, cfg, true, cfg.B, cfg.size, slots);
+  constructor(engine: Engine, name: string, readonly cfg: ConvLtcConfig, slots: number, store: ParamStore) {
+    super(engine, name, store, cfg, true, cfg.B, cfg.size, slots);
     const { B, size, Cout } = cfg;
-    const name = this.name;
     const t = (shape: number[], label: string) => {
       const x = engine.tensor(shape, { label });
       this.owned.push(x);
@@ -72,10 +71,11 @@ export class ConvSpikingLayer extends SpikingLayerBase {
     return { stride: this.cfg.stride, padding: this.cfg.padding };
   }
 
-  forward(j: number, x: Tensor): Dispatch[] {
+  forward(j: number, inputs: Tensor[]): Dispatch[] {
     const e = this.engine;
     const c = this.cfg;
     const n = this.name;
+    const x = inputs[0]!;
     const prev = this.state[j]!;
     const gates = this.gates[j]!;
     const I = this.img(this.cur[j]!);
@@ -101,10 +101,12 @@ export class ConvSpikingLayer extends SpikingLayerBase {
     return out;
   }
 
-  backward(j: number, role: StepRole, x: Tensor, dx: GradTarget | null, above: AboveWrites): Dispatch[] {
+  backward(j: number, role: StepRole, inputs: Tensor[], dInputs: (GradTarget | null)[], above: AboveWrites): Dispatch[] {
     const e = this.engine;
     const c = this.cfg;
     const n = this.name;
+    const x = inputs[0]!;
+    const dx = dInputs[0] ?? null;
     const prev = this.state[j]!;
     const gradPrev = this.grad[(j + 1) % 2]!;
     const needPrev = j > 0;
@@ -158,7 +160,7 @@ export class ConvSpikingLayer extends SpikingLayerBase {
 }
 
 /** Max or average pooling between spiking layers: no parameters, no state. */
-export class PoolLayer implements NetLayer {
+export class PoolLayer implements GpuNode {
   readonly stateNames = [] as const;
   readonly outSize: number;
   readonly y: Tensor[];
@@ -167,15 +169,15 @@ export class PoolLayer implements NetLayer {
 
   constructor(
     private readonly engine: Engine,
-    readonly index: number,
+    readonly name: string,
     readonly cfg: PoolLayerConfig,
     slots: number,
   ) {
     const { B, size } = cfg;
     this.outSize = size;
-    this.y = Array.from({ length: slots }, (_, j) => engine.tensor([B, size], { label: `l${index}.y[${j}]` }));
-    this.argmax = cfg.op === 'max' ? Array.from({ length: slots }, (_, j) => engine.tensor([B, size], { label: `l${index}.argmax[${j}]`, dtype: 'u32' })) : [];
-    this.dy = engine.tensor([B, size], { label: `l${index}.dy` });
+    this.y = Array.from({ length: slots }, (_, j) => engine.tensor([B, size], { label: `${name}.y[${j}]` }));
+    this.argmax = cfg.op === 'max' ? Array.from({ length: slots }, (_, j) => engine.tensor([B, size], { label: `${name}.argmax[${j}]`, dtype: 'u32' })) : [];
+    this.dy = engine.tensor([B, size], { label: `${name}.dy` });
   }
 
   private out4(t: Tensor): Tensor {
@@ -198,20 +200,22 @@ export class PoolLayer implements NetLayer {
   }
 
   stateTensor(_pos: number, name: string): Tensor {
-    throw new Error(`l${this.index} is a pooling layer and has no state "${name}"`);
+    throw new Error(`${this.name} is a pooling node and has no state "${name}"`);
   }
 
-  forward(j: number, x: Tensor): Dispatch[] {
+  forward(j: number, inputs: Tensor[]): Dispatch[] {
+    const x = inputs[0]!;
     const c = this.cfg;
-    const opts = { kernel: c.K, stride: c.stride, label: `l${this.index}.${c.op}pool[${j}]` };
+    const opts = { kernel: c.K, stride: c.stride, label: `${this.name}.${c.op}pool[${j}]` };
     if (c.op === 'max') return [maxPool2dForward(this.engine, { x: this.in4(x), y: this.out4(this.y[j]!), argmax: this.out4(this.argmax[j]!), ...opts })];
     return [avgPool2dForward(this.engine, { x: this.in4(x), y: this.out4(this.y[j]!), ...opts })];
   }
 
-  backward(j: number, role: StepRole, _x: Tensor, dx: GradTarget | null): Dispatch[] {
+  backward(j: number, role: StepRole, _inputs: Tensor[], dInputs: (GradTarget | null)[]): Dispatch[] {
+    const dx = dInputs[0] ?? null;
     if (!dx) return [];
     const c = this.cfg;
-    const opts = { kernel: c.K, stride: c.stride, accumulate: dx.accumulate(role), label: `l${this.index}.d${c.op}pool[${j}]` };
+    const opts = { kernel: c.K, stride: c.stride, accumulate: dx.accumulate(role), label: `${this.name}.d${c.op}pool[${j}]` };
     if (c.op === 'max') return [maxPool2dBackward(this.engine, { dy: this.out4(this.dy), argmax: this.out4(this.argmax[j]!), dx: this.in4(dx.tensor), ...opts })];
     return [avgPool2dBackward(this.engine, { dy: this.out4(this.dy), dx: this.in4(dx.tensor), ...opts })];
   }

@@ -25,17 +25,18 @@ import type { Tensor } from '../gpu/tensor.js';
 import { matmulBackwardInput, matmulBackwardInputPair, matmulBackwardWeight, matmulBackwardWeightPair, matmulForward, matmulForwardPair } from '../kernels/matmul.js';
 import { elementwiseVariant, paramGradGroups } from '../kernels/dispatch1d.js';
 import { NEURON_PARAM_GRAD } from '../kernels/neuron.js';
-import type { LtcConfig } from '../ref/ltc.js';
+import type { LtcConfig } from './neuron_config.js';
 import type { AboveWrites, GradTarget, ParamStore, StepRole } from './layer.js';
 import { SpikingLayerBase } from './spiking_layer.js';
 
 export class DenseSpikingLayer extends SpikingLayerBase {
-  constructor(engine: Engine, index: number, readonly cfg: LtcConfig, slots: number, store: ParamStore) {
-    super(engine, index, store, cfg, cfg.kind === 'ltc', cfg.B, cfg.H, slots);
+  constructor(engine: Engine, name: string, readonly cfg: LtcConfig, slots: number, store: ParamStore) {
+    super(engine, name, store, cfg, cfg.kind === 'ltc', cfg.B, cfg.H, slots);
   }
 
-  forward(j: number, x: Tensor): Dispatch[] {
+  forward(j: number, inputs: Tensor[]): Dispatch[] {
     const e = this.engine;
+    const x = inputs[0]!.reshape([this.cfg.B, this.cfg.D]);
     const prev = this.state[j]!;
     const gates = this.gates[j]!;
     const I = this.cur[j]!;
@@ -57,8 +58,10 @@ export class DenseSpikingLayer extends SpikingLayerBase {
     return out;
   }
 
-  backward(j: number, role: StepRole, x: Tensor, dx: GradTarget | null, above: AboveWrites): Dispatch[] {
+  backward(j: number, role: StepRole, inputs: Tensor[], dInputs: (GradTarget | null)[], above: AboveWrites): Dispatch[] {
     const e = this.engine;
+    const x = inputs[0]!.reshape([this.cfg.B, this.cfg.D]);
+    const dx = dInputs[0] ?? null;
     const { B, H } = this.cfg;
     const n = this.name;
     const prev = this.state[j]!;

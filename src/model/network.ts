@@ -1,39 +1,38 @@
 /**
- * A spiking network on the GPU: a stack of layers (src/model/layer.ts: dense LTC / LIF / ALIF,
- * convolutional LTC, pooling), then a liquid or non-liquid readout (classification) or a linear
- * head on the last layer's membrane (regression, the Add task). Every layer has an explicit
- * forward and an explicit local backward (llm.c style); no tape.
+ * A spiking network on the GPU: the graph scheduler. The network description (src/model/graph.ts)
+ * gives the nodes in topological order; each becomes a GPU node (src/model/nodes/index.ts) that
+ * records an explicit forward and an explicit local backward (llm.c style; no tape). The forward
+ * of a step runs the nodes in order, the backward in reverse.
+ *
+ * The scheduler owns the wiring: what each node reads (the network input, a node's output, or a
+ * spiking node's membrane for heads on u) and where each reader writes its gradient. Where one
+ * output feeds several readers, the first reader to run backward (the last in topological order)
+ * stores — or adds, where the target already holds what came back from step j+1 — and every later
+ * reader adds; no node knows how many readers it has.
  *
  * Time is cut into chunks of at most `slots` steps (FPTT-K: a chunk; pure online FPTT: 1 step;
- * BPTT: the whole sequence). Layers and the head keep per-position buffers for the chunk, so
- * memory grows with the chunk length, never with T. Dispatch lists are built once per
- * (position, role) and cached; a training step only encodes them.
+ * BPTT: the whole sequence). Nodes keep per-position buffers for the chunk, so memory grows with
+ * the chunk length, never with T. Dispatch lists are built once per (position, role) and cached;
+ * a training step only encodes them.
  *
- * Gradient conventions: parameter gradients accumulate (+=) and are zeroed by the update;
- * activation gradients are written (=) at the chunk's last step and accumulated (+=) before it,
- * where they also hold what came back from the step after.
+ * Gradient conventions: parameter gradients accumulate (+=) and are zeroed by the update.
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul.js';
-import { elementwiseGroups, elementwiseVariant, paramGradGroups } from '../kernels/dispatch1d.js';
-import { MSE_LOSS, XENT_LOSS } from '../kernels/loss.js';
-import { NEURON_PARAM_GRAD } from '../kernels/neuron.js';
-import { READOUT_BACKWARD, READOUT_FORWARD } from '../kernels/readout.js';
-import { initNetRef, initialStateRef, netConfig, netParamShapes, type NetConfig, type NetSpec } from '../ref/network.js';
+import { INPUT, type NetSpec } from './spec.js';
+import { netConfig, type NetConfig, type GraphNode } from './graph.js';
+import { initialState, initParams } from './init.js';
+import { isHeadNode, isSpikingNode, type GpuNode, type GradTarget, type HeadNode, type LossWeights, type SpikingNode, type StepRole } from './layer.js';
+import { buildGpuNode } from './nodes/index.js';
+import type { ReadoutHead } from './nodes/heads.js';
 import { Rng } from '../util/rng.js';
-import { ConvSpikingLayer, PoolLayer } from './conv_layer.js';
-import { DenseSpikingLayer } from './dense_layer.js';
-import { isSpiking, type AboveWrites, type NetLayer, type ParamStore, type SpikingLayer, type StepRole } from './layer.js';
 
-export type { ParamStore, StepRole } from './layer.js';
+export type { ParamStore, StepRole, LossWeights, HeadNode, GpuNode } from './layer.js';
 
 export interface NetworkOptions {
   /** Longest chunk the network will run (1 for pure online FPTT, T for BPTT). */
   slots?: number;
-  /** Seed of the parameter initialisation (SPEC §1). */
-  seed?: number;
   /**
    * Classification with a supplied oracle target Q (B×C) in the loss (SPEC §4) instead of the
    * uniform 1/C; set it with `setOracle` for each batch.
@@ -41,44 +40,34 @@ export interface NetworkOptions {
   oracle?: boolean;
   /**
    * The optimiser's state buffer (src/kernels/fptt_update.ts; word 0: updates done). The loss
-   * kernels read it to record the update at which a loss first became non-finite (metrics [5..7]);
-   * without it that index counts from 1 in each metrics window.
+   * kernels read it to record the update at which a loss first became non-finite.
    */
   updateState?: Tensor;
+}
+
+/** The head of a single-head network that regresses (linear or conv_head). */
+export interface RegressionHead extends HeadNode {
+  readonly pred: Tensor[];
+  readonly target: Tensor;
+  readonly O: number;
 }
 
 export class SpikingNetwork {
   readonly cfg: NetConfig;
   readonly slots: number;
-  readonly layers: NetLayer[];
+  /** GPU nodes in topological order. */
+  readonly nodes: GpuNode[];
+  readonly byName: ReadonlyMap<string, GpuNode>;
+  /** Head nodes, in the order the spec lists them; heads[0] is the primary one (accuracy, evaluation). */
+  readonly heads: HeadNode[];
   /** Inputs of the chunk's steps, each (B, D). */
   readonly inputs: Tensor[];
-  /** Readout head (classification). */
-  readonly readout: {
-    C: number;
-    liquid: boolean;
-    o: Tensor[];
-    z: Tensor[];
-    to: Tensor[];
-    dz: Tensor;
-    dzo: Tensor;
-    dOut: [Tensor, Tensor];
-    dloss: Tensor[];
-    labels: Tensor;
-    q: Tensor | null;
-  } | null;
-  /** Linear head on u (regression). */
-  readonly linear: { O: number; pred: Tensor[]; dpred: Tensor[]; target: Tensor } | null;
-  /** Loss and accuracy accumulators (see shaders/loss.wgsl). */
-  readonly metrics: Tensor;
   private cache = new Map<string, Dispatch[]>();
-  private lossCache = new Map<number, Dispatch>();
-  private readonly updateState: Tensor | null;
 
   constructor(
     readonly engine: Engine,
     readonly spec: NetSpec,
-    readonly store: ParamStore,
+    readonly store: import('./layer.js').ParamStore,
     opts: NetworkOptions = {},
   ) {
     this.cfg = netConfig(spec);
@@ -86,136 +75,119 @@ export class SpikingNetwork {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`SpikingNetwork: slots must be a positive integer, got ${slots}`);
     this.slots = slots;
     const { B, D } = this.cfg;
-    this.layers = this.cfg.layers.map((l, i): NetLayer => {
-      if (l.type === 'conv') return new ConvSpikingLayer(engine, i, l, slots, store);
-      if (l.type === 'pool') return new PoolLayer(engine, i, l, slots);
-      return new DenseSpikingLayer(engine, i, l, slots, store);
-    });
+    const ctx = { engine, slots, store, oracle: opts.oracle ?? false, updateState: opts.updateState ?? null };
+    this.nodes = this.cfg.nodes.map((g) => buildGpuNode(g, ctx));
+    this.byName = new Map(this.nodes.map((n) => [n.name, n]));
+    this.heads = this.cfg.heads.map((g) => this.byName.get(g.name) as HeadNode);
     this.inputs = Array.from({ length: slots }, (_, j) => engine.tensor([B, D], { label: `input[${j}]` }));
-    const head = this.cfg.head;
-    if (head.kind === 'readout') {
-      const C = head.cfg.C;
-      this.readout = {
-        C,
-        liquid: head.cfg.liquid,
-        o: Array.from({ length: slots + 1 }, (_, j) => engine.tensor([B, C], { label: `readout.o[${j}]` })),
-        z: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.z[${j}]` })),
-        to: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.to[${j}]` })),
-        dz: engine.tensor([B, C], { label: 'readout.dz' }),
-        dzo: engine.tensor([B, C], { label: 'readout.dzo' }),
-        dOut: [engine.tensor([B, C], { label: 'readout.dOut[0]' }), engine.tensor([B, C], { label: 'readout.dOut[1]' })],
-        dloss: Array.from({ length: slots }, (_, j) => engine.tensor([B, C], { label: `readout.dloss[${j}]` })),
-        labels: engine.tensor([B], { dtype: 'u32', label: 'labels' }),
-        q: opts.oracle ? engine.tensor([B, C], { label: 'oracle.Q' }) : null,
-      };
-      this.linear = null;
-    } else {
-      const O = head.cfg.O;
-      this.readout = null;
-      this.linear = {
-        O,
-        pred: Array.from({ length: slots }, (_, j) => engine.tensor([B, O], { label: `head.pred[${j}]` })),
-        dpred: Array.from({ length: slots }, (_, j) => engine.tensor([B, O], { label: `head.dpred[${j}]` })),
-        target: engine.tensor([B, O], { label: 'head.target' }),
-      };
-    }
-    this.metrics = engine.tensor([8], { label: 'metrics' });
-    this.updateState = opts.updateState ?? null;
   }
 
-  /** Parameter names and shapes (SPEC §7 names), in the CPU reference's order. */
+  /** Parameter names and shapes, in the initialisation order. */
   static shapesOf(cfg: NetConfig): { name: string; shape: number[] }[] {
-    return netParamShapes(cfg).map((p) => ({ name: p.name, shape: [...p.shape] }));
+    return cfg.paramShapes.map((p) => ({ name: p.name, shape: [...p.shape] }));
   }
 
   /** SPEC §1 initialisation from a seed, as host arrays. */
   static initialParams(spec: NetSpec, seed: number): Record<string, Float32Array> {
-    return initNetRef(netConfig(spec), seed).params;
+    return initParams(netConfig(spec), seed);
   }
 
-  get top(): NetLayer {
-    return this.layers[this.layers.length - 1]!;
+  node(name: string): GpuNode {
+    const n = this.byName.get(name);
+    if (!n) throw new Error(`no node "${name}" (nodes: ${[...this.byName.keys()].join(', ')})`);
+    return n;
   }
 
-  /** The last layer as a spiking layer with a membrane (the heads read it). */
-  private get topSpiking(): SpikingLayer {
-    const t = this.top;
-    if (!isSpiking(t)) throw new Error('the last layer must be a spiking layer (the head reads its spikes or membrane)');
-    return t;
+  head(name?: string): HeadNode {
+    if (name === undefined) return this.heads[0]!;
+    const h = this.node(name);
+    if (!isHeadNode(h)) throw new Error(`node "${name}" is not a head`);
+    return h;
   }
 
-  /**
-   * The head's output after the last evaluated step (readout o, or the regression prediction),
-   * (B, C) or (B, O). After `evaluateSequence` it holds the last step's output.
-   */
-  outputTensor(): Tensor {
-    return this.readout ? this.readout.o[0]! : this.linear!.pred[0]!;
+  /** The primary head when it is a readout (classification), else null. */
+  get readout(): ReadoutHead | null {
+    const h = this.heads[0]!;
+    return h.loss === 'xent' ? (h as unknown as ReadoutHead) : null;
+  }
+
+  /** The primary head when it regresses (linear or conv_head), else null. */
+  get linear(): RegressionHead | null {
+    const h = this.heads[0]!;
+    return h.loss === 'mse' ? (h as unknown as RegressionHead) : null;
+  }
+
+  /** The spiking nodes, in topological order. */
+  get spikingNodes(): SpikingNode[] {
+    return this.nodes.filter(isSpikingNode);
+  }
+
+  /** A head's output after the last evaluated step (position 0 after evaluateSequence): o, or the prediction. */
+  outputTensor(head?: string): Tensor {
+    const h = this.head(head);
+    return h.loss === 'xent' ? (h as unknown as ReadoutHead).o[0]! : h.output(0);
   }
 
   // ---- host-side state ---------------------------------------------------------------------
 
-  /** Write a state (SPEC §7 names: l{i}.u, l{i}.s, l{i}.b, o) into position 0 (the chunk's start). */
+  /** Write a state (by full name: `l0.u`, …, `readout.o`) into position 0 (the chunk's start). */
   writeState(state: Record<string, ArrayLike<number>>): void {
-    const e = this.engine;
-    this.layers.forEach((l, i) => {
-      for (const c of l.stateNames) {
-        const v = state[`l${i}.${c}`];
-        if (!v) throw new Error(`writeState: missing l${i}.${c}`);
-        e.upload(l.stateTensor(0, c), v);
-      }
-    });
-    if (this.readout) {
-      const o = state['o'];
-      if (!o) throw new Error('writeState: missing o');
-      e.upload(this.readout.o[0]!, o);
+    for (const s of this.cfg.stateShapes) {
+      const v = state[s.name];
+      if (!v) throw new Error(`writeState: missing ${s.name} (${s.sym} = ${s.shape.join('×')})`);
+      this.engine.upload(this.node(s.node).stateTensor(0, s.local), v);
     }
   }
 
   /** The initial state of a sequence (SPEC §1: u ~ U(0,1), s = 0, b = b0; zero for the Add task). */
   resetState(rng: Rng | null): void {
-    this.writeState(initialStateRef(this.cfg, rng));
+    this.writeState(initialState(this.cfg, rng));
   }
 
   /** Read the state at chunk position j (default: after the chunk's last step was copied back, position 0). */
   async readState(position = 0): Promise<Record<string, Float32Array>> {
-    const names: string[] = [];
-    const ts: Tensor[] = [];
-    this.layers.forEach((l, i) => {
-      for (const c of l.stateNames) {
-        names.push(`l${i}.${c}`);
-        ts.push(l.stateTensor(position, c));
-      }
-    });
-    if (this.readout) {
-      names.push('o');
-      ts.push(this.readout.o[position]!);
-    }
-    const vals = await this.engine.readMany(ts);
-    return Object.fromEntries(names.map((n, i) => [n, vals[i]!]));
+    const shapes = this.cfg.stateShapes;
+    const vals = await this.engine.readMany(shapes.map((s) => this.node(s.node).stateTensor(position, s.local)));
+    return Object.fromEntries(shapes.map((s, i) => [s.name, vals[i]!]));
   }
 
-  setLabels(labels: ArrayLike<number>): void {
-    if (!this.readout) throw new Error('setLabels: this network has a regression head; use setTarget');
-    const C = this.readout.C;
+  private headOf(kind: 'xent' | 'mse', head: string | undefined, what: string): HeadNode {
+    if (head !== undefined) {
+      const h = this.head(head);
+      if (h.loss !== kind) throw new Error(`${what}: head "${head}" ${h.loss === 'xent' ? 'classifies; use setLabels' : 'regresses; use setTarget'}`);
+      return h;
+    }
+    const hs = this.heads.filter((h) => h.loss === kind);
+    if (hs.length === 0) throw new Error(`${what}: this network has no ${kind === 'xent' ? 'classification' : 'regression'} head; use ${kind === 'xent' ? 'setTarget' : 'setLabels'}`);
+    if (hs.length > 1) throw new Error(`${what}: the network has ${hs.length} such heads (${hs.map((h) => h.name).join(', ')}); name one`);
+    return hs[0]!;
+  }
+
+  setLabels(labels: ArrayLike<number>, head?: string): void {
+    const h = this.headOf('xent', head, 'setLabels') as unknown as ReadoutHead;
+    const C = h.C;
+    if (labels.length !== this.cfg.B) throw new Error(`setLabels: ${labels.length} labels for head "${h.name}", expected one per sample (batch ${this.cfg.B})`);
     for (let i = 0; i < labels.length; i++) {
       const y = labels[i]!;
-      if (!Number.isInteger(y) || y < 0 || y >= C) throw new Error(`setLabels: label ${y} at ${i} is not a class index in 0..${C - 1}`);
+      if (!Number.isInteger(y) || y < 0 || y >= C) throw new Error(`setLabels: label ${y} at ${i} is not a class index in 0..${C - 1} (head "${h.name}")`);
     }
-    this.engine.upload(this.readout.labels, labels);
+    this.engine.upload(h.labels, labels);
   }
 
   /** The oracle target Q of the batch, (B, C) row-major; each row a distribution over classes. */
-  setOracle(q: ArrayLike<number>): void {
-    if (!this.readout?.q) throw new Error('setOracle: the network was built without an oracle (NetworkOptions.oracle)');
+  setOracle(q: ArrayLike<number>, head?: string): void {
+    const h = this.headOf('xent', head, 'setOracle') as unknown as ReadoutHead;
+    if (!h.q) throw new Error('setOracle: the network was built without an oracle (NetworkOptions.oracle)');
     const { B } = this.cfg;
-    const C = this.readout.C;
-    if (q.length !== B * C) throw new Error(`setOracle: Q has ${q.length} values, expected B×C = ${B}×${C} = ${B * C}`);
-    this.engine.upload(this.readout.q, q);
+    if (q.length !== B * h.C) throw new Error(`setOracle: Q has ${q.length} values, expected B×C = ${B}×${h.C} = ${B * h.C}`);
+    this.engine.upload(h.q, q);
   }
 
-  setTarget(values: ArrayLike<number>): void {
-    if (!this.linear) throw new Error('setTarget: this network has a readout head; use setLabels');
-    this.engine.upload(this.linear.target, values);
+  setTarget(values: ArrayLike<number>, head?: string): void {
+    const h = this.headOf('mse', head, 'setTarget') as RegressionHead;
+    const n = this.cfg.B * h.outputs;
+    if (values.length !== n) throw new Error(`setTarget: ${values.length} target values for head "${h.name}", expected B×${h.outputs} = ${n}`);
+    this.engine.upload(h.target, values);
   }
 
   setInput(position: number, x: ArrayLike<number>): void {
@@ -235,146 +207,81 @@ export class SpikingNetwork {
     return d;
   }
 
-  private layerInput(i: number, j: number): Tensor {
-    return i === 0 ? this.inputs[j]! : this.layers[i - 1]!.output(j);
+  /** What node g reads at step j, per `from` slot. */
+  private inputsOf(g: GraphNode, j: number): Tensor[] {
+    return g.from.map((f) => {
+      if (f === INPUT) return this.inputs[j]!;
+      const src = this.node(f);
+      if (g.def.reads === 'membrane') return (src as SpikingNode).membrane(j);
+      return src.output(j);
+    });
   }
 
-  /** Forward of step j: every layer, then the head (without the loss). */
+  /**
+   * Where node g writes dL/d(input) at step j, per slot: the source's gradient target, with the
+   * scheduler's rule — the first reader to run backward (the last in the readers list) keeps the
+   * target's own rule, every later one adds.
+   */
+  private gradTargetsOf(g: GraphNode, j: number): (GradTarget | null)[] {
+    return g.from.map((f, slot) => {
+      if (f === INPUT) return null;
+      const src = this.node(f);
+      const membrane = g.def.reads === 'membrane';
+      const base = membrane ? (src as SpikingNode).membraneGrad(j) : src.outputGrad(j);
+      const readers = (membrane ? this.cfg.membraneReaders : this.cfg.outputReaders).get(f)!;
+      const last = readers[readers.length - 1]!;
+      const first = last.node === g.name && last.slot === slot;
+      return first ? base : { tensor: base.tensor, accumulate: () => true };
+    });
+  }
+
+  /** Forward of step j: every node in topological order (heads included, losses not). */
   forward(j: number): Dispatch[] {
-    return this.cached(`fwd:${j}`, () => {
-      const out: Dispatch[] = [];
-      for (const l of this.layers) out.push(...l.forward(j, this.layerInput(l.index, j)));
-      out.push(...this.headForward(j));
-      return out;
-    });
+    return this.cached(`fwd:${j}`, () => this.cfg.nodes.flatMap((g) => this.node(g.name).forward(j, this.inputsOf(g, j))));
   }
 
-  private headForward(j: number): Dispatch[] {
-    const e = this.engine;
-    const top = this.topSpiking;
-    if (this.readout) {
-      const r = this.readout;
-      const z = r.z[j]!;
-      const out = [matmulForward(e, { x: top.output(j), w: this.store.param('Wo'), bias: this.store.param('bo'), y: z, label: `readout.z[${j}]` })];
-      if (r.liquid) out.push(matmulForward(e, { x: z, x2: r.o[j]!, w: this.store.param('Wto'), bias: this.store.param('bto'), y: r.to[j]!, label: `readout.zo[${j}]` }));
-      const k = e.kernel(READOUT_FORWARD, elementwiseVariant(e, { LIQUID: r.liquid ? 1 : 0 }));
-      out.push(
-        e.dispatch(
-          k,
-          { o_prev: r.o[j]!, po: r.liquid ? null : this.store.param('po'), z, to: r.to[j]!, o: r.o[j + 1]! },
-          { B: this.cfg.B, C: r.C, has_loss: 0, use_future: 0 },
-          elementwiseGroups(e, this.cfg.B * r.C),
-          `readout_forward[${j}]`,
-        ),
-      );
-      return out;
-    }
-    const h = this.linear!;
-    return [matmulForward(e, { x: top.stateTensor(j + 1, 'u'), w: this.store.param('Wl'), bias: this.store.param('bl'), y: h.pred[j]!, label: `head.pred[${j}]` })];
+  /** The loss dispatches of step j for the heads that have a loss there (uniforms set by setLoss). */
+  losses(j: number, heads: readonly string[]): Dispatch[] {
+    return heads.map((h) => this.head(h).lossDispatch(j));
+  }
+
+  /** Set head `head`'s loss weights at position j (the head's weight is applied by the caller). */
+  setLoss(j: number, head: string, o: LossWeights): void {
+    this.head(head).setLoss(j, o);
   }
 
   /**
-   * The loss of step j (writes dloss[j] / dpred[j] and adds to the metrics). Its uniforms change
-   * with the global step, so the caller sets them with `setLoss` before each submit.
+   * Backward of step j, nodes in reverse topological order. `lossHeads` are the heads with a loss
+   * term at this step.
    */
-  loss(j: number): Dispatch {
-    let d = this.lossCache.get(j);
-    if (d) return d;
-    const e = this.engine;
-    const B = this.cfg.B;
-    if (this.readout) {
-      const r = this.readout;
-      const k = e.kernel(XENT_LOSS, elementwiseVariant(e));
-      d = e.dispatch(
-        k,
-        { o: r.o[j + 1]!, labels: r.labels, q: r.q, dloss: r.dloss[j]!, metrics: this.metrics, step: this.updateState },
-        { B, C: r.C, has_q: r.q ? 1 : 0, count_pred: 0, w: 1, scale: 1 },
-        [1, 1, 1],
-        `xent_loss[${j}]`,
-      );
-    } else {
-      const h = this.linear!;
-      const k = e.kernel(MSE_LOSS, elementwiseVariant(e));
-      d = e.dispatch(k, { pred: h.pred[j]!, target: h.target, dpred: h.dpred[j]!, metrics: this.metrics, step: this.updateState }, { B, O: h.O, count_pred: 0, w: 1 }, [1, 1, 1], `mse_loss[${j}]`);
-    }
-    this.lossCache.set(j, d);
-    return d;
-  }
-
-  /**
-   * Set the loss weights of position j: classification ℓ_t with mix weight w = (t+1)/T, times
-   * `scale`; regression `weight`·MSE. `countPrediction` counts accuracy / error at this step.
-   */
-  setLoss(j: number, o: { w: number; scale: number; countPrediction: boolean }): void {
-    const d = this.loss(j);
-    if (this.readout) {
-      d.setParams({ B: this.cfg.B, C: this.readout.C, has_q: this.readout.q ? 1 : 0, count_pred: o.countPrediction ? 1 : 0, w: o.w, scale: o.scale });
-    } else {
-      d.setParams({ B: this.cfg.B, O: this.linear!.O, count_pred: o.countPrediction ? 1 : 0, w: o.w * o.scale });
-    }
-  }
-
-  /** Backward of step j, top to bottom. */
-  backward(j: number, role: StepRole): Dispatch[] {
-    return this.cached(`bwd:${j}:${role.isEnd ? 1 : 0}:${role.hasLoss ? 1 : 0}`, () => {
+  backward(j: number, role: { isEnd: boolean; lossHeads: readonly string[] }): Dispatch[] {
+    const mask = this.heads.map((h) => (role.lossHeads.includes(h.name) ? 1 : 0)).join('');
+    return this.cached(`bwd:${j}:${role.isEnd ? 1 : 0}:${mask}`, () => {
       const out: Dispatch[] = [];
-      out.push(...this.headBackward(j, role));
-      for (let i = this.layers.length - 1; i >= 0; i--) {
-        const l = this.layers[i]!;
-        const isTop = i === this.layers.length - 1;
-        const above: AboveWrites = isTop ? { ds: this.readout !== null, du: this.linear !== null } : { ds: true, du: false };
-        const dx = i > 0 ? this.layers[i - 1]!.outputGrad(j) : null;
-        out.push(...l.backward(j, role, this.layerInput(i, j), dx, above));
+      const layerRole: StepRole = { isEnd: role.isEnd, hasLoss: role.lossHeads.length > 0 };
+      for (let i = this.cfg.nodes.length - 1; i >= 0; i--) {
+        const g = this.cfg.nodes[i]!;
+        const node = this.node(g.name);
+        const r: StepRole = g.head ? { isEnd: role.isEnd, hasLoss: role.lossHeads.includes(g.name) } : layerRole;
+        const above = { ds: this.cfg.outputReaders.get(g.name)!.length > 0, du: (this.cfg.membraneReaders.get(g.name)?.length ?? 0) > 0 };
+        out.push(...node.backward(j, r, this.inputsOf(g, j), this.gradTargetsOf(g, j), above));
       }
       return out;
     });
   }
 
-  private headBackward(j: number, role: StepRole): Dispatch[] {
-    const e = this.engine;
-    const top = this.topSpiking;
-    const needPrev = j > 0;
-    if (this.readout) {
-      const r = this.readout;
-      const dz = r.dz;
-      const dzo = r.dzo;
-      const dPrev = r.dOut[(j + 1) % 2]!;
-      const out: Dispatch[] = [];
-      const k = e.kernel(READOUT_BACKWARD, elementwiseVariant(e));
-      out.push(
-        e.dispatch(
-          k,
-          { o_prev: r.o[j]!, z: r.z[j]!, to: r.to[j]!, dloss: r.dloss[j]!, do_future: r.dOut[j % 2]!, dz, dzo, do_prev: dPrev },
-          { B: this.cfg.B, C: r.C, has_loss: role.hasLoss ? 1 : 0, use_future: role.isEnd ? 0 : 1 },
-          elementwiseGroups(e, this.cfg.B * r.C),
-          `readout_backward[${j}]`,
-        ),
-      );
-      if (r.liquid) {
-        const Wto = this.store.param('Wto');
-        const dWto = this.store.grad('Wto');
-        out.push(matmulBackwardInput(e, { dy: dzo, w: Wto, dx: dz, colOffset: 0, accumulate: true, label: `readout.dz+=[${j}]` }));
-        if (needPrev) out.push(matmulBackwardInput(e, { dy: dzo, w: Wto, dx: dPrev, colOffset: r.C, accumulate: true, label: `readout.do_prev+=[${j}]` }));
-        out.push(matmulBackwardWeight(e, { dy: dzo, x: r.z[j]!, dw: dWto, db: this.store.grad('bto'), colOffset: 0, label: `readout.dWto(z)[${j}]` }));
-        out.push(matmulBackwardWeight(e, { dy: dzo, x: r.o[j]!, dw: dWto, colOffset: r.C, label: `readout.dWto(o)[${j}]` }));
-      } else {
-        const k2 = e.kernel(NEURON_PARAM_GRAD, elementwiseVariant(e));
-        out.push(
-          e.dispatch(k2, { dgates: dzo, dpm: this.store.grad('po'), dpa: null }, { B: this.cfg.B, H: r.C, cs: 0, adapt: 0 }, paramGradGroups(e, r.C), `readout.dpo[${j}]`),
-        );
-      }
-      out.push(matmulBackwardWeight(e, { dy: dz, x: top.output(j), dw: this.store.grad('Wo'), db: this.store.grad('bo'), label: `readout.dWo[${j}]` }));
-      const ds = top.outputGrad(j);
-      out.push(matmulBackwardInput(e, { dy: dz, w: this.store.param('Wo'), dx: ds.tensor, accumulate: ds.accumulate(role), label: `readout.ds_top[${j}]` }));
-      return out;
-    }
-    if (!role.hasLoss) return [];
-    const h = this.linear!;
-    const du = top.membraneGrad(j);
-    return [
-      matmulBackwardWeight(e, { dy: h.dpred[j]!, x: top.stateTensor(j + 1, 'u'), dw: this.store.grad('Wl'), db: this.store.grad('bl'), label: `head.dWl[${j}]` }),
-      matmulBackwardInput(e, { dy: h.dpred[j]!, w: this.store.param('Wl'), dx: du.tensor, accumulate: du.accumulate(role), label: `head.du_top[${j}]` }),
-    ];
+  /**
+   * One inference (or evaluation) step at position 0, recorded into `enc`: the forward pass of
+   * every node (and, with `lossHeads`, those heads' losses), then the carry of the state into
+   * position 0 for the next step. The trainer's evaluation, the online learner and the activity
+   * plot all step this way.
+   */
+  encodeInferenceStep(enc: GPUCommandEncoder, label: string, lossHeads: readonly string[] = []): void {
+    const pass = enc.beginComputePass({ label });
+    for (const d of this.forward(0)) d.encode(pass);
+    for (const d of this.losses(0, lossHeads)) d.encode(pass);
+    pass.end();
+    this.encodeCarry(enc, 1);
   }
 
   /**
@@ -383,34 +290,17 @@ export class SpikingNetwork {
    */
   encodeCarry(enc: GPUCommandEncoder, L: number): void {
     if (L === 0) return;
-    for (const l of this.layers) l.encodeCarry(enc, L);
-    if (this.readout) {
-      const r = this.readout;
-      enc.copyBufferToBuffer(r.o[L]!.buffer, 0, r.o[0]!.buffer, 0, r.o[0]!.byteLength);
-    }
+    for (const n of this.nodes) n.encodeCarry(enc, L);
   }
 
-  /** Reset the metrics accumulators (queued). */
+  /** Reset every head's metrics accumulators (queued). */
   resetMetrics(): void {
-    this.engine.upload(this.metrics, new Float32Array(8));
-  }
-
-  async readMetrics(): Promise<Float32Array> {
-    return this.engine.read(this.metrics);
+    for (const h of this.heads) this.engine.upload(h.metrics, new Float32Array(h.metrics.size));
   }
 
   destroy(): void {
-    for (const l of this.layers) l.destroy();
-    for (const t of this.inputs) t.destroy();
     for (const d of this.cache.values()) for (const x of d) x.uniformBuffer && this.engine.destroyBuffer(x.uniformBuffer);
-    for (const d of this.lossCache.values()) d.uniformBuffer && this.engine.destroyBuffer(d.uniformBuffer);
-    const r = this.readout;
-    if (r) {
-      for (const t of [...r.o, ...r.z, ...r.to, r.dz, r.dzo, ...r.dOut, ...r.dloss, r.labels]) t.destroy();
-      r.q?.destroy();
-    }
-    const h = this.linear;
-    if (h) for (const t of [...h.pred, ...h.dpred, h.target]) t.destroy();
-    this.metrics.destroy();
+    for (const n of this.nodes) n.destroy();
+    for (const t of this.inputs) t.destroy();
   }
 }

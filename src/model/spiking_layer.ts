@@ -9,9 +9,9 @@ import { Slot } from '../gpu/slots.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { elementwiseGroups } from '../kernels/dispatch1d.js';
 import { NEURON_BACKWARD, NEURON_FORWARD, neuronParams, neuronVariant, type NeuronConstants } from '../kernels/neuron.js';
-import type { AboveWrites, GradTarget, ParamStore, SpikingLayer, StepRole } from './layer.js';
+import type { AboveWrites, GradTarget, ParamStore, SpikingNode, StepRole } from './layer.js';
 
-export abstract class SpikingLayerBase implements SpikingLayer {
+export abstract class SpikingLayerBase implements SpikingNode {
   readonly stateNames = ['u', 's', 'b'] as const;
   readonly state: Slot[];
   readonly cur: Tensor[];
@@ -19,11 +19,10 @@ export abstract class SpikingLayerBase implements SpikingLayer {
   readonly dcur: Tensor;
   readonly dgates: Slot;
   readonly grad: [Slot, Slot];
-  protected readonly name: string;
-
   constructor(
     protected readonly engine: Engine,
-    readonly index: number,
+    /** The node's name: its parameters are `name.Wx`, …, its state `name.u`, …. */
+    readonly name: string,
     protected readonly store: ParamStore,
     protected readonly neuron: NeuronConstants & { adapt: boolean },
     /** Liquid gates (LTC) rather than per-neuron factors (LIF / ALIF). */
@@ -33,8 +32,6 @@ export abstract class SpikingLayerBase implements SpikingLayer {
     readonly outSize: number,
     slots: number,
   ) {
-    const name = `l${index}`;
-    this.name = name;
     const shape: [number, number] = [B, outSize];
     this.state = Array.from({ length: slots + 1 }, (_, j) => new Slot(engine, ['u', 's', 'b'], shape, `${name}.state[${j}]`));
     this.cur = Array.from({ length: slots }, (_, j) => engine.tensor(shape, { label: `${name}.I[${j}]` }));
@@ -58,6 +55,10 @@ export abstract class SpikingLayerBase implements SpikingLayer {
 
   outputGrad(j: number): GradTarget {
     return { tensor: this.grad[j % 2]!.get('s'), accumulate: (role) => !role.isEnd };
+  }
+
+  membrane(j: number): Tensor {
+    return this.state[j + 1]!.get('u');
   }
 
   membraneGrad(j: number): GradTarget {
@@ -113,8 +114,8 @@ export abstract class SpikingLayerBase implements SpikingLayer {
     );
   }
 
-  abstract forward(j: number, x: Tensor): Dispatch[];
-  abstract backward(j: number, role: StepRole, x: Tensor, dx: GradTarget | null, above: AboveWrites): Dispatch[];
+  abstract forward(j: number, inputs: Tensor[]): Dispatch[];
+  abstract backward(j: number, role: StepRole, inputs: Tensor[], dInputs: (GradTarget | null)[], above: AboveWrites): Dispatch[];
 
   encodeCarry(enc: GPUCommandEncoder, L: number): void {
     const from = this.state[L]!.whole;

@@ -5,7 +5,8 @@
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { isSpikingLayer, layerOutSize, netConfig, type NetSpec } from '../ref/network.js';
+import { netConfig } from '../model/graph.js';
+import type { NetSpec } from '../model/spec.js';
 import { Trainer, type SequenceBatchSource } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import { membraneChart, rasterChart, type MembraneTrace, type RasterLayer } from './svg.js';
@@ -24,8 +25,10 @@ function preResetMembrane(layer: unknown): Tensor | null {
 }
 
 export interface LayerActivity {
-  /** Index of the layer in the network. */
+  /** Index of the node in the network's topological order (a stack's layer index). */
   index: number;
+  /** The node's name. */
+  name: string;
   /** Neurons per sample. */
   size: number;
   /** Per step: spikes s (H). */
@@ -55,33 +58,30 @@ export async function recordActivity(engine: Engine, spec: NetSpec, params: Reco
     const net = trainer.net;
     net.resetState(new Rng(stateSeed));
     const buf = new Float32Array(cfg.D);
-    // spiking layers (dense or conv; pool layers have no neurons), by network index
-    const spiking = cfg.layers.flatMap((l, i) => (isSpikingLayer(l) ? [{ index: i, cfg: l, size: layerOutSize(l) }] : []));
-    const layers: LayerActivity[] = spiking.map((l) => ({ index: l.index, size: l.size, s: [], uPre: [], theta: [] }));
+    // spiking nodes (dense or conv; the others have no neurons), in topological order
+    const spiking = cfg.nodes.filter((g) => g.def.spiking).map((g) => ({ index: g.index, name: g.name, cfg: g.cfg as { adapt: boolean; b0: number; beta: number; thetaFixed: number }, size: g.outShape.reduce((a, b) => a * b, 1) }));
+    const layers: LayerActivity[] = spiking.map((l) => ({ index: l.index, name: l.name, size: l.size, s: [], uPre: [], theta: [] }));
     let output: Float32Array = new Float32Array(0);
     for (let t = 0; t < steps; t++) {
       src.fillStep(t, buf);
       net.setInput(0, buf);
       const enc = engine.device.createCommandEncoder({ label: 'activity' });
-      const pass = enc.beginComputePass({ label: 'activity' });
-      for (const d of net.forward(0)) d.encode(pass);
-      pass.end();
-      net.encodeCarry(enc, 1); // position 0 now holds the state (and o) after step t
+      net.encodeInferenceStep(enc, `activity step ${t}`); // position 0 now holds the state (and o) after step t
       engine.submit(enc, `activity step ${t}`);
       const ts: Tensor[] = [];
-      for (const { index } of spiking) {
-        const l = net.layers[index]!;
+      for (const { name } of spiking) {
+        const l = net.node(name);
         ts.push(l.stateTensor(0, 's'), l.stateTensor(0, 'b'), preResetMembrane(l) ?? l.stateTensor(0, 'u'));
       }
-      ts.push(net.readout ? net.readout.o[0]! : net.linear!.pred[0]!);
+      ts.push(net.outputTensor());
       const vals = await engine.readMany(ts);
-      spiking.forEach(({ index, cfg: l, size }, k) => {
+      spiking.forEach(({ name, cfg: l, size }, k) => {
         const s = vals[3 * k]!;
         const b = vals[3 * k + 1]!;
         const u = vals[3 * k + 2]!;
         const th = new Float32Array(size);
         for (let h = 0; h < size; h++) th[h] = l.adapt ? l.b0 + l.beta * b[h]! : l.thetaFixed;
-        if (!preResetMembrane(net.layers[index]!)) {
+        if (!preResetMembrane(net.node(name))) {
           // only the membrane after the reset is available: show a spike as a crossing of θ
           for (let h = 0; h < size; h++) if (s[h]) u[h] = th[h]!;
         }
@@ -112,7 +112,7 @@ export function activityCharts(a: Activity, o: ActivityPlotOptions): { 'raster.s
     if (!chosen) throw new Error(`layer ${o.layer} is not a spiking layer of this network (spiking layers: ${a.layers.map((l) => l.index).join(', ')})`);
   }
   const shown = chosen ? [chosen] : a.layers;
-  const raster: RasterLayer[] = shown.map((l) => ({ name: `layer ${l.index}`, size: l.size, spikes: l.s }));
+  const raster: RasterLayer[] = shown.map((l) => ({ name: l.name === `l${l.index}` ? `layer ${l.index}` : l.name, size: l.size, spikes: l.s }));
   const L = chosen ?? a.layers[a.layers.length - 1]!;
   const li = L.index;
   const count = new Array<number>(L.size).fill(0);

@@ -9,8 +9,9 @@
  * Only the sample's own statistics are used: it works online, one time step at a time.
  */
 import { type Arr, zerosLike } from './common.js';
+import { CHANNEL_NORM_EPS } from '../model/conv_config.js';
 
-export const CHANNEL_NORM_EPS = 1e-5;
+export { CHANNEL_NORM_EPS } from '../model/conv_config.js';
 
 export function channelNormForwardRef<A extends Arr>(
   x: A, // (N, C, HW)

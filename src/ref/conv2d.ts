@@ -11,91 +11,19 @@
  * stored in the array type of the first input (Float64Array for finite-difference checks).
  */
 import { type Arr, zerosLike } from './common.js';
+import type { Conv2dGeometry } from '../model/conv_config.js';
 
-/** Sizes of one convolution. Stride, padding and dilation are per axis (y, x). */
-export interface Conv2dGeometry {
-  N: number;
-  Cin: number;
-  H: number;
-  W: number;
-  Cout: number;
-  KH: number;
-  KW: number;
-  strideY: number;
-  strideX: number;
-  padY: number;
-  padX: number;
-  dilY: number;
-  dilX: number;
-  /** Output height and width (derived). */
-  OH: number;
-  OW: number;
-}
-
-/** A number for both axes, or [y, x]. */
-export type Pair = number | readonly [number, number];
-
-export interface Conv2dOptions {
-  /** Default 1. */
-  stride?: Pair;
-  /** Zero padding on each side, default 0. */
-  padding?: Pair;
-  /** Default 1. */
-  dilation?: Pair;
-}
-
-export function pair(v: Pair | undefined, dflt: number): [number, number] {
-  if (v === undefined) return [dflt, dflt];
-  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
-}
-
-/** Output size along one axis (≤ 0 when the kernel does not fit). */
-export function convOutSize(size: number, k: number, stride: number, pad: number, dil: number): number {
-  return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
-}
-
-/**
- * The geometry of conv(X (N, Cin, H, W), W (Cout, Cin, KH, KW)). Throws on invalid options
- * (stride or dilation < 1, negative padding); OH or OW may come out ≤ 0 (callers check).
- */
-export function conv2dGeometry(
-  N: number,
-  Cin: number,
-  H: number,
-  W: number,
-  Cout: number,
-  KH: number,
-  KW: number,
-  opts: Conv2dOptions = {},
-): Conv2dGeometry {
-  const [strideY, strideX] = pair(opts.stride, 1);
-  const [padY, padX] = pair(opts.padding, 0);
-  const [dilY, dilX] = pair(opts.dilation, 1);
-  for (const [name, v, min] of [
-    ['stride', strideY, 1], ['stride', strideX, 1], ['dilation', dilY, 1], ['dilation', dilX, 1], ['padding', padY, 0], ['padding', padX, 0],
-  ] as const) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`conv2d: ${name} must be an integer ≥ ${min}, got ${v}`);
-  }
-  return {
-    N, Cin, H, W, Cout, KH, KW, strideY, strideX, padY, padX, dilY, dilX,
-    OH: convOutSize(H, KH, strideY, padY, dilY),
-    OW: convOutSize(W, KW, strideX, padX, dilX),
-  };
-}
-
-/** Floating-point operations (multiply and add counted separately) of each pass. */
-export interface ConvFlops {
-  forward: number;
-  backwardInput: number;
-  backwardWeight: number;
-  total: number;
-}
-
-/** 2·N·Cout·OH·OW·Cin·KH·KW per pass (the nominal count, padding taps included). */
-export function convFlops(g: Conv2dGeometry): ConvFlops {
-  const f = 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
-  return { forward: f, backwardInput: f, backwardWeight: f, total: 3 * f };
-}
+// The geometry (sizes, options, output sizes, flop counts) lives in src/model/conv_config.ts.
+export {
+  pair,
+  convOutSize,
+  conv2dGeometry,
+  convFlops,
+  type Conv2dGeometry,
+  type Pair,
+  type Conv2dOptions,
+  type ConvFlops,
+} from '../model/conv_config.js';
 
 /** Xs = X1 (+ X2), the summed input of the two-input form. */
 function sumInputs<A extends Arr>(x1: A, x2: A | null | undefined): A {

@@ -32,100 +32,37 @@
  * Pooling layer: max or average, K×K window, stride (default K), no padding; no parameters, no state.
  */
 import { type Arr, sigmoid, zerosLike, checkLen } from './common.js';
-import { makeSurrogate, type Surrogate, type SurrogateKind, type SurrogateSpec } from './surrogate.js';
-import { ltcCellBackwardRef, ltcCellForwardRef, type LtcCellConfig, type LtcState, type SpikeMode } from './ltc.js';
+import { ltcCellBackwardRef, ltcCellForwardRef, type LtcState } from './ltc.js';
 import {
-  type Conv2dGeometry,
-  conv2dGeometry,
   conv2dForwardRef,
   conv2dBackwardInputRef,
   conv2dBackwardWeightAccumulateRef,
 } from './conv2d.js';
 import { channelNormForwardRef, channelNormBackwardRef } from './channel_norm.js';
 import {
-  type Pool2dGeometry,
-  pool2dGeometry,
   maxPool2dForwardRef,
   maxPool2dBackwardRef,
   avgPool2dForwardRef,
   avgPool2dBackwardRef,
 } from './pool2d.js';
+import { convLtcParamShapes, type ConvLtcConfig, type PoolLayerConfig } from '../model/conv_config.js';
 
 // The elementwise LTC cell is shared with the dense layer (src/ref/ltc.ts).
 export { ltcCellForwardRef, ltcCellBackwardRef, type LtcCellConfig } from './ltc.js';
 
+// The layers' description (options, resolved configurations, parameter shapes) lives in
+// src/model/conv_config.ts.
+export {
+  convLtcConfig,
+  convLtcParamShapes,
+  poolLayerConfig,
+  type ConvLtcOptions,
+  type ConvLtcConfig,
+  type PoolOp,
+  type PoolLayerConfig,
+} from '../model/conv_config.js';
+
 // ───────────────────────────── conv LTC layer ─────────────────────────────
-
-export interface ConvLtcOptions {
-  stride?: number; // 1
-  padding?: number; // (K − 1) / 2
-  recurrent?: boolean; // false
-  adapt?: boolean; // true
-  norm?: boolean; // true
-  b0?: number; // 0.1
-  beta?: number; // 1.8
-  thetaFixed?: number; // 0.5
-  surrogate?: SurrogateKind | SurrogateSpec | Surrogate; // 'multi-gaussian'
-  spikeFn?: SpikeMode; // 'heaviside'
-}
-
-/** Resolved configuration of one conv LTC layer. */
-export interface ConvLtcConfig extends LtcCellConfig {
-  type: 'conv';
-  kind: 'ltc';
-  B: number;
-  Cin: number;
-  Hin: number;
-  Win: number;
-  Cout: number;
-  K: number;
-  stride: number;
-  padding: number;
-  Hout: number;
-  Wout: number;
-  /** Input values per sample, Cin·Hin·Win. */
-  D: number;
-  /** Neurons per sample, Cout·Hout·Wout (each state tensor is B × size). */
-  size: number;
-  recurrent: boolean;
-  norm: boolean;
-  /** Conv_x: (B, Cin, Hin, Win) → (B, Cout, Hout, Wout). */
-  gx: Conv2dGeometry;
-  /** Conv_r, Conv_τm, Conv_τa: 'same' K×K, (B, Cout, Hout, Wout) → itself. */
-  gs: Conv2dGeometry;
-}
-
-export function convLtcConfig(B: number, input: readonly [number, number, number], Cout: number, K: number, opts: ConvLtcOptions = {}): ConvLtcConfig {
-  const [Cin, Hin, Win] = input;
-  for (const [n, v] of [['B', B], ['Cin', Cin], ['H', Hin], ['W', Win], ['channels', Cout], ['kernel', K]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`convLtcConfig: ${n} must be a positive integer, got ${v}`);
-  }
-  if (K % 2 !== 1) throw new Error(`convLtcConfig: kernel must be odd (the gate convs are 'same'), got ${K}`);
-  const stride = opts.stride ?? 1;
-  const padding = opts.padding ?? (K - 1) / 2;
-  const gx = conv2dGeometry(B, Cin, Hin, Win, Cout, K, K, { stride, padding });
-  if (gx.OH < 1 || gx.OW < 1) throw new Error(`convLtcConfig: a ${K}×${K} conv with stride ${stride}, padding ${padding} does not fit a ${Hin}×${Win} input`);
-  const gs = conv2dGeometry(B, Cout, gx.OH, gx.OW, Cout, K, K, { stride: 1, padding: (K - 1) / 2 });
-  return {
-    type: 'conv',
-    kind: 'ltc',
-    B, Cin, Hin, Win, Cout, K, stride, padding,
-    Hout: gx.OH,
-    Wout: gx.OW,
-    D: Cin * Hin * Win,
-    size: Cout * gx.OH * gx.OW,
-    recurrent: opts.recurrent ?? false,
-    adapt: opts.adapt ?? true,
-    norm: opts.norm ?? true,
-    b0: opts.b0 ?? 0.1,
-    beta: opts.beta ?? 1.8,
-    thetaFixed: opts.thetaFixed ?? 0.5,
-    surrogate: makeSurrogate(opts.surrogate ?? 'multi-gaussian'),
-    spikeFn: opts.spikeFn ?? 'heaviside',
-    gx,
-    gs,
-  };
-}
 
 export interface ConvLtcParams<A extends Arr = Float32Array> {
   Wx: A; // (Cout, Cin, K, K)
@@ -169,24 +106,6 @@ export interface ConvLtcSaved<A extends Arr = Float32Array> {
   uPre: A; // u'
   theta: A; // θ
   s: A; // spikes
-}
-
-/** Parameter names with their full shapes, in init order: Wx, Wr, bx, Wtm, btm (no norm), Wta, bta (no norm), nm_g, nm_b, na_g, na_b. */
-export function convLtcParamShapes(cfg: Pick<ConvLtcConfig, 'Cin' | 'Cout' | 'K' | 'recurrent' | 'adapt' | 'norm'>): [keyof ConvLtcParams, number[]][] {
-  const { Cin, Cout, K } = cfg;
-  const out: [keyof ConvLtcParams, number[]][] = [['Wx', [Cout, Cin, K, K]]];
-  if (cfg.recurrent) out.push(['Wr', [Cout, Cout, K, K]]);
-  out.push(['bx', [Cout]], ['Wtm', [Cout, Cout, K, K]]);
-  if (!cfg.norm) out.push(['btm', [Cout]]);
-  if (cfg.adapt) {
-    out.push(['Wta', [Cout, Cout, K, K]]);
-    if (!cfg.norm) out.push(['bta', [Cout]]);
-  }
-  if (cfg.norm) {
-    out.push(['nm_g', [Cout]], ['nm_b', [Cout]]);
-    if (cfg.adapt) out.push(['na_g', [Cout]], ['na_b', [Cout]]);
-  }
-  return out;
 }
 
 /** Throws unless params hold exactly the tensors this configuration needs, with the right sizes. */
@@ -337,36 +256,6 @@ export function convLtcBackwardRef<A extends Arr>(
 }
 
 // ───────────────────────────── pooling layer ─────────────────────────────
-
-export type PoolOp = 'max' | 'avg';
-
-/** Resolved configuration of a pooling layer (K×K window, stride, padding 0). */
-export interface PoolLayerConfig {
-  type: 'pool';
-  op: PoolOp;
-  B: number;
-  C: number;
-  Hin: number;
-  Win: number;
-  K: number;
-  stride: number;
-  Hout: number;
-  Wout: number;
-  /** Input values per sample, C·Hin·Win. */
-  D: number;
-  /** Output values per sample, C·Hout·Wout. */
-  size: number;
-  g: Pool2dGeometry;
-}
-
-export function poolLayerConfig(B: number, input: readonly [number, number, number], op: PoolOp, K: number, stride?: number): PoolLayerConfig {
-  const [C, Hin, Win] = input;
-  if (op !== 'max' && op !== 'avg') throw new Error(`poolLayerConfig: op must be "max" or "avg", got ${JSON.stringify(op)}`);
-  const s = stride ?? K;
-  const g = pool2dGeometry(B, C, Hin, Win, { kernel: K, stride: s, padding: 0 });
-  if (g.OH < 1 || g.OW < 1) throw new Error(`poolLayerConfig: a ${K}×${K} window with stride ${s} does not fit a ${Hin}×${Win} input`);
-  return { type: 'pool', op, B, C, Hin, Win, K, stride: s, Hout: g.OH, Wout: g.OW, D: C * Hin * Win, size: C * g.OH * g.OW, g };
-}
 
 /** y (B, C, Hout, Wout) and, for max pooling, the argmax the backward needs. */
 export function poolLayerForwardRef<A extends Arr>(cfg: PoolLayerConfig, x: A): { y: A; argmax: Uint32Array | null } {

@@ -6,5 +6,9 @@ export * from './ltc.js';
 export * from './readout.js';
 export * from './loss.js';
 export * from './optim.js';
-export * from './network.js';
 export * from './conv_ltc.js';
+export * from './tensor_ops.js';
+// graph networks: the node kinds, the interpreter and trainers, the SPEC §7 trace
+export * from './graph_kinds.js';
+export * from './graph.js';
+export * from './trace.js';

@@ -20,64 +20,21 @@
  * In 'smooth' mode ψ = primitive' exactly, so the backward is the true gradient of that forward.
  */
 import { type Arr, sigmoid, zerosLike, checkLen } from './common.js';
-import { makeSurrogate, type Surrogate, type SurrogateKind, type SurrogateSpec } from './surrogate.js';
+import { makeSurrogate, type SurrogateFns } from './surrogate.js';
 import { matmulBackwardWeightAccumulateRef, matmulBackwardInputRef } from './matmul.js';
+import { ltcParamShapes, type LtcCellConfig, type LtcConfig } from '../model/neuron_config.js';
 
-export type NeuronKind = 'ltc' | 'lif' | 'alif';
-/** 'heaviside' is the model; 'smooth' (s = primitive(u' − θ)) exists only for gradient checks. */
-export type SpikeMode = 'heaviside' | 'smooth';
-
-/** User-facing options; everything has a default. */
-export interface LtcOptions {
-  kind?: NeuronKind; // default 'ltc'
-  recurrent?: boolean; // default true
-  /** default: true for 'ltc' and 'alif', false for 'lif'; 'lif' with true or 'alif' with false is an error */
-  adapt?: boolean;
-  b0?: number; // 0.1
-  beta?: number; // 1.8 (β_adapt)
-  thetaFixed?: number; // 0.5 (threshold when adapt is false)
-  surrogate?: SurrogateKind | SurrogateSpec | Surrogate; // 'multi-gaussian'
-  spikeFn?: SpikeMode; // 'heaviside'
-}
-
-/** Resolved configuration of one layer. */
-export interface LtcConfig {
-  kind: NeuronKind;
-  B: number;
-  D: number;
-  H: number;
-  recurrent: boolean;
-  adapt: boolean;
-  b0: number;
-  beta: number;
-  thetaFixed: number;
-  surrogate: Surrogate;
-  spikeFn: SpikeMode;
-}
-
-export function ltcConfig(B: number, D: number, H: number, opts: LtcOptions = {}): LtcConfig {
-  const kind = opts.kind ?? 'ltc';
-  if (kind !== 'ltc' && kind !== 'lif' && kind !== 'alif') throw new Error(`ltcConfig: unknown neuron kind ${JSON.stringify(kind)}`);
-  const adapt = opts.adapt ?? kind !== 'lif';
-  if (kind === 'lif' && adapt) throw new Error(`ltcConfig: kind 'lif' has a fixed threshold (adapt must be false)`);
-  if (kind === 'alif' && !adapt) throw new Error(`ltcConfig: kind 'alif' is adaptive (adapt must be true)`);
-  for (const [n, v] of [['B', B], ['D', D], ['H', H]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`ltcConfig: ${n} must be a positive integer, got ${v}`);
-  }
-  return {
-    kind,
-    B,
-    D,
-    H,
-    recurrent: opts.recurrent ?? true,
-    adapt,
-    b0: opts.b0 ?? 0.1,
-    beta: opts.beta ?? 1.8,
-    thetaFixed: opts.thetaFixed ?? 0.5,
-    surrogate: makeSurrogate(opts.surrogate ?? 'multi-gaussian'),
-    spikeFn: opts.spikeFn ?? 'heaviside',
-  };
-}
+// The layer's description (kinds, options, resolved configuration, parameter shapes) lives in
+// src/model/neuron_config.ts.
+export {
+  ltcConfig,
+  ltcParamShapes,
+  type NeuronKind,
+  type SpikeMode,
+  type LtcOptions,
+  type LtcConfig,
+  type LtcCellConfig,
+} from '../model/neuron_config.js';
 
 export interface LtcParams<A extends Arr = Float32Array> {
   Wx: A; // (H, D)
@@ -124,22 +81,6 @@ export interface LtcSaved<A extends Arr = Float32Array> {
   s: A; // spikes of this step (1/0, or primitive(u' − θ) in smooth mode)
 }
 
-/** Parameter names of a layer with their shapes [rows, cols] (cols = 1 for vectors), in init order. */
-export function ltcParamShapes(cfg: Pick<LtcConfig, 'kind' | 'D' | 'H' | 'recurrent' | 'adapt'>): [keyof LtcParams, number, number][] {
-  const { D, H } = cfg;
-  const out: [keyof LtcParams, number, number][] = [['Wx', H, D]];
-  if (cfg.recurrent) out.push(['Wr', H, H]);
-  out.push(['bx', H, 1]);
-  if (cfg.kind === 'ltc') {
-    out.push(['Wtm', H, 2 * H], ['btm', H, 1]);
-    if (cfg.adapt) out.push(['Wta', H, 2 * H], ['bta', H, 1]);
-  } else {
-    out.push(['pm', H, 1]);
-    if (cfg.adapt) out.push(['pa', H, 1]);
-  }
-  return out;
-}
-
 /** Throws unless params hold exactly the tensors this configuration needs, with the right sizes. */
 export function checkLtcParams(cfg: LtcConfig, p: LtcParams<Arr>): void {
   const shapes = ltcParamShapes(cfg);
@@ -154,8 +95,8 @@ export function checkLtcParams(cfg: LtcConfig, p: LtcParams<Arr>): void {
   }
 }
 
-function spike(cfg: LtcCellConfig, v: number): number {
-  return cfg.spikeFn === 'smooth' ? cfg.surrogate.primitive(v) : v > 0 ? 1 : 0;
+function spike(cfg: LtcCellConfig, psi: SurrogateFns, v: number): number {
+  return cfg.spikeFn === 'smooth' ? psi.primitive(v) : v > 0 ? 1 : 0;
 }
 
 /** One forward step. Pure: returns the next state and the saved tensors. */
@@ -312,17 +253,6 @@ function sumRows<A extends Arr>(a: A, R: number, H: number): A {
 
 // ───────────────────────────── the LTC cell (elementwise part, shared with conv layers) ─────────────────────────────
 
-/** What the elementwise part of an LTC step needs to know (a dense LtcConfig or a ConvLtcConfig). */
-export interface LtcCellConfig {
-  adapt: boolean;
-  b0: number;
-  beta: number;
-  thetaFixed: number;
-  surrogate: Surrogate;
-  spikeFn: SpikeMode;
-}
-
-
 /**
  * The elementwise part of an LTC step (shared by every layer shape; the same arithmetic, in the
  * same order, as ltcForwardRef): from I, τm, τa (null: no adaptation) and the previous state to
@@ -336,6 +266,7 @@ export function ltcCellForwardRef<A extends Arr>(
   prev: LtcState<A>,
 ): { next: LtcState<A>; uPre: A; theta: A } {
   const n = I.length;
+  const psi = makeSurrogate(cfg.surrogate);
   const bNext = zerosLike(I, n);
   const theta = zerosLike(I, n);
   const uPre = zerosLike(I, n);
@@ -352,7 +283,7 @@ export function ltcCellForwardRef<A extends Arr>(
     }
     const m = tm[i]!;
     uPre[i] = (1 - m) * prev.u[i]! + m * I[i]!;
-    s[i] = spike(cfg, uPre[i]! - theta[i]!);
+    s[i] = spike(cfg, psi, uPre[i]! - theta[i]!);
     u[i] = (1 - s[i]!) * uPre[i]!;
   }
   return { next: { u, s, b: bNext }, uPre, theta };
@@ -371,7 +302,7 @@ export function ltcCellBackwardRef<A extends Arr>(
 ): { dI: A; dzm: A; dza: A; duPrev: A; dsPrev: A; dbPrev: A } {
   const { I, tm, ta, uPre, theta, s } = saved;
   const n = I.length;
-  const psi = cfg.surrogate;
+  const psi = makeSurrogate(cfg.surrogate);
   const dI = zerosLike(I, n);
   const dzm = zerosLike(I, n);
   const dza = zerosLike(I, n);

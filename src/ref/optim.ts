@@ -19,25 +19,10 @@
  * in float32) would. All functions are pure: they return new maps.
  */
 import { type Arr, copyMap, zerosMap, zerosLike } from './common.js';
+import type { FpttConfig, OptimizerConfig } from '../model/optim_config.js';
 
-export type OptimizerKind = 'adam' | 'adamax';
-
-export interface OptimizerConfig {
-  kind: OptimizerKind;
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-}
-
-export interface FpttConfig {
-  alpha: number; // 0.1 classification, 0.5 Add task
-  beta: number; // β_fptt
-  clip: number; // c; Infinity disables clipping
-}
-
-export const DEFAULT_OPTIMIZER: Readonly<OptimizerConfig> = { kind: 'adam', lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-export const DEFAULT_FPTT: Readonly<FpttConfig> = { alpha: 0.1, beta: 0.5, clip: 1.0 };
+// The optimiser's configuration (kinds, hyper-parameters, defaults) lives in src/model/optim_config.ts.
+export { DEFAULT_OPTIMIZER, DEFAULT_FPTT, type OptimizerKind, type OptimizerConfig, type FpttConfig } from '../model/optim_config.js';
 
 export interface OptimizerState<A extends Arr = Float32Array> {
   step: number; // updates done so far

@@ -11,55 +11,11 @@
  * Backward references return new arrays (dX overwritten).
  */
 import { type Arr, zerosLike } from './common.js';
-import { pair, type Pair } from './conv2d.js';
+import { avgPoolDivisor, NO_ARGMAX, type Pool2dGeometry } from '../model/conv_config.js';
 
-export interface Pool2dGeometry {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  KH: number;
-  KW: number;
-  strideY: number;
-  strideX: number;
-  padY: number;
-  padX: number;
-  /** Average pooling divides by KH·KW (true) or by the taps inside the image (false). */
-  countIncludePad: boolean;
-  OH: number;
-  OW: number;
-}
-
-export interface Pool2dOptions {
-  /** Window size. */
-  kernel: Pair;
-  /** Default: the window size. */
-  stride?: Pair;
-  /** Default 0. */
-  padding?: Pair;
-  /** Average pooling only; default true (PyTorch's default). */
-  countIncludePad?: boolean;
-}
-
-export const NO_ARGMAX = 0xffffffff;
-
-/** Pool geometry of X (N, C, H, W); throws on invalid options. OH or OW may be ≤ 0 (callers check). */
-export function pool2dGeometry(N: number, C: number, H: number, W: number, opts: Pool2dOptions): Pool2dGeometry {
-  const [KH, KW] = pair(opts.kernel, 1);
-  const [strideY, strideX] = pair(opts.stride ?? opts.kernel, 1);
-  const [padY, padX] = pair(opts.padding, 0);
-  for (const [name, v, min] of [
-    ['kernel', KH, 1], ['kernel', KW, 1], ['stride', strideY, 1], ['stride', strideX, 1], ['padding', padY, 0], ['padding', padX, 0],
-  ] as const) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`pool2d: ${name} must be an integer ≥ ${min}, got ${v}`);
-  }
-  return {
-    N, C, H, W, KH, KW, strideY, strideX, padY, padX,
-    countIncludePad: opts.countIncludePad ?? true,
-    OH: Math.floor((H + 2 * padY - KH) / strideY) + 1,
-    OW: Math.floor((W + 2 * padX - KW) / strideX) + 1,
-  };
-}
+// The geometry (sizes, options, the empty-window argmax, the average's divisor) lives in
+// src/model/conv_config.ts.
+export { pool2dGeometry, avgPoolDivisor, NO_ARGMAX, type Pool2dGeometry, type Pool2dOptions } from '../model/conv_config.js';
 
 /** Y = max over each window, and the argmax (index iy·W + ix in the plane). */
 export function maxPool2dForwardRef<A extends Arr>(
@@ -113,16 +69,6 @@ export function maxPool2dBackwardRef<A extends Arr>(
     }
   }
   return dx;
-}
-
-/** Divisor of the average of window (oy, ox). */
-export function avgPoolDivisor(g: Pool2dGeometry, oy: number, ox: number): number {
-  if (g.countIncludePad) return g.KH * g.KW;
-  const y0 = oy * g.strideY - g.padY;
-  const x0 = ox * g.strideX - g.padX;
-  const ny = Math.min(y0 + g.KH, g.H) - Math.max(y0, 0);
-  const nx = Math.min(x0 + g.KW, g.W) - Math.max(x0, 0);
-  return Math.max(1, Math.max(ny, 0) * Math.max(nx, 0));
 }
 
 /** Y = mean of each window (see the divisor above). */

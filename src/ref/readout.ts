@@ -11,13 +11,10 @@
  */
 import { type Arr, sigmoid, zerosLike, checkLen } from './common.js';
 import { matmulForwardRef, matmulBackwardInputRef, matmulBackwardWeightAccumulateRef } from './matmul.js';
+import { readoutParamShapes, type LinearHeadConfig, type ReadoutConfig } from '../model/readout_config.js';
 
-export interface ReadoutConfig {
-  B: number;
-  H: number; // width of the spiking layer read
-  C: number; // classes
-  liquid: boolean;
-}
+// The output layers' description (configurations, parameter shapes) lives in src/model/readout_config.ts.
+export { readoutParamShapes, type ReadoutConfig, type LinearHeadConfig } from '../model/readout_config.js';
 
 export interface ReadoutParams<A extends Arr = Float32Array> {
   Wo: A; // (C, H)
@@ -39,15 +36,6 @@ export interface ReadoutGrads<A extends Arr = Float32Array> {
 export interface ReadoutSaved<A extends Arr = Float32Array> {
   z: A;
   to: A; // τo (non-liquid: σ(po) broadcast over the batch)
-}
-
-/** Parameter names with shapes [rows, cols], in init order. */
-export function readoutParamShapes(cfg: Pick<ReadoutConfig, 'H' | 'C' | 'liquid'>): [keyof ReadoutParams, number, number][] {
-  const { H, C } = cfg;
-  const out: [keyof ReadoutParams, number, number][] = [['Wo', C, H], ['bo', C, 1]];
-  if (cfg.liquid) out.push(['Wto', C, 2 * C], ['bto', C, 1]);
-  else out.push(['po', C, 1]);
-  return out;
 }
 
 function checkReadoutParams(cfg: ReadoutConfig, p: ReadoutParams<Arr>): void {
@@ -145,12 +133,6 @@ export function readoutBackwardRef<A extends Arr>(
   matmulBackwardWeightAccumulateRef(dz, s, B, C, H, grads.dWo, grads.dbo);
   const ds = matmulBackwardInputRef(dz, params.Wo, B, C, H);
   return { grads, ds, doPrev };
-}
-
-export interface LinearHeadConfig {
-  B: number;
-  H: number;
-  O: number; // outputs (1 for the Add task)
 }
 
 export interface LinearHeadParams<A extends Arr = Float32Array> {

@@ -17,22 +17,21 @@
  * with N(x; μ, s) = exp(−(x−μ)²/(2s²)) / (√(2π)·s) and Φ the standard normal CDF, Φ(z) = ½·erfc(−z/√2).
  */
 
-export type SurrogateKind = 'multi-gaussian' | 'gaussian' | 'fast-sigmoid';
+import {
+  fastSigmoidParams,
+  gaussianParams,
+  multiGaussianParams,
+  resolveSurrogate,
+  type Surrogate,
+  type SurrogateKind,
+  type SurrogateSpec,
+} from '../model/neuron_config.js';
 
-/** A surrogate by name, with optional constants (those not given take the defaults above). */
-export interface SurrogateSpec {
-  kind: SurrogateKind;
-  gamma?: number;
-  sigma?: number;
-  k?: number;
-  h?: number;
-  alpha?: number;
-}
+// The description (kinds, constants, defaults) lives in src/model/neuron_config.ts.
+export type { SurrogateKind, SurrogateSpec, Surrogate } from '../model/neuron_config.js';
 
-export interface Surrogate {
-  readonly kind: SurrogateKind;
-  /** All constants, defaults filled in. */
-  readonly params: Readonly<Record<string, number>>;
+/** A resolved surrogate with its functions (the CPU reference's form of a Surrogate). */
+export interface SurrogateFns extends Surrogate {
   /** ψ(x), the stand-in for H'(x). */
   grad(x: number): number;
   /** A smooth function whose derivative is exactly grad(x). */
@@ -114,11 +113,8 @@ export function normalCdf(z: number): number {
 
 export function multiGaussianSurrogate(
   opts: { gamma?: number; sigma?: number; k?: number; h?: number } = {},
-): Surrogate {
-  const gamma = opts.gamma ?? 0.5;
-  const sigma = opts.sigma ?? 0.3;
-  const k = opts.k ?? 6;
-  const h = opts.h ?? 0.15;
+): SurrogateFns {
+  const { gamma, sigma, k, h } = multiGaussianParams(opts);
   const ks = k * sigma;
   return {
     kind: 'multi-gaussian',
@@ -132,9 +128,8 @@ export function multiGaussianSurrogate(
   };
 }
 
-export function gaussianSurrogate(opts: { gamma?: number; sigma?: number } = {}): Surrogate {
-  const gamma = opts.gamma ?? 0.5;
-  const sigma = opts.sigma ?? 0.5;
+export function gaussianSurrogate(opts: { gamma?: number; sigma?: number } = {}): SurrogateFns {
+  const { gamma, sigma } = gaussianParams(opts);
   return {
     kind: 'gaussian',
     params: { gamma, sigma },
@@ -143,9 +138,8 @@ export function gaussianSurrogate(opts: { gamma?: number; sigma?: number } = {})
   };
 }
 
-export function fastSigmoidSurrogate(opts: { gamma?: number; alpha?: number } = {}): Surrogate {
-  const gamma = opts.gamma ?? 1;
-  const alpha = opts.alpha ?? 10;
+export function fastSigmoidSurrogate(opts: { gamma?: number; alpha?: number } = {}): SurrogateFns {
+  const { gamma, alpha } = fastSigmoidParams(opts);
   return {
     kind: 'fast-sigmoid',
     params: { gamma, alpha },
@@ -157,17 +151,20 @@ export function fastSigmoidSurrogate(opts: { gamma?: number; alpha?: number } = 
   };
 }
 
-/** A surrogate from a name or a spec; an existing Surrogate is returned as is. */
-export function makeSurrogate(spec: SurrogateKind | SurrogateSpec | Surrogate): Surrogate {
-  if (typeof spec !== 'string' && 'grad' in spec) return spec;
-  const s: SurrogateSpec = typeof spec === 'string' ? { kind: spec } : spec;
+/**
+ * A surrogate with its functions from a name, a spec or a resolved Surrogate (its kind and
+ * constants); one that already has its functions (a SurrogateFns) is returned as is.
+ */
+export function makeSurrogate(spec: SurrogateKind | SurrogateSpec | Surrogate): SurrogateFns {
+  if (typeof spec !== 'string' && 'grad' in spec) return spec as SurrogateFns;
+  const s = resolveSurrogate(spec);
   switch (s.kind) {
     case 'multi-gaussian':
-      return multiGaussianSurrogate(s);
+      return multiGaussianSurrogate(s.params);
     case 'gaussian':
-      return gaussianSurrogate(s);
+      return gaussianSurrogate(s.params);
     case 'fast-sigmoid':
-      return fastSigmoidSurrogate(s);
+      return fastSigmoidSurrogate(s.params);
     default:
       throw new Error(`unknown surrogate kind ${JSON.stringify((s as { kind: unknown }).kind)}`);
   }

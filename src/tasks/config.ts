@@ -25,9 +25,10 @@
  * Every check throws a ConfigError naming the field, e.g. `config.json: trainer.K = 300 is larger
  * than trainer.steps (T = 200)`.
  */
-import { netConfig, type HeadSpec, type NetLayerSpec, type NetSpec } from '../ref/network.js';
-import type { OptimizerConfig, FpttConfig } from '../ref/optim.js';
-import type { SurrogateKind } from '../ref/surrogate.js';
+import { netConfig } from '../model/graph.js';
+import type { HeadSpec, NetLayerSpec, NetSpec } from '../model/spec.js';
+import type { OptimizerConfig, FpttConfig } from '../model/optim_config.js';
+import type { SurrogateKind } from '../model/neuron_config.js';
 
 export const TASK_NAMES = ['add', 'smnist', 'psmnist', 'rmnist', 'fmnist', 'nmnist', 'dvsgesture'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];

@@ -14,7 +14,7 @@
  * α = 0.1); Fashion-MNIST, N-MNIST and DVS-Gesture use dense layers for now (the paper's
  * networks are convolutional).
  */
-import { DEFAULT_OPTIMIZER } from '../ref/optim.js';
+import { DEFAULT_OPTIMIZER } from '../model/optim_config.js';
 import { ConfigError, TASK_NAMES, type RunConfig, type TaskName, type TaskShape } from './config.js';
 
 export interface TaskPreset {

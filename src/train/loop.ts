@@ -9,8 +9,7 @@
  *     evaluation uses W̄ without committing it (W is swapped out and restored exactly);
  *   - tasks without epochs (Add task): every `evalEvery` iterations and at the end, on the same
  *     fixed seeded evaluation batches, with the current W (and W̄ beside it with `evalMean`).
- * Evaluation metrics are computed on the host from the last step's outputs (readback is fine
- * there), so a smaller last batch is padded and the padding is not counted.
+ * How a split is evaluated, and its metrics: src/train/evaluate.ts.
  *
  * Stop requests (Ctrl-C, SIGTERM) are honoured after the current chunk (one FPTT update), not
  * at the next log point. Submits do not wait for the GPU, so a free-running host would queue a
@@ -30,13 +29,14 @@
  * into that chunk (`sequenceState`, written back in place of a fresh initial state): the next
  * chunk reads nothing else that the previous one left, so this resume is bit-exact too.
  */
-import type { Batch, BatchSourceState } from '../data/dataset.js';
+import type { BatchSourceState } from '../data/dataset.js';
 import { rngStateFromJson, rngStateToJson } from '../data/dataset.js';
 import type { ScheduleConfig } from '../tasks/config.js';
 import type { TaskData } from '../tasks/data.js';
 import { Rng } from '../util/rng.js';
 import type { SequenceBatchSource, Trainer } from './trainer.js';
 import { NonFiniteError, quantityText } from './nonfinite.js';
+import { evaluateMeanParams, evaluateParams, evaluationRecord, finiteOrNull, round3, type EvalMetrics, type EvalWeights } from './evaluate.js';
 
 export interface MetricRecord {
   kind: 'train' | 'eval';
@@ -174,31 +174,6 @@ interface InFlight {
 const yieldNow = (): Promise<void> =>
   new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
-
-/** A batch as the trainer's source, padded to B rows by repeating its own rows. */
-export function paddedSource(batch: Batch, B: number): SequenceBatchSource {
-  const n = batch.size;
-  const D = batch.inputSize;
-  if (n > B) throw new Error(`paddedSource: batch of ${n} is larger than the network's batch ${B}`);
-  const labels = new Int32Array(B);
-  for (let r = 0; r < B; r++) labels[r] = batch.labels[r % n]!;
-  let targets: Float32Array | undefined;
-  if (batch.targets) {
-    targets = new Float32Array(B);
-    for (let r = 0; r < B; r++) targets[r] = batch.targets[r % n]!;
-  }
-  return {
-    fillStep(t: number, out: Float32Array) {
-      batch.fillStep(t, out, 0);
-      for (let r = n; r < B; r++) out.copyWithin(r * D, (r % n) * D, (r % n) * D + D);
-    },
-    labels,
-    ...(targets ? { targets } : {}),
-  };
-}
-
 export class TrainingLoop {
   readonly trainer: Trainer;
   readonly data: TaskData;
@@ -293,11 +268,7 @@ export class TrainingLoop {
   /** A mid-sequence snapshot's network state must hold every state tensor of this network, sized for it. */
   private checkSequenceState(state: Record<string, Float32Array>): void {
     const net = this.trainer.net;
-    const want = new Map<string, number>();
-    net.layers.forEach((l, i) => {
-      for (const c of l.stateNames) want.set(`l${i}.${c}`, l.stateTensor(0, c).byteLength / 4);
-    });
-    if (net.readout) want.set('o', net.readout.o[0]!.byteLength / 4);
+    const want = new Map<string, number>(net.cfg.stateShapes.map((s) => [s.name, s.size]));
     for (const [name, n] of want) {
       const v = state[name];
       if (!v) throw new Error(`TrainingLoop: the snapshot's network state lacks "${name}" (it holds ${Object.keys(state).join(', ') || 'nothing'})`);
@@ -363,9 +334,9 @@ export class TrainingLoop {
       kind: 'train',
       epoch,
       step: this.counters.iteration,
-      loss: finite(m.loss),
-      ...(this.classification ? { accuracy: finite(m.accuracy) } : { mse: finite(m.mse) }),
-      gradNorm: finite(m.gradNorm),
+      loss: finiteOrNull(m.loss),
+      ...(this.classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
+      gradNorm: finiteOrNull(m.gradNorm),
       stepsPerSec: Number.isFinite(sps) ? +sps.toPrecision(4) : 0,
       time: round3(this.time),
     };
@@ -374,91 +345,27 @@ export class TrainingLoop {
     this.windowStart = this.now();
   }
 
-  /** Evaluate the current W over the task's evaluation batches (host-side metrics). */
-  async evaluateCurrent(): Promise<{ loss: number; accuracy: number; mse: number; samples: number }> {
-    const tr = this.trainer;
-    const B = tr.net.cfg.B;
-    const rng = new Rng(this.evalStateSeed);
-    let n = 0;
-    let lossSum = 0;
-    let correct = 0;
-    let sq = 0;
-    for (const batch of this.data.evalBatches()) {
-      const src = paddedSource(batch, B);
-      tr.evaluateSequence(src, rng);
-      const rows = batch.size;
-      if (this.classification) {
-        const r = tr.net.readout!;
-        const o = await tr.engine.read(r.o[0]!);
-        const C = r.C;
-        for (let b = 0; b < rows; b++) {
-          const y = batch.labels[b]!;
-          let mx = -Infinity;
-          let arg = 0;
-          for (let c = 0; c < C; c++) {
-            const v = o[b * C + c]!;
-            if (v > mx) {
-              mx = v;
-              arg = c;
-            }
-          }
-          let sum = 0;
-          for (let c = 0; c < C; c++) sum += Math.exp(o[b * C + c]! - mx);
-          lossSum += -(o[b * C + y]! - mx - Math.log(sum));
-          if (arg === y) correct++;
-        }
-      } else {
-        const h = tr.net.linear!;
-        const pred = await tr.engine.read(h.pred[0]!);
-        const O = h.O;
-        for (let b = 0; b < rows; b++) {
-          for (let k = 0; k < O; k++) {
-            const d = pred[b * O + k]! - batch.targets![b * O + k]!;
-            sq += d * d / O;
-          }
-        }
-      }
-      n += rows;
-    }
-    await tr.readMetrics(); // discard what the evaluation added to the training accumulators
-    if (n === 0) return { loss: NaN, accuracy: NaN, mse: NaN, samples: 0 };
-    return this.classification
-      ? { loss: lossSum / n, accuracy: correct / n, mse: NaN, samples: n }
-      : { loss: sq / n, accuracy: NaN, mse: sq / n, samples: n };
+  /** Evaluate the current W over the task's evaluation batches (src/train/evaluate.ts). */
+  evaluateCurrent(): Promise<EvalMetrics> {
+    return evaluateParams(this.trainer, this.data, this.evalStateSeed);
   }
 
-  /** Evaluate W̄ without changing the training state: W is saved, replaced by W̄, then restored exactly. */
-  async evaluateMean(): Promise<{ loss: number; accuracy: number; mse: number; samples: number }> {
-    const arena = this.trainer.arena;
-    if (!arena.hasFptt) return this.evaluateCurrent();
-    const saved = await arena.readAll('param');
-    arena.writeAll('param', await arena.readAll('mean'));
-    try {
-      return await this.evaluateCurrent();
-    } finally {
-      arena.writeAll('param', saved);
-    }
+  /** Evaluate W̄ without changing the training state (W is swapped out and restored exactly). */
+  evaluateMean(): Promise<EvalMetrics> {
+    return evaluateMeanParams(this.trainer, this.data, this.evalStateSeed);
   }
 
-  private async evaluate(weights: 'current' | 'mean-swap' | 'committed', epoch: number): Promise<void> {
+  private async evaluate(weights: EvalWeights, epoch: number): Promise<void> {
     this.progress('eval');
     const t0 = this.now();
-    const m = weights === 'mean-swap' ? await this.evaluateMean() : await this.evaluateCurrent();
-    const r: MetricRecord = {
-      kind: 'eval',
+    const r = await evaluationRecord(this.trainer, this.data, {
+      weights,
       epoch,
       step: this.counters.iteration,
-      loss: finite(m.loss),
-      ...(this.classification ? { accuracy: finite(m.accuracy) } : { mse: finite(m.mse) }),
-      samples: m.samples,
-      weights: weights === 'current' || !this.trainer.arena.hasFptt ? 'W' : 'mean',
-      time: round3(this.time),
-    };
-    if (weights === 'current' && this.opts.evalMean && this.trainer.arena.hasFptt) {
-      const mm = await this.evaluateMean();
-      r.lossMean = finite(mm.loss);
-      if (!this.classification) r.mseMean = finite(mm.mse);
-    }
+      evalMean: !!this.opts.evalMean,
+      stateSeed: this.evalStateSeed,
+      time: () => this.time,
+    });
     this.counters.lastEval = this.counters.iteration;
     await this.emit(r);
     // evaluation time is not training time for the rate

@@ -5,7 +5,7 @@
  * layer spends minutes and gigabytes drawing its initial weights on the host before the first
  * device limit is hit (or fails with "Invalid typed array length").
  *
- * Device bytes mirror what the Trainer allocates (see src/gpu/arena.ts, src/model/*.ts,
+ * Device bytes mirror what the Trainer allocates (see src/kernels/arena.ts, src/model/*.ts,
  * src/kernels/fptt_update.ts): every buffer rounded as Engine.createBuffer rounds it (to 16 bytes,
  * at least 16); the parameter arena (each tensor at a multiple of minStorageBufferOffsetAlignment;
  * 6 flat buffers for FPTT — W, ∇, W̄, λ, m, v — and 4 for BPTT); per chunk position the layers'
@@ -20,7 +20,10 @@
  * GPU (the arena's copy and its flat upload array); a checkpoint holds five kinds of tensors
  * read back plus the encoded file. The estimate is the larger of the two phases.
  */
-import { netConfig, netParamShapes, type LayerConfig, type NetSpec } from '../ref/network.js';
+import { netConfig, type GraphNode } from '../model/graph.js';
+import type { NetSpec } from '../model/spec.js';
+import type { ConvLtcConfig, PoolLayerConfig } from '../model/conv_config.js';
+import type { LtcConfig } from '../model/neuron_config.js';
 import { chunkBounds } from './chunks.js';
 import { CHUNK_LANES, UPDATE_UNIFORM_FIELDS } from '../kernels/fptt_update.js';
 
@@ -49,8 +52,8 @@ export function evaluationBlockSteps(stepFloats: number): number {
 export interface MemoryItem {
   /** What it is: 'Wr', 'state (u, s, b)', 'parameter arena (W)', … */
   what: string;
-  /** Layer index, or null for the head / the arena / the update. */
-  layer: number | null;
+  /** The node it belongs to, or null for the arena / the inputs / the update. */
+  node: string | null;
   /** Device bytes of one buffer (as allocated), times `count`. */
   bytes: number;
   count: number;
@@ -74,7 +77,7 @@ export interface MemoryEstimate {
   /** Every buffer kind, for the breakdown and the per-binding check. */
   items: MemoryItem[];
   /** The parameter tensors by name with their bytes (each is bound on its own). */
-  tensors: { name: string; layer: number | null; bytes: number; elements: number }[];
+  tensors: { name: string; node: string | null; bytes: number; elements: number }[];
   /** Elements of the flat parameter arena, padding included. */
   arenaElements: number;
 }
@@ -112,16 +115,57 @@ const MM_W_U = uni(12);
 const NEURON_U = 64; // neuronParams: B, H, cs, flags and the neuron's constants (≤ 16 words)
 const SMALL_U = uni(4);
 
-/** Uniform bytes of one step's forward and backward dispatches of layer l (prev: j > 0; input: layer > 0). */
-function layerStepUniforms(l: LayerConfig, prev: boolean, input: boolean): { fwd: number; bwd: number } {
-  if (l.type === 'pool') return { fwd: SMALL_U, bwd: input ? SMALL_U : 0 };
-  if (l.type === 'conv') {
+const COPY_U = uni(9); // channel_copy (tensor_ops.wgsl)
+
+/**
+ * Uniform bytes of one step's forward and backward dispatches of node g (prev: j > 0; hasLoss:
+ * this head has a loss at the step). Mirrors the node classes of src/model/ (a kind added there
+ * needs its line here).
+ */
+function nodeStepUniforms(g: GraphNode, prev: boolean, hasLoss: boolean): { fwd: number; bwd: number } {
+  const input = g.from[0] !== 'input';
+  const k = g.from.length;
+  switch (g.kind) {
+    case 'pool':
+      return { fwd: SMALL_U, bwd: input ? SMALL_U : 0 };
+    case 'conv':
+    case 'dense':
+      return layerStepUniforms(g.cfg, prev, input, g.kind === 'conv');
+    case 'add':
+      return { fwd: SMALL_U * (k - 1), bwd: COPY_U * g.from.filter((f) => f !== 'input').length };
+    case 'concat':
+      return { fwd: COPY_U * k, bwd: COPY_U * g.from.filter((f) => f !== 'input').length };
+    case 'split':
+      return { fwd: COPY_U, bwd: input ? COPY_U : 0 };
+    case 'upsample':
+      return { fwd: SMALL_U, bwd: input ? SMALL_U : 0 };
+    case 'readout': {
+      const liquid = (g.cfg as { liquid: boolean }).liquid;
+      return {
+        fwd: MM_FWD_U * (liquid ? 2 : 1) + SMALL_U,
+        bwd: SMALL_U + (liquid ? MM_IN_U * (1 + (prev ? 1 : 0)) + 2 * MM_W_U : SMALL_U) + MM_W_U + MM_IN_U,
+      };
+    }
+    case 'linear':
+      return { fwd: MM_FWD_U, bwd: hasLoss ? MM_W_U + MM_IN_U : 0 };
+    case 'conv_head':
+      return { fwd: MATMUL_U, bwd: hasLoss ? 2 * MATMUL_U : 0 };
+    default:
+      throw new Error(`memory estimate: no entry for node kind "${g.kind}" (src/train/memory_estimate.ts)`);
+  }
+}
+
+/** Uniform bytes of one step of a dense or conv spiking layer. */
+function layerStepUniforms(lc: unknown, prev: boolean, input: boolean, conv: boolean): { fwd: number; bwd: number } {
+  if (conv) {
+    const l = lc as ConvLtcConfig;
     const gates = l.adapt ? 2 : 1;
     const fwd = MATMUL_U * (1 + (l.recurrent ? 1 : 0) + gates * (1 + (l.norm ? 1 : 0))) + NEURON_U;
     const perGate = MATMUL_U * 2 + SMALL_U * (prev ? 2 : 1) + (l.norm ? MATMUL_U : 0);
     const bwd = NEURON_U + gates * perGate + MATMUL_U * (1 + (l.recurrent ? (prev ? 2 : 1) : 0) + (input ? 1 : 0));
     return { fwd, bwd };
   }
+  const l = lc as LtcConfig;
   const liquid = l.kind === 'ltc';
   // the two gates of an adaptive layer are one batched dispatch each way (src/model/dense_layer.ts)
   // and a recurrent layer's I = x·Wxᵀ + s·Wrᵀ + b is one dispatch (split weights)
@@ -145,21 +189,20 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   const slots = Math.max(...lengths);
   const alignF = device.minStorageBufferOffsetAlignment / 4;
   const items: MemoryItem[] = [];
-  const add = (what: string, layer: number | null, bytes: number, count = 1, binding = true) => {
-    if (count > 0) items.push({ what, layer, bytes: buf(bytes), count, binding });
+  const add = (what: string, node: string | null, bytes: number, count = 1, binding = true) => {
+    if (count > 0) items.push({ what, node, bytes: buf(bytes), count, binding });
   };
   /** A Slot: `n` components of B×size, each at a stride padded to the alignment. */
   const slot = (comps: number, size: number) => comps * Math.max(alignF, Math.ceil((B * size) / alignF) * alignF) * 4;
 
   // parameters: one flat arena per kind, each tensor at an aligned offset
-  const shapes = netParamShapes(cfg);
+  const shapes = cfg.paramShapes;
   const tensors: MemoryEstimate['tensors'] = [];
   let arenaElements = 0;
   let parameters = 0;
   for (const p of shapes) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    const m = /^l(\d+)\./.exec(p.name);
-    tensors.push({ name: p.name, layer: m ? Number(m[1]) : null, bytes: 4 * n, elements: n });
+    tensors.push({ name: p.name, node: p.node, bytes: 4 * n, elements: n });
     parameters += n;
     arenaElements = Math.ceil((arenaElements + n) / alignF) * alignF;
   }
@@ -168,49 +211,73 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   add('parameter segment table', null, 8 * shapes.length);
   if (opts.captureGradients) add('gradient snapshot', null, 4 * arenaElements);
 
-  // layers
-  cfg.layers.forEach((l, i) => {
-    const size = l.type === 'pool' ? l.size : l.type === 'conv' ? l.size : l.H;
-    if (l.type === 'pool') {
-      add('pooled output', i, 4 * B * size, slots);
-      if (l.op === 'max') add('argmax', i, 4 * B * size, slots);
-      add('pooled output gradient', i, 4 * B * size);
-      return;
-    }
-    add('state (u, s, b)', i, slot(3, size), slots + 1);
-    add('input current I', i, 4 * B * size, slots);
-    add('gates (τm, τa, u′)', i, slot(3, size), slots);
-    add('dI', i, 4 * B * size);
-    add('gate gradients', i, slot(2, size));
-    add('state gradients', i, slot(3, size), 2);
-    if (l.type === 'conv') {
-      const gates = l.adapt ? 2 : 1;
-      if (l.norm) {
-        add('gate pre-norm values', i, 4 * B * size, gates * slots);
-        add('norm statistics', i, 4 * B * l.Cout, 2 * gates * slots);
+  // nodes (mirrors src/model/: dense_layer, conv_layer, nodes/tensor_ops, nodes/heads)
+  let outputs = 1;
+  for (const g of cfg.nodes) {
+    const i = g.name;
+    switch (g.kind) {
+      case 'pool': {
+        const l = g.cfg as PoolLayerConfig;
+        add('pooled output', i, 4 * B * l.size, slots);
+        if (l.op === 'max') add('argmax', i, 4 * B * l.size, slots);
+        add('pooled output gradient', i, 4 * B * l.size);
+        break;
       }
-      add('norm / sum gradients', i, 4 * B * size, 2);
+      case 'dense':
+      case 'conv': {
+        const size = g.kind === 'conv' ? (g.cfg as ConvLtcConfig).size : (g.cfg as LtcConfig).H;
+        add('state (u, s, b)', i, slot(3, size), slots + 1);
+        add('input current I', i, 4 * B * size, slots);
+        add('gates (τm, τa, u′)', i, slot(3, size), slots);
+        add('dI', i, 4 * B * size);
+        add('gate gradients', i, slot(2, size));
+        add('state gradients', i, slot(3, size), 2);
+        if (g.kind === 'conv') {
+          const l = g.cfg as ConvLtcConfig;
+          const gates = l.adapt ? 2 : 1;
+          if (l.norm) {
+            add('gate pre-norm values', i, 4 * B * size, gates * slots);
+            add('norm statistics', i, 4 * B * l.Cout, 2 * gates * slots);
+          }
+          add('norm / sum gradients', i, 4 * B * size, 2);
+        }
+        break;
+      }
+      case 'add':
+      case 'concat':
+      case 'split':
+      case 'upsample': {
+        const size = g.outShape.reduce((a, b) => a * b, 1);
+        add('output', i, 4 * B * size, slots);
+        add('output gradient', i, 4 * B * size);
+        break;
+      }
+      case 'readout': {
+        const C = (g.cfg as { C: number }).C;
+        outputs = Math.max(outputs, C);
+        add('readout o', i, 4 * B * C, slots + 1);
+        add('readout z, to, dloss', i, 4 * B * C, 3 * slots);
+        add('readout gradients', i, 4 * B * C, 4);
+        add('labels', i, 4 * B);
+        if (opts.oracle && g === cfg.heads[0]) add('oracle Q', i, 4 * B * C);
+        add('metrics', i, 32);
+        break;
+      }
+      case 'linear':
+      case 'conv_head': {
+        const O = g.head!.outputs;
+        outputs = Math.max(outputs, O);
+        add('head prediction, dpred', i, 4 * B * O, 2 * slots);
+        add('head target', i, 4 * B * O);
+        add('metrics', i, 32);
+        break;
+      }
+      default:
+        throw new Error(`memory estimate: no entry for node kind "${g.kind}" (src/train/memory_estimate.ts)`);
     }
-  });
+  }
   add('inputs', null, 4 * B * D, slots);
   add('evaluation inputs (staged steps)', null, 4 * B * D * evaluationBlockSteps(B * D));
-  const head = cfg.head;
-  let outputs: number;
-  if (head.kind === 'readout') {
-    const C = head.cfg.C;
-    outputs = C;
-    add('readout o', null, 4 * B * C, slots + 1);
-    add('readout z, to, dloss', null, 4 * B * C, 3 * slots);
-    add('readout gradients', null, 4 * B * C, 4);
-    add('labels', null, 4 * B);
-    if (opts.oracle) add('oracle Q', null, 4 * B * C);
-  } else {
-    const O = head.cfg.O;
-    outputs = O;
-    add('head prediction, dpred', null, 4 * B * O, 2 * slots);
-    add('head target', null, 4 * B * O);
-  }
-  add('metrics', null, 32);
 
   // the update: partial sums per piece of the arena (WG·CHUNK_LANES elements per piece), state, piece table
   const piece = device.workgroupSize * CHUNK_LANES;
@@ -222,40 +289,33 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   if (opts.method !== 'fptt') add('update placeholders', null, 16, 2);
   const bufferBytes = items.reduce((a, it) => a + it.bytes * it.count, 0);
 
-  // uniforms: each cached (position, role) dispatch list owns its uniform buffers
-  const headFwd = head.kind === 'readout' ? MM_FWD_U * (head.cfg.liquid ? 2 : 1) + SMALL_U : MM_FWD_U;
-  const headBwd = (prev: boolean, hasLoss: boolean) =>
-    head.kind === 'readout'
-      ? SMALL_U + (head.cfg.liquid ? MM_IN_U * (1 + (prev ? 1 : 0)) + 2 * MM_W_U : SMALL_U) + MM_W_U + MM_IN_U
-      : hasLoss
-        ? MM_W_U + MM_IN_U
-        : 0;
-  const stepUniforms = (j: number, hasLoss: boolean) => {
-    let fwd = headFwd;
-    let bwd = headBwd(j > 0, hasLoss);
-    cfg.layers.forEach((l, i) => {
-      const u = layerStepUniforms(l, j > 0, i > 0);
-      fwd += u.fwd;
-      bwd += u.bwd;
-    });
-    return { fwd, bwd };
-  };
+  // uniforms: each cached (position, role) dispatch list owns its uniform buffers; a role is
+  // (position, chunk end, which heads have a loss there), as in SpikingNetwork.backward
+  const heads = cfg.heads;
+  const lossAt = (h: GraphNode, j: number, L: number) => (opts.method === 'fptt' ? j === L - 1 : h.head!.loss === 'xent' || j === L - 1);
   const roles = new Set<string>();
-  const lossPositions = new Set<number>([0]);
-  const classification = head.kind === 'readout';
+  const lossPositions = heads.map(() => new Set<number>());
   for (const L of lengths) {
     for (let j = 0; j < L; j++) {
-      const isEnd = j === L - 1;
-      const hasLoss = opts.method === 'fptt' ? isEnd : classification || isEnd;
-      roles.add(`${j}:${isEnd ? 1 : 0}:${hasLoss ? 1 : 0}`);
-      if (hasLoss) lossPositions.add(j);
+      const mask = heads.map((h, k) => {
+        const has = lossAt(h, j, L);
+        if (has) lossPositions[k]!.add(j);
+        return has ? 1 : 0;
+      });
+      roles.add(`${j}:${j === L - 1 ? 1 : 0}:${mask.join('')}`);
     }
   }
-  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.size * SMALL_U * 2; // update dispatches, losses
-  for (let j = 0; j < slots; j++) uniformBytes += stepUniforms(j, false).fwd;
+  // the evaluation uses position 0's loss
+  for (const p of lossPositions) p.add(0);
+  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.reduce((a, p) => a + p.size, 0) * SMALL_U * 2; // update dispatches, losses
+  for (let j = 0; j < slots; j++) for (const g of cfg.nodes) uniformBytes += nodeStepUniforms(g, j > 0, false).fwd;
   for (const r of roles) {
-    const [j, , hl] = r.split(':').map(Number) as [number, number, number];
-    uniformBytes += stepUniforms(j, hl === 1).bwd;
+    const [js, , mask] = r.split(':') as [string, string, string];
+    const j = Number(js);
+    for (const g of cfg.nodes) {
+      const k = heads.indexOf(g);
+      uniformBytes += nodeStepUniforms(g, j > 0, k >= 0 && mask[k] === '1').bwd;
+    }
   }
 
   // staging kept by the readback pool: metrics + update state, the output of an evaluation, the arena
@@ -286,15 +346,15 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
 export class MemoryLimitError extends Error {
   constructor(
     /** What is over: a parameter tensor or buffer of a layer, the arena, the whole run, the host. */
-    readonly subject: { kind: 'tensor' | 'buffer' | 'arena' | 'total' | 'host'; layer: number | null; what: string },
+    readonly subject: { kind: 'tensor' | 'buffer' | 'arena' | 'total' | 'host'; node: string | null; what: string },
     readonly bytes: number,
     /** e.g. "the adapter's maxStorageBufferBindingSize", "the memory budget". */
     readonly limitName: string,
     readonly limit: number,
     /** The message's subject, e.g. "layer l0 (100000 neurons)"; '' for the run / arena / host. */
-    layerText: string,
+    nodeText: string,
   ) {
-    const subj = layerText ? `${layerText}: ${subject.what}` : subject.what;
+    const subj = nodeText ? `${nodeText}: ${subject.what}` : subject.what;
     super(`${subj} needs ${formatSize(bytes)}, over ${limitName} ${formatSize(limit)}`);
     this.name = 'MemoryLimitError';
   }
@@ -322,14 +382,15 @@ export function formatSize(bytes: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** How a layer is described in messages: "layer l0 (dense, 100000 neurons)". */
-function layerText(spec: NetSpec, layer: number | null): string {
-  if (layer === null) return '';
-  const l = spec.layers[layer];
-  if (!l) return `layer l${layer}`;
-  if (l.type === 'conv') return `layer l${layer} (conv, ${l.channels} channels)`;
-  if (l.type === 'pool') return `layer l${layer} (pool)`;
-  return `layer l${layer} (${l.size} neurons)`;
+/** How a node is described in messages: "layer l0 (100000 neurons)", "layer l1 (conv, 64 channels)", "node skip (add)". */
+function nodeText(spec: NetSpec, node: string | null): string {
+  if (node === null) return '';
+  const g = netConfig(spec).byName.get(node);
+  if (!g) return `node ${node}`;
+  if (g.kind === 'dense') return `layer ${node} (${(g.cfg as LtcConfig).H} neurons)`;
+  if (g.kind === 'conv') return `layer ${node} (conv, ${(g.cfg as ConvLtcConfig).Cout} channels)`;
+  if (g.kind === 'pool') return `layer ${node} (pool)`;
+  return g.head ? `head ${node} (${g.kind})` : `node ${node} (${g.kind})`;
 }
 
 /**
@@ -341,30 +402,30 @@ export function checkMemory(spec: NetSpec, est: MemoryEstimate, limits: MemoryLi
   const bindMax = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
   const over = (subject: MemoryLimitError['subject'], bytes: number, name: string, limit: number): never => {
-    throw new MemoryLimitError(subject, bytes, name, limit, layerText(spec, subject.layer));
+    throw new MemoryLimitError(subject, bytes, name, limit, nodeText(spec, subject.node));
   };
   const largest = [...est.tensors].sort((a, b) => b.bytes - a.bytes)[0];
   if (largest && largest.bytes > bindMax) {
-    const what = largest.layer !== null ? largest.name.replace(/^l\d+\./, '') : `the head's ${largest.name}`;
-    over({ kind: 'tensor', layer: largest.layer, what }, largest.bytes, `the adapter's ${limitName}`, bindMax);
+    const what = largest.name.slice(largest.name.indexOf('.') + 1);
+    over({ kind: 'tensor', node: largest.node, what }, largest.bytes, `the adapter's ${limitName}`, bindMax);
   }
   for (const it of [...est.items].sort((a, b) => b.bytes - a.bytes)) {
     if (it.bytes <= bindMax) break;
     if (it.what.startsWith('parameter arena')) {
-      over({ kind: 'arena', layer: null, what: `all ${est.parameters} parameters together (one buffer per kind)` }, it.bytes, `the adapter's ${limitName}`, bindMax);
+      over({ kind: 'arena', node: null, what: `all ${est.parameters} parameters together (one buffer per kind)` }, it.bytes, `the adapter's ${limitName}`, bindMax);
     }
-    over({ kind: 'buffer', layer: it.layer, what: it.layer !== null ? it.what : `the ${it.what}` }, it.bytes, `the adapter's ${limitName}`, bindMax);
+    over({ kind: 'buffer', node: it.node, what: it.node !== null ? it.what : `the ${it.what}` }, it.bytes, `the adapter's ${limitName}`, bindMax);
   }
   if (limits.memoryBudget !== undefined && est.deviceBytes > limits.memoryBudget) {
     const top = [...est.items].sort((a, b) => b.bytes * b.count - a.bytes * a.count)[0]!;
-    const part = `${top.layer !== null ? `${layerText(spec, top.layer)} ` : ''}${top.what}, ${formatSize(top.bytes * top.count)}`;
-    over({ kind: 'total', layer: null, what: `the run (largest part: ${part})` }, est.deviceBytes, 'the memory budget', limits.memoryBudget);
+    const part = `${top.node !== null ? `${nodeText(spec, top.node)} ` : ''}${top.what}, ${formatSize(top.bytes * top.count)}`;
+    over({ kind: 'total', node: null, what: `the run (largest part: ${part})` }, est.deviceBytes, 'the memory budget', limits.memoryBudget);
   }
   if (est.arenaElements > MAX_TYPED_ARRAY_LENGTH) {
-    over({ kind: 'host', layer: null, what: 'the parameters as one host array' }, 4 * est.arenaElements, 'the largest typed array', 4 * MAX_TYPED_ARRAY_LENGTH);
+    over({ kind: 'host', node: null, what: 'the parameters as one host array' }, 4 * est.arenaElements, 'the largest typed array', 4 * MAX_TYPED_ARRAY_LENGTH);
   }
   if (limits.hostBudget !== undefined && est.hostBytes > limits.hostBudget) {
-    over({ kind: 'host', layer: null, what: 'the run on the host (initial weights, checkpoints)' }, est.hostBytes, 'the host memory', limits.hostBudget);
+    over({ kind: 'host', node: null, what: 'the run on the host (initial weights, checkpoints)' }, est.hostBytes, 'the host memory', limits.hostBudget);
   }
 }
 

@@ -5,7 +5,8 @@
  * not the training loop.
  */
 import type { Engine } from '../gpu/engine.js';
-import { validateTraceCase, type NetSpec, type TraceJson } from '../ref/network.js';
+import type { NetSpec } from '../model/spec.js';
+import { graphToTraceNames, traceToGraphNames, validateTraceCase, type TraceJson } from '../ref/trace.js';
 import { Trainer } from './trainer.js';
 
 const toArray = (a: Float32Array) => Array.from(a);
@@ -25,12 +26,12 @@ export async function runTrace(engine: Engine, caseJson: unknown): Promise<Trace
     K: tc.steps,
     fptt,
     optimizer,
-    params: tc.params,
+    params: traceToGraphNames(tc.params),
   });
   try {
     const B = tc.batch;
     const D = tc.input;
-    trainer.beginSequence({ fillStep: (t, out) => out.set(tc.x[t]!.slice(0, B * D)), labels: tc.y }, tc.state);
+    trainer.beginSequence({ fillStep: (t, out) => out.set(tc.x[t]!.slice(0, B * D)), labels: tc.y }, traceToGraphNames(tc.state));
     await trainer.readMetrics(); // zero the accumulators
     const steps: TraceJson['steps'] = [];
     for (let t = 0; t < tc.steps; t++) {
@@ -38,11 +39,11 @@ export async function runTrace(engine: Engine, caseJson: unknown): Promise<Trace
       const m = await trainer.readMetrics();
       const state = await trainer.net.readState(0);
       const st: Record<string, number[]> = {};
-      for (const [k, v] of Object.entries(state)) st[k] = toArray(v);
+      for (const [k, v] of Object.entries(graphToTraceNames(state))) st[k] = toArray(v);
       steps.push({ loss: m.loss, state: st, gradNorm: m.gradNorm });
     }
     const [params, mean, lambda] = await Promise.all([trainer.arena.readAll('param'), trainer.arena.readAll('mean'), trainer.arena.readAll('lambda')]);
-    const conv = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toArray(v)]));
+    const conv = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(graphToTraceNames(r)).map(([k, v]) => [k, toArray(v)]));
     return { steps, params: conv(params), mean: conv(mean), lambda: conv(lambda) };
   } finally {
     trainer.destroy();

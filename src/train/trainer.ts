@@ -10,18 +10,21 @@
  * For checks, `captureGradients` also records a copy of the gradients before the update into the
  * same encoder (read with `readGradients()`).
  *
- * Chunk p covers steps [⌊pT/K⌋, ⌊(p+1)T/K⌋). FPTT losses: classification ℓ_t at the chunk's last
- * step t (mix weight (t+1)/T); regression ((p+1)/K)·MSE. BPTT: classification (1/T)Σ_t ℓ_t,
- * regression MSE at the last step (the same choices as src/ref/network.ts).
+ * Chunk p covers steps [⌊pT/K⌋, ⌊(p+1)T/K⌋). Every head has its own loss, times its weight.
+ * FPTT: at the chunk's last step t, classification ℓ_t (mix weight (t+1)/T), regression
+ * ((p+1)/K)·MSE. BPTT: classification (1/T)Σ_t ℓ_t, regression MSE at the last step (the same
+ * choices as the CPU reference, src/ref/graph.ts).
  */
 import type { Engine } from '../gpu/engine.js';
-import { ParamArena } from '../gpu/arena.js';
+import { ParamArena } from '../kernels/arena.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { STATE_NONFINITE_STEP, createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
 import { SpikingNetwork, type ParamStore } from '../model/network.js';
-import { netConfig, type NetSpec } from '../ref/network.js';
-import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../ref/optim.js';
+import { netConfig } from '../model/graph.js';
+import type { NetSpec } from '../model/spec.js';
+import { METRIC } from '../kernels/loss.js';
+import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../model/optim_config.js';
 import { Rng } from '../util/rng.js';
 import { checkMemory, estimateTrainerMemory, evaluationBlockSteps, type MemoryEstimate } from './memory_estimate.js';
 import { chunkBounds } from './chunks.js';
@@ -72,17 +75,34 @@ export interface SequenceBatchSource {
   labels?: ArrayLike<number>;
   /** Oracle target Q (B×C), when the trainer was built with `oracle: true`. */
   oracle?: ArrayLike<number>;
-  /** Regression targets (B×O), for a linear head. */
+  /** Regression targets (B × outputs), for a regression head. */
   targets?: ArrayLike<number>;
+  /**
+   * Per head, by head name, for networks with several heads: `labels` (and `oracle`) for a
+   * classification head, `targets` for a regression head. A head not named here takes the
+   * top-level `labels` / `oracle` / `targets` when it is the only head of its kind.
+   */
+  heads?: Record<string, { labels?: ArrayLike<number>; oracle?: ArrayLike<number>; targets?: ArrayLike<number> }>;
+}
+
+/** One head's share of the metrics. */
+export interface HeadMetrics {
+  /** Mean of this head's loss terms (each times the head's weight). */
+  loss: number;
+  accuracy: number;
+  mse: number;
+  lossCount: number;
 }
 
 export interface TrainMetrics {
-  /** Mean of the losses taken since the last read (each the batch mean of one loss term). */
+  /** Mean of the losses taken since the last read (each the batch mean of one loss term), summed over the heads. */
   loss: number;
-  /** Accuracy of the last-step predictions counted since the last read (classification), else NaN. */
+  /** Accuracy of the last-step predictions counted since the last read (the first classification head), else NaN. */
   accuracy: number;
-  /** Mean squared error of the counted predictions (regression), else NaN. */
+  /** Mean squared error of the counted predictions (the first regression head), else NaN. */
   mse: number;
+  /** Each head's metrics, by head name. */
+  heads: Record<string, HeadMetrics>;
   /** Mean ‖g‖ before clipping over the updates since the last read. */
   gradNorm: number;
   /** Number of loss evaluations and of updates in the window. */
@@ -190,17 +210,20 @@ export class Trainer {
     if (opts.captureGradients) this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
   }
 
-  /** Loss role of chunk position j of chunk p (see the file header). */
-  private lossOf(p: number, j: number, L: number): { w: number; scale: number } | null {
+  /** The loss terms of chunk position j of chunk p, per head (see the file header); [] when none. */
+  private lossesAt(p: number, j: number, L: number): { head: string; w: number; scale: number }[] {
     const [t0] = this.chunks[p]!;
     const t = t0 + j;
-    const classification = this.net.readout !== null;
-    if (this.method === 'fptt') {
-      if (j !== L - 1) return null;
-      return classification ? { w: (t + 1) / this.T, scale: 1 } : { w: (p + 1) / this.K, scale: 1 };
+    const out: { head: string; w: number; scale: number }[] = [];
+    for (const h of this.net.cfg.heads) {
+      const weight = h.head!.weight;
+      const classification = h.head!.loss === 'xent';
+      if (this.method === 'fptt') {
+        if (j === L - 1) out.push(classification ? { head: h.name, w: (t + 1) / this.T, scale: weight } : { head: h.name, w: (p + 1) / this.K, scale: weight });
+      } else if (classification) out.push({ head: h.name, w: (t + 1) / this.T, scale: weight / this.T });
+      else if (j === L - 1) out.push({ head: h.name, w: 1, scale: weight });
     }
-    if (classification) return { w: (t + 1) / this.T, scale: 1 / this.T };
-    return j === L - 1 ? { w: 1, scale: 1 } : null;
+    return out;
   }
 
   /** The dispatches of chunk p, in order (forward, losses, backward, update). */
@@ -209,24 +232,33 @@ export class Trainer {
     const out: Dispatch[] = [];
     for (let j = 0; j < L; j++) {
       out.push(...net.forward(j));
-      if (this.lossOf(p, j, L)) out.push(net.loss(j));
+      out.push(...net.losses(j, this.lossesAt(p, j, L).map((l) => l.head)));
     }
-    for (let j = L - 1; j >= 0; j--) out.push(...net.backward(j, { isEnd: j === L - 1, hasLoss: this.lossOf(p, j, L) !== null }));
+    for (let j = L - 1; j >= 0; j--) out.push(...net.backward(j, { isEnd: j === L - 1, lossHeads: this.lossesAt(p, j, L).map((l) => l.head) }));
     out.push(...this.update.dispatches);
     return out;
   }
 
   private setTargets(src: SequenceBatchSource): void {
-    if (this.net.readout) {
-      if (!src.labels) throw new Error('Trainer: this network classifies; the batch needs labels');
-      this.net.setLabels(src.labels);
-      if (this.net.readout.q) {
-        if (!src.oracle) throw new Error('Trainer: built with oracle: true; the batch needs an oracle target Q (B×C)');
-        this.net.setOracle(src.oracle);
+    const net = this.net;
+    const byKind = (kind: 'xent' | 'mse') => net.heads.filter((h) => h.loss === kind).length;
+    for (const h of net.heads) {
+      const own = src.heads?.[h.name];
+      const sole = byKind(h.loss) === 1;
+      if (h.loss === 'xent') {
+        const labels = own?.labels ?? (sole ? src.labels : undefined);
+        if (!labels) throw new Error(`Trainer: head "${h.name}" classifies; the batch needs labels${sole ? '' : ` (heads.${h.name}.labels)`}`);
+        net.setLabels(labels, h.name);
+        if (net.readout?.q && h === net.heads[0]) {
+          const q = own?.oracle ?? src.oracle;
+          if (!q) throw new Error('Trainer: built with oracle: true; the batch needs an oracle target Q (B×C)');
+          net.setOracle(q, h.name);
+        }
+      } else {
+        const targets = own?.targets ?? (sole ? src.targets : undefined);
+        if (!targets) throw new Error(`Trainer: head "${h.name}" regresses; the batch needs targets${sole ? '' : ` (heads.${h.name}.targets)`}`);
+        net.setTarget(targets, h.name);
       }
-    } else {
-      if (!src.targets) throw new Error('Trainer: this network regresses; the batch needs targets');
-      this.net.setTarget(src.targets);
     }
   }
 
@@ -255,8 +287,7 @@ export class Trainer {
     for (let j = 0; j < L; j++) {
       src.fillStep(t0 + j, this.inputBuf);
       net.setInput(j, this.inputBuf);
-      const loss = this.lossOf(p, j, L);
-      if (loss) net.setLoss(j, { ...loss, countPrediction: t0 + j === this.T - 1 });
+      for (const l of this.lossesAt(p, j, L)) net.setLoss(j, l.head, { w: l.w, scale: l.scale, countPrediction: t0 + j === this.T - 1 });
     }
     const enc = this.engine.device.createCommandEncoder({ label: `${this.method} chunk ${p}` });
     const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
@@ -331,15 +362,13 @@ export class Trainer {
       for (let j = 0; j < n; j++) fillStep(t0 + j, this.evalHost.subarray(j * stepFloats, (j + 1) * stepFloats));
       this.engine.device.queue.writeBuffer(staging.buffer, staging.byteOffset, this.evalHost.buffer, this.evalHost.byteOffset, n * stepBytes);
       const lastBlock = t0 + n === this.T;
-      if (withLoss && lastBlock) net.setLoss(0, { w: 1, scale: 1, countPrediction: true });
+      const heads = net.cfg.heads;
+      if (withLoss && lastBlock) for (const h of heads) net.setLoss(0, h.name, { w: 1, scale: h.head!.weight, countPrediction: true });
       const enc = this.engine.device.createCommandEncoder({ label: 'evaluate' });
       for (let j = 0; j < n; j++) {
         enc.copyBufferToBuffer(staging.buffer, staging.byteOffset + j * stepBytes, slot0.buffer, slot0.byteOffset, stepBytes);
-        const pass = enc.beginComputePass({ label: `evaluate step ${t0 + j}` });
-        for (const d of net.forward(0)) d.encode(pass);
-        if (withLoss && lastBlock && j === n - 1) net.loss(0).encode(pass);
-        pass.end();
-        net.encodeCarry(enc, 1);
+        const withLossHere = withLoss && lastBlock && j === n - 1;
+        net.encodeInferenceStep(enc, `evaluate step ${t0 + j}`, withLossHere ? heads.map((h) => h.name) : []);
       }
       this.engine.submit(enc, `${withLoss ? 'evaluation' : 'inference'} steps ${t0}..${t0 + n - 1}`);
     }
@@ -347,27 +376,51 @@ export class Trainer {
 
   /** Read and reset the metrics accumulated since the last call (one readback). */
   async readMetrics(): Promise<TrainMetrics> {
-    const [m, s] = await this.engine.readMany([this.net.metrics, this.update.state]);
-    const su = new Uint32Array(s!.buffer, s!.byteOffset, s!.length);
-    const lossSum = m![0]!;
-    const lossCount = m![1]!;
-    const correct = m![2]!;
-    const counted = m![3]!;
-    const sqErr = m![4]!;
-    const gnSum = s![2]!;
+    const heads = this.net.heads;
+    const vals = await this.engine.readMany([this.update.state, ...heads.map((h) => h.metrics)]);
+    const s = vals[0]!;
+    const su = new Uint32Array(s.buffer, s.byteOffset, s.length);
+    const gnSum = s[2]!;
     const gnCount = su[3]!;
-    const lossBad = 65536 * m![5]! + m![7]!;
     const gradBad = su[STATE_NONFINITE_STEP]!;
+    const perHead: Record<string, HeadMetrics> = {};
+    let loss = 0;
+    let lossCount = 0;
+    let accuracy = NaN;
+    let mse = NaN;
+    let lossBad = 0;
+    let lossBadValue = NaN;
+    heads.forEach((h, i) => {
+      const m = vals[i + 1]!;
+      const count = m[METRIC.LOSS_COUNT]!;
+      const counted = m[METRIC.PREDICTIONS]!;
+      const hm: HeadMetrics = {
+        loss: count > 0 ? m[METRIC.LOSS_SUM]! / count : NaN,
+        accuracy: h.loss === 'xent' && counted > 0 ? m[METRIC.CORRECT]! / counted : NaN,
+        mse: h.loss === 'mse' && counted > 0 ? m[METRIC.SQUARED_ERROR]! / counted : NaN,
+        lossCount: count,
+      };
+      perHead[h.name] = hm;
+      loss += hm.loss;
+      lossCount = Math.max(lossCount, count);
+      if (h.loss === 'xent' && Number.isNaN(accuracy)) accuracy = hm.accuracy;
+      if (h.loss === 'mse' && Number.isNaN(mse)) mse = hm.mse;
+      const bad = 65536 * m[METRIC.NONFINITE_UPDATE_HI]! + m[METRIC.NONFINITE_UPDATE_LO]!;
+      if (bad > 0 && (lossBad === 0 || bad < lossBad)) {
+        lossBad = bad;
+        lossBadValue = m[METRIC.NONFINITE_VALUE]!;
+      }
+    });
     let nonFinite: NonFiniteMark | null = null;
-    if (lossBad > 0 && (gradBad === 0 || lossBad <= gradBad)) nonFinite = { quantity: 'loss', update: lossBad, value: m![6]! };
-    else if (gradBad > 0) nonFinite = { quantity: 'gradNorm', update: gradBad, value: gradBad === su[0] ? s![1]! : NaN };
+    if (lossBad > 0 && (gradBad === 0 || lossBad <= gradBad)) nonFinite = { quantity: 'loss', update: lossBad, value: lossBadValue };
+    else if (gradBad > 0) nonFinite = { quantity: 'gradNorm', update: gradBad, value: gradBad === su[0] ? s[1]! : NaN };
     this.net.resetMetrics();
     this.update.resetGradNormSum();
-    const classification = this.net.readout !== null;
     return {
-      loss: lossCount > 0 ? lossSum / lossCount : NaN,
-      accuracy: classification && counted > 0 ? correct / counted : NaN,
-      mse: !classification && counted > 0 ? sqErr / counted : NaN,
+      loss: lossCount > 0 ? loss : NaN,
+      accuracy,
+      mse,
+      heads: perHead,
       gradNorm: gnCount > 0 ? gnSum / gnCount : NaN,
       lossCount,
       updates: gnCount,
@@ -404,7 +457,6 @@ export class Trainer {
 }
 
 function netParamShapesOf(spec: NetSpec): { name: string; shape: number[] }[] {
-  const net = netConfig(spec);
-  // same order and names as the CPU reference (src/ref/network.ts)
-  return SpikingNetwork.shapesOf(net);
+  // same order and names as the CPU reference (src/ref/graph.ts)
+  return SpikingNetwork.shapesOf(netConfig(spec));
 }

@@ -2,19 +2,9 @@
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  CHECKPOINT_FORMAT,
-  CheckpointError,
-  atomicTempName,
-  isAtomicTempOf,
-  checkCompatible,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  readCheckpointFile,
-  writeCheckpointFile,
-  writeFileAtomic,
-  type Checkpoint,
-} from '../../src/train/checkpoint.js';
+import { checkCompatible, readCheckpointFile, writeCheckpointFile } from '../../src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/train/safetensors.js';
+import { atomicTempName, isAtomicTempOf, writeFileAtomic } from '../../src/train/atomic_write.js';
 import type { NetSpec } from '../../src/ref/network.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from './helpers.js';

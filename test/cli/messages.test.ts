@@ -12,7 +12,7 @@ import { EXIT_CODES_HELP, main } from '../../src/cli/main.js';
 import { makeFolder, writeTextFile } from '../../src/cli/io.js';
 import { acquireRunLock } from '../../src/cli/run_lock.js';
 import { listFiles, readIdxFile } from '../../src/data/node_files.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../../src/train/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/train/safetensors.js';
 import { describeFsError } from '../../src/util/fs_errors.js';
 import { captureIo, tmpDir } from './helpers.js';
 import { dataDir } from '../data/helpers.js';

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { main } from '../../src/cli/main.js';
-import { decodeCheckpoint, encodeCheckpoint, readCheckpointFile, writeFileAtomic } from '../../src/train/checkpoint.js';
+import { readCheckpointFile } from '../../src/train/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/train/safetensors.js';
+import { writeFileAtomic } from '../../src/train/atomic_write.js';
 import { firstNonFinite } from '../../src/train/nonfinite.js';
 import { captureIo, tmpDir } from './helpers.js';
 

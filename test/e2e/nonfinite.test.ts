@@ -7,12 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
-import { ParamArena } from '../../src/gpu/arena.js';
+import { ParamArena } from '../../src/kernels/arena.js';
 import { createFpttUpdate } from '../../src/kernels/fptt_update.js';
 import { Trainer, type SequenceBatchSource } from '../../src/train/trainer.js';
 import { TrainingLoop, type NonFiniteRecord } from '../../src/train/loop.js';
 import { NonFiniteError } from '../../src/train/nonfinite.js';
-import { captureCheckpoint, writeCheckpointFile, restoreCheckpoint, CheckpointError, type Checkpoint } from '../../src/train/checkpoint.js';
+import { captureCheckpoint, writeCheckpointFile, restoreCheckpoint } from '../../src/train/checkpoint.js';
+import { CheckpointError, type Checkpoint } from '../../src/train/safetensors.js';
 import { AddTask } from '../../src/data/add_task.js';
 import { Rng } from '../../src/util/rng.js';
 import type { NetSpec } from '../../src/ref/network.js';

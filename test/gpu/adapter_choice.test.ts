@@ -5,7 +5,7 @@
  * that the engine really is lavapipe: it fails (never skips) when lavapipe was asked for and not found.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/gpu/engine.js';
+import { Engine } from '../../src/engine.js';
 import { GpuUnavailableError } from '../../src/gpu/errors.js';
 import { LOCAL_LAVAPIPE_ICD, noAdapterMessage, prepareNodeGpuEnvironment, type NodeGpuHost } from '../../src/gpu/device.js';
 import { getEngine, requestedAdapter, skipUnless } from '../helpers/gpu.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
-import { ParamArena, ARENA_KINDS, type ArenaKind } from '../../src/gpu/arena.js';
+import { ParamArena, ARENA_KINDS, type ArenaKind } from '../../src/kernels/arena.js';
 import { FPTT_UPDATE_NORM_PARTIALS, FPTT_UPDATE_ZERO } from '../../src/kernels/fptt_update.js';
 import type { Engine } from '../../src/gpu/engine.js';
 

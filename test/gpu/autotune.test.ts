@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getEngine, requestedAdapter } from '../helpers/gpu.js';
-import { Engine } from '../../src/gpu/engine.js';
+import { Engine } from '../../src/engine.js';
 import { autotune, TUNE_FAMILIES, type AutotuneReport } from '../../src/kernels/autotune.js';
 import { matmulForward } from '../../src/kernels/matmul.js';
 import { matmulTilesName, tuningFor, TUNING_TABLE } from '../../src/kernels/tuning.js';

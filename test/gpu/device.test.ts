@@ -3,7 +3,7 @@
  * buffer involved; device loss is reported on the next use; no adapter gives installation advice.
  */
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../src/gpu/engine.js';
+import { Engine } from '../../src/engine.js';
 import { DeviceLostError, GpuOperationError, GpuUnavailableError } from '../../src/gpu/errors.js';
 import { ADD_INTO } from '../../src/kernels/elementwise.js';
 import { Tensor } from '../../src/gpu/tensor.js';

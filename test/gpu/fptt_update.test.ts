@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
-import { ParamArena, ARENA_KINDS } from '../../src/gpu/arena.js';
+import { ParamArena, ARENA_KINDS } from '../../src/kernels/arena.js';
 import { createFpttUpdate, type FpttUpdateOptions } from '../../src/kernels/fptt_update.js';
 import {
   fpttUpdateRef,

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 // wgsl_reflect's bare import is CommonJS inside an ESM package; the module build works in Node.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KERNEL_REGISTRY } from '../../src/kernels/registry.js';
-import { SHADER_SOURCES } from '../../src/gpu/shader_sources.js';
+import { SHADER_SOURCES } from '../../src/kernels/shader_sources.js';
 import { preprocessWgsl } from '../../src/gpu/preprocess.js';
 import { pipelineKey } from '../../src/gpu/kernel.js';
 import { uniformLayout } from '../../src/gpu/uniforms.js';

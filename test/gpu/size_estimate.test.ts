@@ -17,7 +17,7 @@
  *     realistic sizes the uniforms are far below 1 % of the bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../src/gpu/engine.js';
+import { Engine } from '../../src/engine.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { formatSize, MemoryLimitError, parseByteSize } from '../../src/train/memory_estimate.js';
 import { Rng } from '../../src/util/rng.js';

@@ -1,6 +1,8 @@
 /** The comparison helper itself: it must be able to fail. */
 import { describe, expect, it } from 'vitest';
 import { assertClose } from './assert_close.js';
+import { expectClose } from '../ref/fd.js';
+import { validateClose } from '../../bench/common.js';
 
 const tol = { atol: 1e-6, rtol: 1e-4 };
 
@@ -29,4 +31,31 @@ describe('assertClose', () => {
   it('fails on different lengths', () => {
     expect(() => assertClose([1, 2], [1], tol)).toThrow(/length 2, expected 1/);
   });
+});
+
+/** Every entry point to the one closeness check, with its own defaults where it has them. */
+const ENTRY_POINTS: [string, (a: ArrayLike<number>, b: ArrayLike<number>) => void][] = [
+  ['assertClose', (a, b) => assertClose(a, b, tol)],
+  ['assertClose (rtol 0)', (a, b) => assertClose(a, b, { atol: 1e-6, rtol: 0 })],
+  ['expectClose (test/ref/fd.ts)', (a, b) => expectClose(a, b, 'x')],
+  ['expectClose (rtol 0)', (a, b) => expectClose(a, b, 'x', 1e-6, 0)],
+  ['validateClose (bench/common.ts)', (a, b) => validateClose(a, b, 'x')],
+  ['validateClose (rtol 0)', (a, b) => validateClose(a, b, 'x', 1e-3, 0)],
+];
+
+describe('every closeness entry point is NaN- and infinity-strict', () => {
+  for (const [name, check] of ENTRY_POINTS) {
+    it(name, () => {
+      expect(() => check([1, 2], [1, 2]), 'equal finite values').not.toThrow();
+      for (const v of [NaN, Infinity, -Infinity]) {
+        // a non-finite expected value: against a finite actual value, and against itself
+        expect(() => check([1, 0], [1, v]), `expected ${v}, actual 0`).toThrow(/non-finite/);
+        expect(() => check([1, 1e30], [1, v]), `expected ${v}, actual 1e30`).toThrow(/non-finite/);
+        expect(() => check([1, v], [1, v]), `expected ${v}, actual ${v}`).toThrow(/non-finite/);
+        // a non-finite actual value against a finite expected one
+        expect(() => check([1, v], [1, 0]), `actual ${v}`).toThrow(/non-finite/);
+        expect(() => check([v, 1], [1e30, 1]), `actual ${v}, expected 1e30`).toThrow(/non-finite/);
+      }
+    });
+  }
 });

@@ -4,7 +4,7 @@
  * with its reason printed and recorded (skipWithoutFeature), never by returning early as a pass.
  */
 import type { TestContext } from 'vitest';
-import { Engine } from '../../src/gpu/engine.js';
+import { Engine } from '../../src/engine.js';
 
 let enginePromise: Promise<Engine> | null = null;
 

@@ -1,5 +1,5 @@
 /**
- * Networks mixing conv LTC, pool and dense layers (src/ref/network.ts + src/ref/conv_ltc.ts):
+ * Networks mixing conv LTC, pool and dense layers (src/ref/graph.ts + src/ref/conv_ltc.ts), as linear stacks:
  * configuration, names and shapes, initialisation, the step and window backward against finite
  * differences (float64, smooth spikes), and FPTT learning a toy image problem.
  */
@@ -21,12 +21,11 @@ import {
   fpttTrainSequenceRef,
   bpttTrainerInit,
   bpttTrainSequenceRef,
-  layerOutSize,
-  type NetSpec,
   type NetRef,
   type NetState,
   type TargetRef,
-} from '../../src/ref/network.js';
+} from '../../src/ref/graph.js';
+import { shapeSize, type ChainSpec as NetSpec } from '../../src/model/spec.js';
 import { expectClose, randn64, randu64, dot } from './fd.js';
 
 /** conv → maxpool → conv → avgpool → dense → liquid readout (the lead's mixed network). */
@@ -113,7 +112,7 @@ function checkFd(analytic: ArrayLike<number>, L: () => number, a: Float64Array, 
 
 function randomState(net: NetRef<Float64Array>, rng: Rng): NetState<Float64Array> {
   const st = toFloat64Map(initialStateRef({ ...net.cfg, initState: 'random' }, rng));
-  for (const k of Object.keys(st)) st[k] = k === 'o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
+  for (const k of Object.keys(st)) st[k] = k === 'readout.o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
   return st;
 }
 
@@ -122,18 +121,18 @@ describe('mixed conv / pool / dense configuration', () => {
   it('sizes, parameter names and full shapes, state shapes', () => {
     expect(cfg.D).toBe(72);
     expect(cfg.inputShape).toEqual([2, 6, 6]);
-    expect(cfg.layers.map((l) => l.type ?? 'dense')).toEqual(['conv', 'pool', 'conv', 'pool', 'dense']);
-    expect(cfg.layers.map(layerOutSize)).toEqual([3 * 36, 3 * 9, 4 * 9, 4 * 4, 5]);
-    const l4 = cfg.layers[4]!;
+    expect(cfg.nodes.map((n) => [n.name, n.kind])).toEqual([['l0', 'conv'], ['l1', 'pool'], ['l2', 'conv'], ['l3', 'pool'], ['l4', 'dense'], ['readout', 'readout']]);
+    expect(cfg.nodes.slice(0, 5).map((n) => shapeSize(n.outShape))).toEqual([3 * 36, 3 * 9, 4 * 9, 4 * 4, 5]);
+    const l4 = cfg.byName.get('l4')!.cfg as { D: number };
     expect(l4.D).toBe(16); // the dense layer reads the flattened 4×2×2 pooled spikes
-    expect(cfg.head.kind === 'readout' && cfg.head.cfg.H).toBe(5);
+    expect((cfg.byName.get('readout')!.cfg as { H: number }).H).toBe(5);
     const shapes = netParamShapes(cfg);
     expect(shapes.map((s) => [s.name, s.shape])).toEqual([
       ['l0.Wx', [3, 2, 3, 3]], ['l0.Wr', [3, 3, 3, 3]], ['l0.bx', [3]], ['l0.Wtm', [3, 3, 3, 3]], ['l0.Wta', [3, 3, 3, 3]],
       ['l0.nm_g', [3]], ['l0.nm_b', [3]], ['l0.na_g', [3]], ['l0.na_b', [3]],
       ['l2.Wx', [4, 3, 3, 3]], ['l2.bx', [4]], ['l2.Wtm', [4, 4, 3, 3]], ['l2.btm', [4]],
       ['l4.Wx', [5, 16]], ['l4.Wr', [5, 5]], ['l4.bx', [5]], ['l4.Wtm', [5, 10]], ['l4.btm', [5]], ['l4.Wta', [5, 10]], ['l4.bta', [5]],
-      ['Wo', [3, 5]], ['bo', [3]], ['Wto', [3, 6]], ['bto', [3]],
+      ['readout.Wo', [3, 5]], ['readout.bo', [3]], ['readout.Wto', [3, 6]], ['readout.bto', [3]],
     ]);
     const wx = shapes[0]!;
     expect([wx.rows, wx.cols, wx.sym]).toEqual([3, 18, 'Cout×Cin×K×K']);
@@ -144,17 +143,20 @@ describe('mixed conv / pool / dense configuration', () => {
       ['l0.u', 216, [2, 3, 6, 6]], ['l0.s', 216, [2, 3, 6, 6]], ['l0.b', 216, [2, 3, 6, 6]],
       ['l2.u', 72, [2, 4, 3, 3]], ['l2.s', 72, [2, 4, 3, 3]], ['l2.b', 72, [2, 4, 3, 3]],
       ['l4.u', 10, [2, 5]], ['l4.s', 10, [2, 5]], ['l4.b', 10, [2, 5]],
-      ['o', 6, [2, 3]],
+      ['readout.o', 6, [2, 3]],
     ]);
   });
 
-  it('rejects conv / pool without an image input, and a pool layer last', () => {
-    expect(() => netConfig({ ...MIXED, input: 72 })).toThrow(/layers\[0\] \(conv\) needs an image-shaped input/);
-    expect(() => netConfig({ ...MIXED, layers: [{ size: 4 }, { type: 'conv', channels: 2, kernel: 3 }] })).toThrow(/layers\[1\] \(conv\) needs an image-shaped input.*dense/);
-    expect(() => netConfig({ ...MIXED, layers: [{ type: 'conv', channels: 2, kernel: 3 }, { type: 'pool', op: 'max', kernel: 2 }] })).toThrow(/last layer must be a spiking layer/);
+  it('rejects conv / pool without an image input, and a linear head on a pool layer', () => {
+    expect(() => netConfig({ ...MIXED, input: 72 })).toThrow('node "l0" (conv) needs an image-shaped input [C, H, W] (its input "input" gives [D] = [72])');
+    expect(() => netConfig({ ...MIXED, layers: [{ size: 4 }, { type: 'conv', channels: 2, kernel: 3 }] })).toThrow('node "l1" (conv) needs an image-shaped input [C, H, W] (its input "l0" gives [D] = [4])');
+    expect(() => netConfig({ ...MIXED, layers: [{ size: 4 }, { type: 'pool', op: 'max', kernel: 2 }] })).toThrow(/node "l1" \(pool\) needs an image-shaped input/);
+    expect(() => netConfig({ ...POOL_FIRST, layers: [{ type: 'conv', channels: 2, kernel: 3 }, { type: 'pool', op: 'max', kernel: 2 }] })).toThrow(
+      'node "linear" (linear) reads the membrane potential of "l1", which is not a spiking node (it has no membrane)',
+    );
     expect(() => netConfig({ ...MIXED, input: [2, 6] as unknown as [number, number, number] })).toThrow(/input must be a number or \[C, H, W\]/);
     // a dense layer straight on an image input reads it flattened
-    expect(netConfig({ ...MIXED, layers: [{ size: 4 }] }).layers[0]!.D).toBe(72);
+    expect((netConfig({ ...MIXED, layers: [{ size: 4 }] }).byName.get('l0')!.cfg as { D: number }).D).toBe(72);
   });
 
   it('initialisation: Xavier-normal with conv fans, γ = 1, β = 0, biases 0; seeded; initial state', () => {
@@ -172,7 +174,7 @@ describe('mixed conv / pool / dense configuration', () => {
     expect(initNetRef(big, 7).params['l0.Wtm']).toEqual(net.params['l0.Wtm']);
     expect(initNetRef(big, 8).params['l0.Wtm']).not.toEqual(net.params['l0.Wtm']);
     const st = initialStateRef(cfg, new Rng(3));
-    expect(Object.keys(st)).toEqual(['l0.u', 'l0.s', 'l0.b', 'l2.u', 'l2.s', 'l2.b', 'l4.u', 'l4.s', 'l4.b', 'o']);
+    expect(Object.keys(st)).toEqual(['l0.u', 'l0.s', 'l0.b', 'l2.u', 'l2.s', 'l2.b', 'l4.u', 'l4.s', 'l4.b', 'readout.o']);
     expect(st['l0.u']!.length).toBe(216);
     expect(st['l0.u']!.every((v) => v >= 0 && v < 1)).toBe(true);
     expect(st['l2.b']!.every((v) => v === Math.fround(0.1))).toBe(true);
@@ -197,16 +199,17 @@ describe('network step backward vs finite differences (conv / pool / dense)', ()
       const st = randomState(net, rng);
       const x = randn64(rng, net.cfg.B * net.cfg.D, 0.8);
       const f0 = netStepForwardRef(net, x, st);
-      const rOut = randn64(rng, f0.out.length);
+      const head = net.cfg.heads[0]!.name;
+      const rOut = randn64(rng, f0.outs[head]!.length);
       const rNext: NetState<Float64Array> = {};
       for (const k of Object.keys(f0.state)) rNext[k] = randn64(rng, f0.state[k]!.length);
       const L = () => {
         const f = netStepForwardRef(net, x, st);
-        let l = dot(rOut, f.out);
+        let l = dot(rOut, f.outs[head]!);
         for (const k of Object.keys(rNext)) l += dot(rNext[k]!, f.state[k]!);
         return l;
       };
-      const b = netStepBackwardRef(net, f0.cache, rOut, rNext);
+      const b = netStepBackwardRef(net, f0.cache, { [head]: rOut }, rNext);
       expect(Object.keys(b.grads).sort()).toEqual(Object.keys(net.params).sort());
       expect(Object.keys(b.dPrev).sort()).toEqual(Object.keys(st).sort());
       for (const k of Object.keys(net.params)) checkFd(b.grads[k]!, L, net.params[k]!, `d${k}`);
@@ -228,8 +231,8 @@ describe('windowForwardBackwardRef (BPTT over 3 steps) vs finite differences', (
       const st = randomState(net, rng);
       const T = 3;
       const xs = Array.from({ length: T }, () => randn64(rng, net.cfg.B * net.cfg.D, 0.8));
-      const target: TargetRef =
-        net.cfg.head.kind === 'readout' ? classTarget(net.cfg.B, net.cfg.head.cfg.C, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B * net.cfg.head.cfg.O) };
+      const h = net.cfg.heads[0]!;
+      const target: TargetRef = h.kind === 'readout' ? classTarget(net.cfg.B, h.head!.outputs, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B * h.head!.outputs) };
       const lossFn = bpttLossFn<Float64Array>(net.cfg, target, T);
       const r = windowForwardBackwardRef(net, st, xs, lossFn);
       const L = () => windowLossRef(net, st, xs, lossFn);

@@ -1,5 +1,5 @@
 /** Finite-difference and comparison helpers for the reference tests (float64). */
-import { expect } from 'vitest';
+import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Central differences of f w.r.t. every element of a (a is perturbed in place and restored). */
@@ -17,33 +17,13 @@ export function fdGrad(f: () => number, a: Float64Array, h = 1e-5): Float64Array
   return g;
 }
 
-/** |a − b| ≤ atol + rtol·|b| everywhere; the message names the first bad index and the worst error. */
-export function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  label: string,
-  atol = 1e-6,
-  rtol = 1e-5,
-): void {
-  expect(actual.length, `${label}: length`).toBe(expected.length);
-  let bad = -1;
-  let maxdiff = 0;
-  let nbad = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const b = expected[i]!;
-    const d = Math.abs(a - b);
-    maxdiff = Math.max(maxdiff, d);
-    if (!(d <= atol + rtol * Math.abs(b))) {
-      nbad++;
-      if (bad < 0) bad = i;
-    }
-  }
-  if (nbad > 0) {
-    expect.fail(
-      `${label}: ${nbad}/${expected.length} mismatches, first at [${bad}]: got ${actual[bad]}, expected ${expected[bad]} (maxdiff ${maxdiff.toExponential(3)})`,
-    );
-  }
+/**
+ * |a − b| ≤ atol + rtol·|b| everywhere, with fd-test default tolerances: assertClose
+ * (test/helpers/assert_close.ts), so a NaN or ±Infinity on either side fails; the message names
+ * the first bad index and the largest difference.
+ */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, atol = 1e-6, rtol = 1e-5): void {
+  assertClose(actual, expected, { atol, rtol, what: label });
 }
 
 export function randn64(rng: Rng, n: number, std = 1, mean = 0): Float64Array {

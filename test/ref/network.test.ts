@@ -15,14 +15,12 @@ import {
   fpttTrainSequenceRef,
   bpttTrainerInit,
   bpttTrainSequenceRef,
-  traceRef,
-  traceCaseToRef,
-  validateTraceCase,
-  type NetSpec,
   type NetRef,
   type NetState,
   type TargetRef,
-} from '../../src/ref/network.js';
+} from '../../src/ref/graph.js';
+import { traceRef, traceCaseToRef, validateTraceCase, graphToTraceNames } from '../../src/ref/trace.js';
+import type { ChainSpec as NetSpec } from '../../src/model/spec.js';
 import { classificationLossRef, regressionLossRef } from '../../src/ref/loss.js';
 import { fpttUpdateRef, gradStepRef, initOptimizerState, initFpttState, type OptimizerConfig, type FpttConfig } from '../../src/ref/optim.js';
 import { fdGrad, expectClose, randn64, randu64, dot } from './fd.js';
@@ -38,7 +36,7 @@ function smoothNet(spec: Omit<NetSpec, 'spikeFn'>, seed: number): NetRef<Float64
 
 function randomState(net: NetRef<Float64Array>, rng: Rng): NetState<Float64Array> {
   const st = toFloat64Map(initialStateRef({ ...net.cfg, initState: 'random' }, rng));
-  for (const k of Object.keys(st)) st[k] = k === 'o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
+  for (const k of Object.keys(st)) st[k] = k === 'readout.o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
   return st;
 }
 
@@ -56,16 +54,17 @@ describe('network step backward vs finite differences', () => {
       const st = randomState(net, rng);
       const x = randn64(rng, net.cfg.B * net.cfg.D, 0.8);
       const f0 = netStepForwardRef(net, x, st);
-      const rOut = randn64(rng, f0.out.length);
+      const head = net.cfg.heads[0]!.name;
+      const rOut = randn64(rng, f0.outs[head]!.length);
       const rNext: NetState<Float64Array> = {};
       for (const k of Object.keys(f0.state)) rNext[k] = randn64(rng, f0.state[k]!.length);
       const L = () => {
         const f = netStepForwardRef(net, x, st);
-        let l = dot(rOut, f.out);
+        let l = dot(rOut, f.outs[head]!);
         for (const k of Object.keys(rNext)) l += dot(rNext[k]!, f.state[k]!);
         return l;
       };
-      const b = netStepBackwardRef(net, f0.cache, rOut, rNext);
+      const b = netStepBackwardRef(net, f0.cache, { [head]: rOut }, rNext);
       expect(Object.keys(b.grads).sort()).toEqual(Object.keys(net.params).sort());
       for (const k of Object.keys(net.params)) expectClose(b.grads[k]!, fdGrad(L, net.params[k]!), `d${k}`);
       for (const k of Object.keys(st)) expectClose(b.dPrev[k]!, fdGrad(L, st[k]!), `dPrev ${k}`);
@@ -78,6 +77,14 @@ function classTarget(B: number, C: number, rng: Rng): TargetRef {
   return { kind: 'class', labels: Array.from({ length: B }, () => rng.int(C)) };
 }
 
+/** A class target for a readout head, a regression target (B × outputs) for a linear head. */
+function headTarget(net: NetRef<Float64Array>, rng: Rng): TargetRef {
+  const h = net.cfg.heads[0]!;
+  return h.kind === 'readout' ? classTarget(net.cfg.B, h.head!.outputs, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B * h.head!.outputs) };
+}
+
+const outOf = (f: { outs: Record<string, Float64Array> }, net: NetRef<Float64Array>) => f.outs[net.cfg.heads[0]!.name]!;
+
 describe('BPTT over a window vs finite differences', () => {
   specs.forEach(([name, spec], si) => {
     it(name, () => {
@@ -86,7 +93,7 @@ describe('BPTT over a window vs finite differences', () => {
       const st = randomState(net, rng);
       const T = 4;
       const xs = Array.from({ length: T }, () => randn64(rng, net.cfg.B * net.cfg.D, 0.8));
-      const target: TargetRef = net.cfg.head.kind === 'readout' ? classTarget(net.cfg.B, net.cfg.head.cfg.C, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B) };
+      const target = headTarget(net, rng);
       const lossFn = bpttLossFn<Float64Array>(net.cfg, target, T);
       const r = windowForwardBackwardRef(net, st, xs, lossFn);
       const L = () => windowLossRef(net, st, xs, lossFn);
@@ -131,7 +138,11 @@ function fpttByFiniteDifferences(
     const chunkLoss = () => {
       let st = state;
       let out: Float64Array = new Float64Array(0);
-      for (const x of chunk) ({ state: st, out } = netStepForwardRef(cur, x, st));
+      for (const x of chunk) {
+        const f = netStepForwardRef(cur, x, st);
+        st = f.state;
+        out = outOf(f, net);
+      }
       return lossAt(out);
     };
     losses.push(chunkLoss());
@@ -164,7 +175,7 @@ describe('fpttTrainSequenceRef', () => {
       const rng = new Rng(60 + T + K);
       const st = randomState(net, rng);
       const xs = Array.from({ length: T }, () => randn64(rng, net.cfg.B * net.cfg.D, 0.8));
-      const target: TargetRef = net.cfg.head.kind === 'readout' ? classTarget(net.cfg.B, net.cfg.head.cfg.C, rng) : { kind: 'regression', value: randu64(rng, net.cfg.B) };
+      const target = headTarget(net, rng);
       const r = fpttTrainSequenceRef(net, fpttTrainerInit(net, optimizer, fptt), xs, target, K, st, { record: true });
       const want = fpttByFiniteDifferences(net, optimizer, fptt, xs, target, K, st);
       // the per-update records (what test/e2e/trainer.test.ts compares the GPU trainer with)
@@ -217,8 +228,8 @@ describe('bpttTrainSequenceRef', () => {
       const T = 4;
       const { B, D } = net.cfg;
       const xs = Array.from({ length: T }, () => randn64(rng, B * D, 0.8));
-      const isClass = net.cfg.head.kind === 'readout';
-      const target: TargetRef = isClass ? classTarget(B, (net.cfg.head.cfg as { C: number }).C, rng) : { kind: 'regression', value: randu64(rng, B) };
+      const isClass = net.cfg.heads[0]!.kind === 'readout';
+      const target = headTarget(net, rng);
       const optimizer: OptimizerConfig = { kind: 'adamax', lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 0.1 };
       // the loss, written out: classification (1/T)·Σ_t ℓ_t; regression MSE at the last step
       const L = () => {
@@ -226,9 +237,10 @@ describe('bpttTrainSequenceRef', () => {
         let total = 0;
         xs.forEach((x, t) => {
           const f = netStepForwardRef(net, x, s);
+          const out = outOf(f, net);
           s = f.state;
-          if (target.kind === 'class') total += classificationLossRef(f.out, target.labels, B, f.out.length / B, t, T).loss / T;
-          else if (t === T - 1) total += regressionLossRef(f.out, target.value, B, 1, 1).loss;
+          if (target.kind === 'class') total += classificationLossRef(out, target.labels, B, out.length / B, t, T).loss / T;
+          else if (t === T - 1) total += regressionLossRef(out, target.value, B, 1, 1).loss;
         });
         return total;
       };
@@ -258,7 +270,7 @@ describe('initialisation', () => {
   const cfg = netConfig({ batch: 2, input: 40, layers: [{ size: 48 }, { size: 16, kind: 'alif', recurrent: false }], head: { kind: 'readout', classes: 10 } });
   it('orthogonal Wr, Xavier-normal weights, zero biases and pm/pa; seeded', () => {
     const net = initNetRef(cfg, 123);
-    expect(Object.keys(net.params)).toEqual(['l0.Wx', 'l0.Wr', 'l0.bx', 'l0.Wtm', 'l0.btm', 'l0.Wta', 'l0.bta', 'l1.Wx', 'l1.bx', 'l1.pm', 'l1.pa', 'Wo', 'bo', 'Wto', 'bto']);
+    expect(Object.keys(net.params)).toEqual(['l0.Wx', 'l0.Wr', 'l0.bx', 'l0.Wtm', 'l0.btm', 'l0.Wta', 'l0.bta', 'l1.Wx', 'l1.bx', 'l1.pm', 'l1.pa', 'readout.Wo', 'readout.bo', 'readout.Wto', 'readout.bto']);
     const H = 48;
     const Wr = net.params['l0.Wr']!;
     let worst = 0;
@@ -275,9 +287,9 @@ describe('initialisation', () => {
     expect(std(net.params['l0.Wtm']!) / Math.sqrt(2 / (48 + 96))).toBeLessThan(1.05);
     expect(std(net.params['l0.Wx']!) / Math.sqrt(2 / (48 + 40))).toBeGreaterThan(0.93);
     expect(std(net.params['l0.Wx']!) / Math.sqrt(2 / (48 + 40))).toBeLessThan(1.07);
-    for (const k of ['l0.bx', 'l0.btm', 'l0.bta', 'l1.bx', 'l1.pm', 'l1.pa', 'bo', 'bto']) expect(net.params[k]!.every((v) => v === 0), k).toBe(true);
-    expect(initNetRef(cfg, 123).params['Wo']).toEqual(net.params['Wo']);
-    expect(initNetRef(cfg, 124).params['Wo']).not.toEqual(net.params['Wo']);
+    for (const k of ['l0.bx', 'l0.btm', 'l0.bta', 'l1.bx', 'l1.pm', 'l1.pa', 'readout.bo', 'readout.bto']) expect(net.params[k]!.every((v) => v === 0), k).toBe(true);
+    expect(initNetRef(cfg, 123).params['readout.Wo']).toEqual(net.params['readout.Wo']);
+    expect(initNetRef(cfg, 124).params['readout.Wo']).not.toEqual(net.params['readout.Wo']);
   });
 
   it('initial state: u ~ U(0,1), s = 0, b = b0, o = 0; all zero for the Add task', () => {
@@ -286,7 +298,7 @@ describe('initialisation', () => {
     expect(new Set(st['l0.u']).size).toBeGreaterThan(50);
     expect(st['l1.s']!.every((v) => v === 0)).toBe(true);
     expect(st['l0.b']!.every((v) => v === Math.fround(0.1))).toBe(true);
-    expect(st['o']!.every((v) => v === 0)).toBe(true);
+    expect(st['readout.o']!.every((v) => v === 0)).toBe(true);
     const add = netConfig({ batch: 2, input: 2, layers: [{ size: 4, adapt: false }], head: { kind: 'linear' } });
     const z = initialStateRef(add, null);
     expect(Object.keys(z)).toEqual(['l0.u', 'l0.s', 'l0.b']);
@@ -302,8 +314,9 @@ function makeCase(opts: { lr?: number; liquid?: boolean; kind?: 'adam' | 'adamax
   const liquid = opts.liquid ?? true;
   const cfg = netConfig({ batch: B, input: D, layers, head: { kind: 'readout', classes: C, liquid } });
   const seed = opts.seed ?? 1;
-  const net = initNetRef(cfg, seed);
-  const st = initialStateRef(cfg, new Rng(seed + 1));
+  // the case is written in the trace's names (readout `Wo`, state `o`)
+  const net = { cfg, params: graphToTraceNames(initNetRef(cfg, seed).params) };
+  const st = graphToTraceNames(initialStateRef(cfg, new Rng(seed + 1)));
   const y = [0, 1, 0, 1];
   const rng = new Rng(seed + 2);
   const x: number[][] = [];
@@ -378,13 +391,17 @@ describe('traceRef', () => {
       const r = fpttTrainSequenceRef(net, opt, xs, target, xs.length, state0);
       expect(r.losses).toEqual(tr.steps.map((s) => s.loss));
       expect(r.gradNorms).toEqual(tr.steps.map((s) => s.gradNorm));
-      r.stepStates.forEach((st, t) => {
+      r.stepStates.forEach((gst, t) => {
+        const st = graphToTraceNames(gst);
+        expect(Object.keys(st)).toEqual(Object.keys(tr.steps[t]!.state));
         for (const k of Object.keys(st)) expect(Array.from(st[k]!), `step ${t} ${k}`).toEqual(tr.steps[t]!.state[k]);
       });
+      const [P, M, Lm] = [r.net.params, r.opt.fpttState.mean, r.opt.fpttState.lambda].map((m) => graphToTraceNames(m));
+      expect(Object.keys(P!).sort()).toEqual(Object.keys(tr.params).sort());
       for (const k of Object.keys(tr.params)) {
-        expect(Array.from(r.net.params[k]!)).toEqual(tr.params[k]);
-        expect(Array.from(r.opt.fpttState.mean[k]!)).toEqual(tr.mean[k]);
-        expect(Array.from(r.opt.fpttState.lambda[k]!)).toEqual(tr.lambda[k]);
+        expect(Array.from(P![k]!)).toEqual(tr.params[k]);
+        expect(Array.from(M![k]!)).toEqual(tr.mean[k]);
+        expect(Array.from(Lm![k]!)).toEqual(tr.lambda[k]);
       }
       // and the spikes actually vary, so the case is not trivial
       expect(new Set(tr.steps.flatMap((s) => s.state['l0.s']!)).size).toBe(2);
@@ -411,7 +428,8 @@ describe('validateTraceCase', () => {
     const v = validateTraceCase(c);
     expect(v.optimizer).toEqual({ kind: 'adam', lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
     expect(v.fptt).toEqual({ alpha: 0.1, beta: 0.5, clip: 1 });
-    expect(v.cfg.layers[0]!.b0).toBe(0.1);
+    expect((v.cfg.byName.get('l0')!.cfg as { b0: number }).b0).toBe(0.1);
+    expect(v.cfg.nodes.map((n) => n.name)).toEqual(['l0', 'readout']);
   });
   const errors: [string, (c: Case) => void, string | RegExp][] = [
     ['wrong parameter length', (c) => (c.params['l0.Wx'] = c.params['l0.Wx']!.slice(0, 12)), 'trace case: params["l0.Wx"] has 12 numbers, expected 24 (H×D = 8×3)'],

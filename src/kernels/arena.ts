@@ -16,11 +16,23 @@
  * A `segments` table (u32 [start, end) per tensor, in elements) tells the update kernel where the
  * padding is.
  */
-import type { Engine } from './engine.js';
-import { dispatch1d, type Dispatch } from './kernel.js';
-import { Tensor, numel } from './tensor.js';
-import { shapeStr } from './errors.js';
-import { FPTT_UPDATE_ZERO } from '../kernels/fptt_update.js';
+import type { Engine } from '../gpu/engine.js';
+import { dispatch1d, type Dispatch, type KernelSpec } from '../gpu/kernel.js';
+import { Tensor, numel } from '../gpu/tensor.js';
+import { shapeStr } from '../gpu/errors.js';
+
+/**
+ * grad = 0 over a whole arena (ParamArena.zeroGrads): an entry point of shaders/fptt_update.wgsl.
+ * It is declared here, by its only user, so that the arena imports nothing from the update's
+ * launcher (src/kernels/fptt_update.ts imports the arena and re-exports this spec).
+ */
+export const FPTT_UPDATE_ZERO: KernelSpec = {
+  name: 'fptt_update_zero',
+  file: 'fptt_update.wgsl',
+  entry: 'fptt_update_zero',
+  params: [['n', 'u32']],
+  storage: [{ name: 'grad', access: 'read_write' }],
+};
 
 export type ArenaKind = 'param' | 'grad' | 'mean' | 'lambda' | 'm' | 'v';
 export const ARENA_KINDS: readonly ArenaKind[] = ['param', 'grad', 'mean', 'lambda', 'm', 'v'];

@@ -1,5 +1,7 @@
 /**
- * Every WGSL file of shaders/, imported as text. esbuild's `text` loader (bundles) and the
+ * The shader catalogue: every WGSL file of shaders/, imported as text, keyed by its path under
+ * shaders/ (what KernelSpec.file and `#include` name). The engine (src/gpu/engine.ts) imports no
+ * shader: src/engine.ts hands it this map. esbuild's `text` loader (bundles) and the
  * vitest plugin in vitest.config.ts both turn `import x from '*.wgsl'` into a string, so the same
  * sources load in Node and in the browser bundle. A test checks that this list matches the folder.
  */
@@ -16,6 +18,7 @@ import matmul from '../../shaders/matmul.wgsl';
 import matmulShared from '../../shaders/matmul_shared.wgsl';
 import pool2d from '../../shaders/pool2d.wgsl';
 import readout from '../../shaders/readout.wgsl';
+import tensorOps from '../../shaders/tensor_ops.wgsl';
 
 export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['channel_norm.wgsl', channelNorm],
@@ -31,4 +34,5 @@ export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['matmul_shared.wgsl', matmulShared],
   ['pool2d.wgsl', pool2d],
   ['readout.wgsl', readout],
+  ['tensor_ops.wgsl', tensorOps],
 ]);
