@@ -13,7 +13,7 @@ import { Rng } from '../src/util/rng.js';
 import { AddTask } from '../src/data/add_task.js';
 import { benchEnd, benchStart, jsonLine, listOption, note, numOption, printTable, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
-import type { NetSpec } from '../src/ref/network.js';
+import type { ChainSpec, NetSpec } from '../src/model/spec.js';
 
 export async function measurePeakBytes(engine: Engine, method: Method, T: number, H: number, B: number): Promise<number> {
   const net = addTaskNet(H, B);
@@ -71,7 +71,7 @@ export async function runMemoryBench(args: BenchArgs): Promise<void> {
 export async function runConvMemoryBench(args: BenchArgs, engine: Engine): Promise<void> {
   const { readFileSync } = await import('node:fs');
   const cfgPath = args.options.get('config') ?? 'configs/dvsgesture-conv.json';
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { network: { layers: NetSpec['layers']; head: NetSpec['head'] } };
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { network: { layers: ChainSpec['layers']; head: ChainSpec['head'] } };
   const B = numOption(args, 'B', 1);
   const Ts = listOption(args, 'T', [20, 100]);
   const runSteps = numOption(args, 'run-steps', 2);

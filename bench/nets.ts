@@ -1,9 +1,9 @@
 /** The networks the benches run (SPEC §5): the Add-task network and the S-MNIST network. */
-import type { NetSpec } from '../src/ref/network.js';
+import type { ChainSpec } from '../src/model/spec.js';
 
 export interface BenchNet {
   name: string;
-  spec: NetSpec;
+  spec: ChainSpec;
   /** FPTT α for this task (SPEC §4). */
   alpha: number;
   optimizer: 'adam' | 'adamax';

@@ -29,7 +29,7 @@ import { Dispatch } from '../src/gpu/kernel.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import type { ParamValues } from '../src/gpu/uniforms.js';
 import { GpuTimer } from '../src/gpu/timer.js';
-import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
+import { initNetRef, initialStateRef, netConfig } from '../src/ref/graph.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { benchEnd, benchStart, fmt, fmtStats, gitCommit, jsonLine, note, numOption, printTable, sampleStats, samplesOption, statsFields, type BenchArgs, type SampleStats } from './common.js';
@@ -318,7 +318,7 @@ async function profileNet(
   const cfg = netConfig(net.spec);
   const T = 784;
   const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, params: initNetRef(cfg, 1).params, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
-  const classification = cfg.head.kind === 'readout';
+  const classification = cfg.heads[0]!.head!.loss === 'xent';
   const x = new Rng(3).uniformArray(cfg.B * cfg.D, 0, 1);
   try {
     trainer.beginSequence({ fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B).fill(1) }) }, initialStateRef(cfg, new Rng(1)));

@@ -13,7 +13,7 @@
 import { Engine } from '../src/engine.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
-import { initNetRef, netConfig, windowForwardBackwardRef, initialStateRef } from '../src/ref/network.js';
+import { initNetRef, netConfig, windowForwardBackwardRef, initialStateRef } from '../src/ref/graph.js';
 import { classificationLossRef, regressionLossRef } from '../src/ref/loss.js';
 import { benchEnd, benchStart, fmt, fmtStats, jsonLine, MIN_SAMPLES, note, numOption, printTable, sampleStats, samplesOption, statsFields, validateClose, type BenchArgs } from './common.js';
 import { addTaskNet, smnistNet, type BenchNet } from './nets.js';
@@ -25,7 +25,7 @@ async function validate(engine: Engine, net: BenchNet, T: number): Promise<void>
   const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, params, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
   const rng = new Rng(5);
   const x = rng.uniformArray(cfg.B * cfg.D, 0, 1);
-  const classification = cfg.head.kind === 'readout';
+  const classification = cfg.heads[0]!.head!.loss === 'xent';
   const labels = Int32Array.from({ length: cfg.B }, () => rng.int(10));
   const targets = rng.uniformArray(cfg.B, 0, 2);
   const state0 = initialStateRef(cfg, new Rng(9));
@@ -33,13 +33,15 @@ async function validate(engine: Engine, net: BenchNet, T: number): Promise<void>
   await trainer.readMetrics();
   trainer.trainChunk(0);
   const m = await trainer.readMetrics();
-  const ref = windowForwardBackwardRef({ cfg, params }, state0, [x], (_i, out) => {
+  const head = cfg.heads[0]!.name;
+  const ref = windowForwardBackwardRef({ cfg, params }, state0, [x], (_i, outs) => {
+    const out = outs[head]!;
     if (classification) {
       const r = classificationLossRef(out, labels, cfg.B, 10, 0, T);
-      return { loss: r.loss, dOut: r.dO };
+      return { loss: r.loss, dOuts: { [head]: r.dO } };
     }
     const r = regressionLossRef(out, targets, cfg.B, 1, 1 / T);
-    return { loss: r.loss, dOut: r.dPred };
+    return { loss: r.loss, dOuts: { [head]: r.dPred } };
   });
   validateClose([m.loss], [ref.loss], `${net.name}: loss of one step`, 1e-5, 1e-4);
   trainer.destroy();
@@ -60,7 +62,7 @@ export async function runStepBench(args: BenchArgs): Promise<void> {
     const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, seed: 1, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
     const rng = new Rng(3);
     const x = rng.uniformArray(cfg.B * cfg.D);
-    const classification = cfg.head.kind === 'readout';
+    const classification = cfg.heads[0]!.head!.loss === 'xent';
     trainer.beginSequence(
       { fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B) }) },
       new Rng(1),
@@ -97,7 +99,7 @@ export async function profileStep(engine: Engine, net: BenchNet, top = 25): Prom
   const cfg = netConfig(net.spec);
   const T = 784;
   const trainer = new Trainer(engine, net.spec, { method: 'fptt', steps: T, seed: 1, fptt: { alpha: net.alpha }, optimizer: { kind: net.optimizer } });
-  const classification = cfg.head.kind === 'readout';
+  const classification = cfg.heads[0]!.head!.loss === 'xent';
   const x = new Rng(3).uniformArray(cfg.B * cfg.D);
   trainer.beginSequence({ fillStep: (_t, out) => out.set(x), ...(classification ? { labels: new Int32Array(cfg.B) } : { targets: new Float32Array(cfg.B) }) }, new Rng(1));
   trainer.trainChunk(0);

@@ -33,7 +33,7 @@
  *    speed target is missed (or with --profile).
  */
 import { Engine } from '../src/engine.js';
-import { initNetRef, initialStateRef, netConfig } from '../src/ref/network.js';
+import { initNetRef, initialStateRef, netConfig } from '../src/ref/graph.js';
 import { Trainer, type SequenceBatchSource } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { benchEnd, benchStart, fmt, fmtStats, gitCommit, jsonLine, listOption, MIN_SAMPLES, note, numOption, printTable, sampleStats, samplesOption, statsFields, type BenchArgs, type SampleStats } from './common.js';
@@ -147,7 +147,7 @@ function makeData(nc: NetCase, T: number, seed: number): Data {
     }
     return { xs, labels: null, targets };
   }
-  const C = cfg.head.kind === 'readout' ? cfg.head.cfg.C : 1;
+  const C = cfg.heads[0]!.head!.outputs;
   return {
     xs: Array.from({ length: T }, () => rng.uniformArray(cfg.B * cfg.D, 0, 1)),
     labels: Int32Array.from({ length: cfg.B }, () => rng.int(C)),

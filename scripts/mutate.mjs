@@ -26,6 +26,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const E2E = 'test/e2e/trainer.test.ts';
 const UPDATE = 'test/gpu/fptt_update.test.ts';
+const GRAPH_E2E = 'test/e2e/graph_trainer.test.ts';
+const GRAPH_REF = 'test/ref/graph.test.ts';
+const TENSOR_OPS = 'test/gpu/tensor_ops.test.ts';
 
 /**
  * id: short name; file: path in the repository; search: text that must occur exactly once in it;
@@ -89,8 +92,8 @@ const MUTATIONS = [
     id: 'trainer-regression-weight',
     why: 'FPTT regression weight (t+1)/T instead of (p+1)/K',
     file: 'src/train/trainer.ts',
-    search: ': { w: (p + 1) / this.K, scale: 1 };',
-    replace: ': { w: (t + 1) / this.T, scale: 1 };',
+    search: ': { head: h.name, w: (p + 1) / this.K, scale: weight });',
+    replace: ': { head: h.name, w: (t + 1) / this.T, scale: weight });',
     tests: [E2E],
     filter: 'regression \\(weight',
   },
@@ -115,8 +118,8 @@ const MUTATIONS = [
     id: 'trainer-bptt-scale',
     why: 'BPTT classification loss not averaged over time (scale 1 instead of 1/T)',
     file: 'src/train/trainer.ts',
-    search: 'if (classification) return { w: (t + 1) / this.T, scale: 1 / this.T };',
-    replace: 'if (classification) return { w: (t + 1) / this.T, scale: 1 };',
+    search: 'else if (classification) out.push({ head: h.name, w: (t + 1) / this.T, scale: weight / this.T });',
+    replace: 'else if (classification) out.push({ head: h.name, w: (t + 1) / this.T, scale: weight });',
     tests: [E2E],
     filter: 'BPTT',
   },
@@ -127,6 +130,67 @@ const MUTATIONS = [
     search: 'enc.copyBufferToBuffer(staging.buffer, staging.byteOffset + j * stepBytes, slot0.buffer, slot0.byteOffset, stepBytes);',
     replace: 'enc.copyBufferToBuffer(staging.buffer, staging.byteOffset, slot0.buffer, slot0.byteOffset, stepBytes);',
     tests: ['test/e2e/evaluate.test.ts'],
+  },
+  // ---- graph networks: gradient fan-in, per-head losses, the graph ops, the description ----
+  {
+    id: 'graph-later-reader-stores',
+    why: 'every later reader of a node output stores its dL/d(input) instead of adding (fan-in gradients lost)',
+    file: 'src/model/network.ts',
+    search: 'return first ? base : { tensor: base.tensor, accumulate: () => true };',
+    replace: 'return base;',
+    tests: [GRAPH_E2E],
+    filter: 'residual-dense, BPTT',
+  },
+  {
+    id: 'graph-head-weight-fptt',
+    why: "a regression head's weight ignored in FPTT (scale 1 instead of the head's weight)",
+    file: 'src/train/trainer.ts',
+    search: ': { head: h.name, w: (p + 1) / this.K, scale: weight });',
+    replace: ': { head: h.name, w: (p + 1) / this.K, scale: 1 });',
+    tests: [GRAPH_E2E],
+    filter: 'residual-dense, FPTT K=T',
+  },
+  {
+    id: 'channel-copy-no-accumulate',
+    why: 'channel_copy ignores accumulate (stores where it should add: concat/split gradients lost)',
+    file: 'shaders/tensor_ops.wgsl',
+    search: 'if (cc.accumulate != 0u) { v += cc_dst[o]; }',
+    replace: '// (accumulate ignored)',
+    tests: [TENSOR_OPS],
+  },
+  {
+    id: 'upsample-backward-three-taps',
+    why: 'upsample2x backward sums three of its four taps (dy[2y+1, 2x+1] dropped)',
+    file: 'shaders/tensor_ops.wgsl',
+    search: 'var acc = (ub_dy[o] + ub_dy[o + 1u]) + (ub_dy[o + W2] + ub_dy[o + W2 + 1u]);',
+    replace: 'var acc = (ub_dy[o] + ub_dy[o + 1u]) + ub_dy[o + W2];',
+    tests: [TENSOR_OPS],
+  },
+  {
+    id: 'ref-graph-reader-overwrites',
+    why: "the reference's backward: a later reader overwrites a node's output gradient instead of adding",
+    file: 'src/ref/graph.ts',
+    search: 'if (buf) addInto(buf, d);',
+    replace: 'if (buf) buf.set(d);',
+    tests: [GRAPH_REF],
+  },
+  {
+    id: 'graph-no-cycle-check',
+    why: 'the graph description no longer rejects a cycle (topological order takes any pending node)',
+    file: 'src/model/graph.ts',
+    search: 'if (i < 0) throw new NetSpecError(`network: the nodes form a cycle: ${cyclePath(pending, specs)}`);',
+    replace: '// (no cycle check)',
+    tests: [GRAPH_REF],
+    filter: 'rejects',
+  },
+  {
+    id: 'graph-add-rank-only',
+    why: "add's shape clash check compares only the rank ([4] + [3] accepted)",
+    file: 'src/model/kinds/add.ts',
+    search: 'if (s.length !== s0.length || s.some((v, i) => v !== s0[i])) {',
+    replace: 'if (s.length !== s0.length) {',
+    tests: [GRAPH_REF],
+    filter: 'rejects',
   },
   // ---- the loss kernels and their metrics (shaders/loss.wgsl) ----
   {

@@ -35,24 +35,32 @@ export {
   type CheckpointMeta,
 } from './train/safetensors.js';
 
-// network description and the CPU reference (SPEC §1–4, §7)
+// network description (a graph of named nodes, or a linear stack as a chain), initialisation
 export {
   netConfig,
   netParamShapes,
-  initNetRef,
-  initialStateRef,
-  traceRef,
-  validateTraceCase,
+  netStateShapes,
+  type NetConfig,
+  type GraphNode,
+  type ParamShape,
+  type StateShape,
+} from './model/graph.js';
+export {
+  NetSpecError,
   type NetSpec,
+  type GraphSpec,
+  type ChainSpec,
+  type NodeSpec,
   type LayerSpec,
   type NetLayerSpec,
   type ConvLayerSpec,
   type PoolLayerSpec,
   type HeadSpec,
-  type NetConfig,
-  type TraceCase,
-  type TraceJson,
-} from './ref/network.js';
+} from './model/spec.js';
+export { initParams, initialState } from './model/init.js';
+// the CPU reference and the SPEC §7 parity trace
+export { initNetRef, initialStateRef } from './ref/graph.js';
+export { traceRef, validateTraceCase, type TraceCase, type TraceJson } from './ref/trace.js';
 export { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig, type OptimizerConfig, type OptimizerKind } from './model/optim_config.js';
 export type { NeuronKind, LtcConfig } from './model/neuron_config.js';
 export type { SurrogateKind } from './model/neuron_config.js';

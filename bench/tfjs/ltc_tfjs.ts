@@ -18,8 +18,11 @@
  *   vector would need fewer kernels, but tfjs-wasm's slice/concat copy through JS and cost more
  *   than the whole update (split of 0.7M floats: 30 ms; an add: 1.6 ms).
  * - Everything runs inside tf.tidy; the loss and ‖g‖ stay on the device until read.
- * The SPEC names and layouts (§7) are used at the boundary only (constructor, getParams, …).
+ * The engine's names (`l0.Wx`, `readout.Wo`, `linear.Wl`, state `l0.u`, `readout.o`) and SPEC §7's
+ * layouts are used at the boundary only (constructor, getParams, …); tfjsTrace reads and writes a
+ * SPEC §7 trace, which names the readout's tensors without the node (`Wo`, `o`).
  */
+import { graphToTraceNames, traceToGraphNames } from '../../src/ref/trace.js';
 import { Rng } from '../../src/util/rng.js';
 import { initTfjsBackend } from './backends.js';
 import { tf } from './tf.js';
@@ -142,7 +145,7 @@ export interface TraceResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parameter layout: SPEC names and shapes outside, transposed slots in one flat vector inside.
+// Parameter layout: the engine's names and SPEC shapes outside, transposed slots in one flat vector inside.
 
 interface Slot {
   key: string;
@@ -181,6 +184,10 @@ interface Layout {
   total: number;
 }
 
+/** The head nodes of the engine's chain (src/model/spec.ts chainToGraph): their parameters and state are `readout.*`, `linear.*`. */
+const READOUT = 'readout';
+const LINEAR = 'linear';
+
 function buildLayout(cfg: ResolvedNetConfig): Layout {
   const slots: Slot[] = [];
   const spec: SpecParam[] = [];
@@ -216,13 +223,13 @@ function buildLayout(cfg: ResolvedNetConfig): Layout {
     din = H;
   });
   const out = cfg.task === 'regress' ? 1 : cfg.classes;
-  // Classification: readout Wo (C×H), bo. Add task: the Linear(H → 1) head on u, named Wl (1×H),
-  // bl as in src/ref. Both live in the same slots.
+  // Classification: the readout node's Wo (C×H), bo. Add task: the Linear(H → 1) head on u, the
+  // linear node's Wl (1×H), bl, as the engine names them. Both live in the same slots.
   const reg = cfg.task === 'regress';
   const WoT = slot('WoT', [din, out]);
-  spec.push({ name: reg ? 'Wl' : 'Wo', shape: [out, din], slot: WoT, rowOffset: 0 });
+  spec.push({ name: reg ? `${LINEAR}.Wl` : `${READOUT}.Wo`, shape: [out, din], slot: WoT, rowOffset: 0 });
   const bo = slot('bo', [out]);
-  spec.push({ name: reg ? 'bl' : 'bo', shape: [out], slot: bo, rowOffset: 0 });
+  spec.push({ name: reg ? `${LINEAR}.bl` : `${READOUT}.bo`, shape: [out], slot: bo, rowOffset: 0 });
   let WtoT = -1;
   let bto = -1;
   let po = -1;
@@ -230,18 +237,18 @@ function buildLayout(cfg: ResolvedNetConfig): Layout {
     if (cfg.readout.liquid) {
       const C = cfg.classes;
       WtoT = slot('WtoT', [2 * C, C]);
-      spec.push({ name: 'Wto', shape: [C, 2 * C], slot: WtoT, rowOffset: 0 });
+      spec.push({ name: `${READOUT}.Wto`, shape: [C, 2 * C], slot: WtoT, rowOffset: 0 });
       bto = slot('bto', [C]);
-      spec.push({ name: 'bto', shape: [C], slot: bto, rowOffset: 0 });
+      spec.push({ name: `${READOUT}.bto`, shape: [C], slot: bto, rowOffset: 0 });
     } else {
       po = slot('po', [cfg.classes]);
-      spec.push({ name: 'po', shape: [cfg.classes], slot: po, rowOffset: 0 });
+      spec.push({ name: `${READOUT}.po`, shape: [cfg.classes], slot: po, rowOffset: 0 });
     }
   }
   return { slots, spec, layers, WoT, bo, WtoT, bto, po, total: offset };
 }
 
-/** The SPEC §7 names of the parameters of a net, in order, with their SPEC shapes. */
+/** The parameters of a net, named as the engine names them, in order, with their SPEC shapes. */
 export function paramShapes(cfg: TfjsNetConfig): { name: string; shape: number[] }[] {
   return buildLayout(resolveConfig(cfg)).spec.map((p) => ({ name: p.name, shape: [...p.shape] }));
 }
@@ -290,7 +297,7 @@ function unpackFlat(layout: Layout, flat: Float32Array): Record<string, Float32A
 // ---------------------------------------------------------------------------------------------
 // Initialisation (SPEC §1: Xavier-normal, orthogonal W_r, biases 0)
 
-/** Random parameters in SPEC layout, from a seeded generator. */
+/** Random parameters in SPEC layout (the engine's names), from a seeded generator. */
 export function initParams(cfg: TfjsNetConfig, seed = 1): Record<string, Float32Array> {
   const rng = new Rng(seed);
   const out: Record<string, Float32Array> = {};
@@ -548,7 +555,7 @@ export class TfjsLtcNet {
 
   // --- state -----------------------------------------------------------------------------------
 
-  /** Replace the carried state: from arrays named as in SPEC §7 ('l0.u', 'l0.s', 'l0.b', 'o'),
+  /** Replace the carried state: from arrays named as the engine names them ('l0.u', 'l0.s', 'l0.b', 'readout.o'),
    *  or the configured initial state for a new sequence. */
   resetState(init?: Record<string, ArrayLike<number>>): void {
     this.assertLive();
@@ -576,12 +583,12 @@ export class TfjsLtcNet {
     });
     if (this.cfg.task === 'classify') {
       const n = B * this.cfg.classes;
-      st.o = tf.keep(tf.tensor2d(get('o', n, () => new Float32Array(n)), [B, this.cfg.classes]));
+      st.o = tf.keep(tf.tensor2d(get(`${READOUT}.o`, n, () => new Float32Array(n)), [B, this.cfg.classes]));
     }
     return st;
   }
 
-  /** The carried state, named as in SPEC §7. */
+  /** The carried state, named as the engine names it. */
   async getState(): Promise<Record<string, Float32Array>> {
     this.assertLive();
     const out: Record<string, Float32Array> = {};
@@ -591,13 +598,13 @@ export class TfjsLtcNet {
       out[`l${i}.s`] = (await st.s[i]!.data()) as Float32Array;
       out[`l${i}.b`] = (await st.b[i]!.data()) as Float32Array;
     }
-    if (st.o) out['o'] = (await st.o.data()) as Float32Array;
+    if (st.o) out[`${READOUT}.o`] = (await st.o.data()) as Float32Array;
     return out;
   }
 
   // --- parameters ------------------------------------------------------------------------------
 
-  /** W, named and laid out as in SPEC §7. */
+  /** W, named as the engine names it, laid out as in SPEC §7. */
   async getParams(): Promise<Record<string, Float32Array>> {
     this.assertLive();
     return unpackFlat(this.layout, await this.readFlat(this.P));
@@ -984,16 +991,17 @@ function toRecord(r: Record<string, Float32Array>): Record<string, number[]> {
 
 /**
  * SPEC §7 CASE → TRACE on a tfjs backend: pure online FPTT (K = T), one update per step, state
- * detached between steps, starting from the case's params (W̄ = W, λ = 0) and state.
+ * detached between steps, starting from the case's params (W̄ = W, λ = 0) and state. The case
+ * and the trace use SPEC §7's names (`Wo`, `o`); the net, the engine's (`readout.Wo`, `readout.o`).
  */
 export async function tfjsTrace(traceCase: TraceCase, backend: string): Promise<TraceResult> {
   await initTfjsBackend(backend);
   const c = traceCase;
   if (c.x.length !== c.steps) throw new Error(`tfjsTrace: ${c.x.length} inputs for ${c.steps} steps`);
-  const net = new TfjsLtcNet(configFromCase(c), c.params);
+  const net = new TfjsLtcNet(configFromCase(c), traceToGraphNames(c.params));
   const y = tf.tensor1d(c.y, 'int32');
   try {
-    net.resetState(c.state);
+    net.resetState(traceToGraphNames(c.state));
     const steps: TraceStep[] = [];
     for (let t = 0; t < c.steps; t++) {
       const x = tf.tensor2d(c.x[t]!, [c.batch, c.input]);
@@ -1001,13 +1009,13 @@ export async function tfjsTrace(traceCase: TraceCase, backend: string): Promise<
       x.dispose();
       const loss = (await r.loss.data())[0]!;
       const gradNorm = (await r.gradNorm.data())[0]!;
-      steps.push({ loss, state: toRecord(await net.getState()), gradNorm });
+      steps.push({ loss, state: graphToTraceNames(toRecord(await net.getState())), gradNorm });
     }
     return {
       steps,
-      params: toRecord(await net.getParams()),
-      mean: toRecord(await net.getMean()),
-      lambda: toRecord(await net.getLambda()),
+      params: graphToTraceNames(toRecord(await net.getParams())),
+      mean: graphToTraceNames(toRecord(await net.getMean())),
+      lambda: graphToTraceNames(toRecord(await net.getLambda())),
     };
   } finally {
     y.dispose();

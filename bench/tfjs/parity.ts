@@ -13,7 +13,11 @@
  *   mean of the (scaled) loss terms, so the objective is loss × lossCount.
  */
 import type { Engine } from '../../src/gpu/engine.js';
-import { initNetRef, initialStateRef, isDenseLayer, netConfig, type DenseLayerConfig, type NetSpec } from '../../src/ref/network.js';
+import { netConfig, type GraphNode, type NetConfig } from '../../src/model/graph.js';
+import type { LtcConfig } from '../../src/model/neuron_config.js';
+import type { ReadoutConfig } from '../../src/model/readout_config.js';
+import { INPUT, type NetSpec } from '../../src/model/spec.js';
+import { initNetRef, initialStateRef } from '../../src/ref/graph.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { initTfjsBackend } from './backends.js';
@@ -63,27 +67,44 @@ export interface ParityResult {
   failures: string[];
 }
 
+/**
+ * The chain the tfjs peer can run: dense LTC nodes l0, l1, … each reading the one before (the
+ * first the input), then one head named by its kind, 'readout' or 'linear' (the peer names the
+ * tensors `l{i}.*`, `readout.*`, `linear.*`, as a linear stack's chain does).
+ */
+function peerChain(cfg: NetConfig): { layers: GraphNode<LtcConfig>[]; head: GraphNode } {
+  if (cfg.heads.length !== 1) throw new Error(`tfjs peer: one head only (got ${cfg.heads.map((h) => h.name).join(', ')})`);
+  const head = cfg.heads[0]!;
+  if ((head.kind !== 'readout' && head.kind !== 'linear') || head.name !== head.kind) throw new Error(`tfjs peer: the head must be a readout or linear node named by its kind (got "${head.name}", ${head.kind})`);
+  const layers = cfg.nodes.filter((n) => n !== head) as GraphNode<LtcConfig>[];
+  layers.forEach((l, i) => {
+    if (l.kind !== 'dense') throw new Error(`tfjs peer: only dense LTC layers (node "${l.name}" is ${l.kind})`);
+    if (l.name !== `l${i}` || l.from.length !== 1 || l.from[0] !== (i === 0 ? INPUT : `l${i - 1}`)) throw new Error(`tfjs peer: only a linear stack l0, l1, … (node "${l.name}" reads ${l.from.join(', ')})`);
+  });
+  const top = layers[layers.length - 1];
+  if (!top || head.from[0] !== top.name) throw new Error(`tfjs peer: the head must read the last layer`);
+  return { layers, head };
+}
+
 /** The tfjs peer's configuration of one of our networks (dense LTC layers only). */
 export function tfjsConfigOf(net: ParityNet): TfjsNetConfig {
   const cfg = netConfig(net.spec);
-  const layers: DenseLayerConfig[] = cfg.layers.map((l) => {
-    if (!isDenseLayer(l)) throw new Error('tfjs peer: only dense LTC layers');
-    return l;
-  });
+  const { layers: nodes, head } = peerChain(cfg);
+  const layers = nodes.map((n) => n.cfg);
   for (const l of layers) {
     if (l.kind !== 'ltc') throw new Error(`tfjs peer: only LTC layers (got ${l.kind})`);
     if (l.surrogate.kind !== 'multi-gaussian') throw new Error(`tfjs peer: only the multi-Gaussian surrogate (got ${l.surrogate.kind})`);
   }
   const l0 = layers[0]!;
-  const head = cfg.head;
+  const readout = head.kind === 'readout' ? (head.cfg as ReadoutConfig) : null;
   return {
     batch: cfg.B,
     input: cfg.D,
-    classes: head.kind === 'readout' ? head.cfg.C : 1,
+    classes: readout ? readout.C : 1,
     layers: layers.map((l) => ({ size: l.H, recurrent: l.recurrent, adapt: l.adapt })),
-    task: head.kind === 'readout' ? 'classify' : 'regress',
+    task: readout ? 'classify' : 'regress',
     neuron: { b0: l0.b0, beta: l0.beta, thetaFixed: l0.thetaFixed },
-    readout: { liquid: head.kind === 'readout' ? head.cfg.liquid : true },
+    readout: { liquid: readout ? readout.liquid : true },
     fptt: { alpha: net.alpha },
     optimizer: { kind: net.optimizer },
     initState: cfg.initState === 'random' ? 'spec' : 'zero',
@@ -151,8 +172,9 @@ function makeProblem(net: ParityNet, steps: number, seed: number, range: [number
   const params = initNetRef(cfg, seed).params;
   const state0 = initialStateRef(cfg, new Rng(seed + 7));
   const xs = Array.from({ length: steps }, () => rng.uniformArray(cfg.B * cfg.D, range[0], range[1]));
-  const classification = cfg.head.kind === 'readout';
-  const C = cfg.head.kind === 'readout' ? cfg.head.cfg.C : 1;
+  const head = cfg.heads[0]!;
+  const classification = head.head!.loss === 'xent';
+  const C = head.head!.outputs;
   return {
     params,
     state0,

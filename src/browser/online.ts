@@ -6,7 +6,7 @@
  *   const learner = new OnlineLearner(engine, spec, { window: 30 });   // K = window: update every step
  *   learner.begin({ labels });                 // a window of `window` steps with these targets
  *   for (const x of stream) learner.learn(x);  // x: B×D for this step; forward + backward + update
- *   const st = await learner.readState();      // { 'l0.u', 'l0.s', 'l0.b', …, 'o' } after the last step
+ *   const st = await learner.readState();      // { 'l0.u', 'l0.s', 'l0.b', …, 'readout.o' } after the last step
  *   learner.infer(x);                          // a forward step without learning
  *
  * A window is the Trainer's sequence: the FPTT loss of each chunk uses the window's targets

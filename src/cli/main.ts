@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, TASK_NAMES, describeLayer } from '../tasks/config.js';
+import { ConfigError, TASK_NAMES, describeNetwork } from '../tasks/config.js';
 import { PRESETS } from '../tasks/presets.js';
 import { UsageError, optionHelp } from './args.js';
 import { describeFsError, fsErrorCode } from '../util/fs_errors.js';
@@ -72,7 +72,9 @@ Trains the task's network (see \`webgpu-snn tasks\`) with FPTT (or BPTT) and wri
 folder: metrics.jsonl (one JSON object per line: kind "train" | "eval", epoch, step, loss,
 accuracy or mse, gradNorm, stepsPerSec, time), config.json (the resolved run configuration) and
 checkpoint.safetensors (every --checkpoint-every iterations, at the end, and on Ctrl-C or SIGTERM).
-Settings come from the task preset, then --config FILE, then the flags below.
+Settings come from the task preset, then --config FILE, then the flags below. A config's network
+is a stack (network.layers + network.head) or a graph of named nodes (network.nodes, e.g.
+configs/fmnist-residual.json; the kinds' fields: src/model/kinds/); --hidden edits only a stack.
 
 A NaN or infinite loss, gradient norm or weight stops training with exit code 1, naming the
 iteration and the quantity; metrics.jsonl gets a record {"kind": "nonfinite", "step", "update",
@@ -133,11 +135,11 @@ function tasksText(): string {
   for (const p of Object.values(PRESETS)) {
     const c = p.defaults;
     const t = trainerMetaOf(c);
-    const layers = c.network.layers.map(describeLayer).join(' → ');
+
     const sched = c.schedule.epochs !== null ? `${c.schedule.epochs} epochs` : `${c.schedule.iterations} iterations`;
     lines.push(`  ${p.name.padEnd(11)} ${p.title}: ${p.description}`);
     lines.push(
-      `  ${''.padEnd(11)} ${layers} → ${c.network.head.kind === 'readout' ? `readout(${c.network.head.classes})` : 'linear'}; T = ${c.trainer.steps}, batch ${c.data.batch}, ${t.method.toUpperCase()} K = ${c.trainer.K === null ? 'T' : c.trainer.K}, α = ${c.trainer.fptt.alpha}, ${c.trainer.optimizer.kind} ${c.trainer.optimizer.lr}, ${sched}${p.name === 'nmnist' || p.name === 'dvsgesture' ? `, pool ${c.data.pool}` : ''}`,
+      `  ${''.padEnd(11)} ${describeNetwork(c.network)}; T = ${c.trainer.steps}, batch ${c.data.batch}, ${t.method.toUpperCase()} K = ${c.trainer.K === null ? 'T' : c.trainer.K}, α = ${c.trainer.fptt.alpha}, ${c.trainer.optimizer.kind} ${c.trainer.optimizer.lr}, ${sched}${p.name === 'nmnist' || p.name === 'dvsgesture' ? `, pool ${c.data.pool}` : ''}`,
     );
   }
   return lines.join('\n');

@@ -23,7 +23,7 @@ import { TrainingLoop, recordToJsonl, type LoopCounters, type MetricRecord } fro
 import { NonFiniteError } from '../train/nonfinite.js';
 import { MemoryLimitError, formatSize } from '../train/memory_estimate.js';
 import { totalmem } from 'node:os';
-import { ConfigError, configToJson, describeLayer, netSpecOf, validateRunConfig, type RunConfig } from '../tasks/config.js';
+import { ConfigError, configToJson, describeNetwork, isGraphNetwork, netSpecOf, validateRunConfig, type RunConfig } from '../tasks/config.js';
 import { checkTaskSteps } from '../tasks/presets.js';
 import { createTaskData, defaultDataDir } from '../tasks/node_data.js';
 import { stateSeed } from '../tasks/data.js';
@@ -199,8 +199,8 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
     const dataDir = path.resolve(cwd, (o['data'] as string | undefined) ?? defaultDataDir(io.packageRoot));
     const data = createTaskData(cfg, dataDir);
     const shape = preset.shape(cfg);
-    const input = shape.frame && cfg.network.layers.some((l) => l.type === 'conv' || l.type === 'pool') ? shape.frame.join('×') : String(shape.input);
     const spec = netSpecOf(cfg, shape);
+    const input = Array.isArray(spec.input) ? spec.input.join('×') : String(spec.input);
     if (ck) checkCompatible(ck, { task: cfg.task, spec, trainer: trainerMetaOf(cfg) }, checkpointFile!);
 
     engine = io.engine ?? (await Engine.create({
@@ -265,10 +265,8 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
     // header
     const total = loop.totalIterations;
     const T = cfg.trainer.steps;
-    const layers = cfg.network.layers.map(describeLayer).join(' → ');
-    const head = cfg.network.head.kind === 'readout' ? `readout(${cfg.network.head.classes})` : 'linear';
     const K = trainerMetaOf(cfg).K;
-    printer.line(`${preset.title}: ${input} → ${layers} → ${head}; T = ${T}, batch ${cfg.data.batch}, ${cfg.trainer.method === 'fptt' ? `FPTT K = ${K}, α = ${cfg.trainer.fptt.alpha}` : 'BPTT'}, ${cfg.trainer.optimizer.kind} lr ${cfg.trainer.optimizer.lr}`);
+    printer.line(`${preset.title}: ${input} → ${describeNetwork(cfg.network)}; T = ${T}, batch ${cfg.data.batch}, ${cfg.trainer.method === 'fptt' ? `FPTT K = ${K}, α = ${cfg.trainer.fptt.alpha}` : 'BPTT'}, ${cfg.trainer.optimizer.kind} lr ${cfg.trainer.optimizer.lr}`);
     const sched = data.batchesPerEpoch !== null ? `${total} iterations (${data.batchesPerEpoch} per epoch over ${data.trainSize} samples), evaluation on ${data.evalSize} samples` : `${total} iterations, evaluation every ${cfg.schedule.evalEvery || total} on ${data.evalSize} samples`;
     printer.line(`adapter: ${eng.adapterName} (kernel tilings: ${eng.tuningSource === 'table' ? 'built-in table' : eng.tuningSource === 'cache' ? 'measured earlier, cached' : eng.tuningSource === 'measured' ? 'measured now, cached' : 'given'}); ${sched}`);
     for (const n of data.notes) printer.line(`note: ${n}`);
@@ -353,18 +351,33 @@ function withMemoryHint(cfg: RunConfig, make: () => Trainer): Trainer {
     return make();
   } catch (e) {
     if (!(e instanceof MemoryLimitError)) throw e;
-    const li = e.subject.node !== null && /^l\d+$/.test(e.subject.node) ? Number(e.subject.node.slice(1)) : -1;
-    const layer = li >= 0 ? cfg.network.layers[li] : undefined;
+    const graph = isGraphNetwork(cfg.network);
+    const li = !graph && e.subject.node !== null && /^l\d+$/.test(e.subject.node) ? Number(e.subject.node.slice(1)) : -1;
+    const layer = li >= 0 ? cfg.network.layers?.[li] : undefined;
     const dense = layer !== undefined && layer.type !== 'conv' && layer.type !== 'pool';
-    const where = e.subject.node === null ? '' : layer === undefined ? `node ${e.subject.node} (set in the --config file): ` : dense ? `layer l${li} (hidden ${(layer as { size: number }).size}): ` : `layer l${li} (${layer.type}, set in the --config file): `;
+    const node = graph && e.subject.node !== null ? cfg.network.nodes?.find((x) => x.name === e.subject.node) : undefined;
+    const where =
+      e.subject.node === null
+        ? ''
+        : node !== undefined
+          ? `node ${node.name} (${node.kind}${node.kind === 'dense' ? ` ${String(node['size'])}` : ''}, set in the --config file): `
+          : layer === undefined
+            ? `node ${e.subject.node} (set in the --config file): `
+            : dense
+              ? `layer l${li} (hidden ${(layer as { size: number }).size}): `
+              : `layer l${li} (${layer.type}, set in the --config file): `;
+    // a graph's sizes are its nodes' (--hidden does not edit a graph)
+    const hidden = graph ? 'the node sizes in the --config file' : '--hidden';
     const hint =
       e.subject.kind === 'total'
-        ? `lower --hidden or --batch${t.method === 'bptt' ? ', or use FPTT (--method fptt)' : ', or raise --K (shorter chunks)'}, or raise --memory-budget`
+        ? `lower ${hidden} or --batch${t.method === 'bptt' ? ', or use FPTT (--method fptt)' : ', or raise --K (shorter chunks)'}, or raise --memory-budget`
         : e.subject.kind === 'buffer'
-          ? `lower --batch or --hidden${t.method === 'bptt' ? '' : ', or raise --K (shorter chunks)'}`
-          : dense || e.subject.kind !== 'tensor'
-            ? 'lower --hidden'
-            : 'use a smaller layer in the --config file';
+          ? `lower --batch or ${hidden}${t.method === 'bptt' ? '' : ', or raise --K (shorter chunks)'}`
+          : graph
+            ? 'use a smaller node in the --config file'
+            : dense || e.subject.kind !== 'tensor'
+              ? 'lower --hidden'
+              : 'use a smaller layer in the --config file';
     throw new ConfigError(`${where}${e.subject.what} needs ${formatSize(e.bytes)}, over ${e.limitName} ${formatSize(e.limit)} (${hint})`);
   }
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { readCheckpointFile } from '../train/checkpoint.js';
 import type { Checkpoint, TrainerOptionsMeta } from '../train/safetensors.js';
 import { parseByteSize } from '../train/memory_estimate.js';
-import { ConfigError, configToJson, mergeConfig, parseConfigObject, parseConfigText, type PartialRunConfig, type RunConfig } from '../tasks/config.js';
+import { ConfigError, configToJson, isGraphNetwork, mergeConfig, parseConfigObject, parseConfigText, type DeclaredInput, type PartialRunConfig, type RunConfig } from '../tasks/config.js';
 import { presetFor, type TaskPreset } from '../tasks/presets.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { describeFsError } from '../util/fs_errors.js';
@@ -19,7 +19,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'iterations', type: 'int', arg: 'N', help: 'stop after N training iterations (batches)' },
   { name: 'epochs', type: 'int', arg: 'E', help: 'epochs over the training set (classification tasks)' },
   { name: 'batch', type: 'int', arg: 'B', help: 'sequences per batch' },
-  { name: 'hidden', type: 'int', arg: 'H', help: 'neurons in every dense hidden layer' },
+  { name: 'hidden', type: 'int', arg: 'H', help: 'neurons in every dense hidden layer of a stack (refused for a graph: set its node sizes in --config)' },
   { name: 'lr', type: 'number', arg: 'X', help: 'learning rate' },
   { name: 'optimizer', type: 'string', arg: 'adam|adamax', choices: ['adam', 'adamax'], help: 'optimiser' },
   { name: 'method', type: 'string', arg: 'fptt|bptt', choices: ['fptt', 'bptt'], help: 'trainer: online FPTT (default) or the BPTT baseline' },
@@ -74,7 +74,13 @@ export function flagsToConfig(o: ParsedOptions, base: RunConfig): PartialRunConf
   if (o['eval-every'] !== undefined) schedule.evalEvery = o['eval-every'] as number;
   if (o['eval-batches'] !== undefined) schedule.evalBatches = o['eval-batches'] as number;
   if (o['seed'] !== undefined) p.seed = o['seed'] as number;
-  if (o['hidden'] !== undefined) p.network = { layers: base.network.layers.map((l) => (l.type === 'conv' || l.type === 'pool' ? { ...l } : { ...l, size: o['hidden'] as number })) };
+  if (o['hidden'] !== undefined) {
+    const n = base.network;
+    if (isGraphNetwork(n)) {
+      throw new UsageError(`--hidden ${String(o['hidden'])}: the network is a graph of named nodes (network.nodes), which --hidden does not edit; set the size of each dense node in the --config file instead`, 'train');
+    }
+    p.network = { layers: n.layers.map((l) => (l.type === 'conv' || l.type === 'pool' ? { ...l } : { ...l, size: o['hidden'] as number })) };
+  }
   if (Object.keys(trainer).length) p.trainer = trainer;
   if (Object.keys(data).length) p.data = data;
   if (Object.keys(schedule).length) p.schedule = schedule;
@@ -97,7 +103,7 @@ export interface ResolvedRun {
   preset: TaskPreset;
   checkpoint: Checkpoint | null;
   checkpointFile: string | null;
-  declaredInput?: number;
+  declaredInput?: DeclaredInput;
 }
 
 /** Preset ← --config ← flags (fresh run), or the checkpoint's config ← allowed flags (resume). */

@@ -15,6 +15,7 @@ import { READOUT_KERNELS } from './readout.js';
 import { pool2dRegistry } from './pool2d.js';
 import { tensorOpsRegistry } from './tensor_ops.js';
 import { allElementwiseWorkgroups, allUpdateWorkgroups } from './tuning.js';
+import { yoloLossRegistry } from './yolo_loss.js';
 
 export interface RegisteredKernel {
   spec: KernelSpec;
@@ -54,4 +55,5 @@ export const KERNEL_REGISTRY: RegisteredKernel[] = [
   ...pool2dRegistry(),
   ...channelNormRegistry(),
   ...tensorOpsRegistry(),
+  ...yoloLossRegistry(),
 ];

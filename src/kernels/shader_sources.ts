@@ -19,6 +19,7 @@ import matmulShared from '../../shaders/matmul_shared.wgsl';
 import pool2d from '../../shaders/pool2d.wgsl';
 import readout from '../../shaders/readout.wgsl';
 import tensorOps from '../../shaders/tensor_ops.wgsl';
+import yoloLoss from '../../shaders/yolo_loss.wgsl';
 
 export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['channel_norm.wgsl', channelNorm],
@@ -35,4 +36,5 @@ export const SHADER_SOURCES: ReadonlyMap<string, string> = new Map([
   ['pool2d.wgsl', pool2d],
   ['readout.wgsl', readout],
   ['tensor_ops.wgsl', tensorOps],
+  ['yolo_loss.wgsl', yoloLoss],
 ]);

@@ -176,7 +176,8 @@ export function netConfig(netSpec: NetSpec): NetConfig {
     const { spec: n, def, from } = specs.get(name)!;
     const inShapes = from.map((f) => (f === INPUT ? input : byName.get(f)!.outShape));
     const inputSpiking = from.map((f) => f !== INPUT && byName.get(f)!.def.spiking);
-    const cfg = def.resolve({ node: n, B, inputs: inShapes, inputSpiking, neuron, spikeFn: spec.spikeFn });
+    // the kind sees `from` resolved (a node that leaves it out reads the node listed before it)
+    const cfg = def.resolve({ node: { ...n, from }, B, inputs: inShapes, inputSpiking, neuron, spikeFn: spec.spikeFn });
     const head = def.head ? { ...def.head(cfg), weight: (cfg as { weight?: number }).weight ?? 1 } : null;
     const node: GraphNode = {
       name, kind: n.kind, def, spec: n, cfg, from, inShapes, outShape: def.outShape(cfg), index: nodes.length, head,
@@ -203,13 +204,13 @@ export function netConfig(netSpec: NetSpec): NetConfig {
       m.get(f)!.push({ node: g.name, slot });
     });
   }
+  const heads = [...specs.values()].filter((s) => s.def.role === 'head').map((s) => byName.get(s.spec.name)!);
+  if (heads.length === 0) throw new NetSpecError(`network: there is no head (a readout, linear or conv_head node); the loss is taken on heads`);
   for (const g of nodes) {
     if (g.def.role === 'layer' && outputReaders.get(g.name)!.length === 0 && (membraneReaders.get(g.name)?.length ?? 0) === 0) {
       throw new NetSpecError(`${nodeWhere(g.spec)} is not read by any node: every node but a head must feed another node (or remove it)`);
     }
   }
-  const heads = [...specs.values()].filter((s) => s.def.role === 'head').map((s) => byName.get(s.spec.name)!);
-  if (heads.length === 0) throw new NetSpecError(`network: there is no head (a readout, linear or conv_head node); the loss is taken on heads`);
 
   const specOrder = [...specs.values()].map((s) => byName.get(s.spec.name)!);
   const cfg: NetConfig = {

@@ -23,7 +23,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { INPUT, type NetSpec } from './spec.js';
 import { netConfig, type NetConfig, type GraphNode } from './graph.js';
 import { initialState, initParams } from './init.js';
-import { isHeadNode, isSpikingNode, type GpuNode, type GradTarget, type HeadNode, type LossWeights, type SpikingNode, type StepRole } from './layer.js';
+import { isHeadNode, isSpikingNode, type GpuNode, type GradTarget, type HeadNode, type LossWeights, type ParamStore, type SpikingNode, type StepRole } from './layer.js';
 import { buildGpuNode } from './nodes/index.js';
 import type { ReadoutHead } from './nodes/heads.js';
 import { Rng } from '../util/rng.js';
@@ -67,7 +67,7 @@ export class SpikingNetwork {
   constructor(
     readonly engine: Engine,
     readonly spec: NetSpec,
-    readonly store: import('./layer.js').ParamStore,
+    readonly store: ParamStore,
     opts: NetworkOptions = {},
   ) {
     this.cfg = netConfig(spec);

@@ -12,3 +12,4 @@ export * from './tensor_ops.js';
 export * from './graph_kinds.js';
 export * from './graph.js';
 export * from './trace.js';
+export * from './yolo_loss.js';

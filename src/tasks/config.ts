@@ -21,25 +21,59 @@
  * "recurrent": false, "adapt": true, "norm": true }` or `{ "type": "pool", "op": "max", "kernel": 2 }` for
  * tasks whose steps are images (fmnist, nmnist, dvsgesture); the network then gets a [C, H, W] input.
  * `trainer.K: null` means K = T (pure online FPTT). `network.batch` / `network.input` may be given
- * (NetSpec shape); they must then agree with `data.batch` and the task's input size.
+ * (NetSpec shape); they must then agree with `data.batch` and the task's input size (a number, or
+ * [C, H, W] for an image task).
+ *
+ * Instead of `layers` + `head`, the network may be a graph of named nodes (src/model/spec.ts):
+ *
+ *     "network": { "nodes": [ { "name": "c1", "kind": "conv", "channels": 8, "kernel": 3 },
+ *                             { "name": "c2", "kind": "conv", "channels": 8, "kernel": 3 },
+ *                             { "name": "res", "kind": "add", "from": ["c1", "c2"] }, …,
+ *                             { "name": "readout", "kind": "readout", "classes": 10 } ] }
+ *
+ * Exactly one of the two forms. Each node's fields are checked by its kind's rules
+ * (src/model/kinds/*.ts, NODE_KINDS); the graph (names, order, shapes) by netConfig. The graph
+ * gets the task's image [C, H, W] as its input when the task has one (a dense node reads it
+ * flattened), else the task's D. The task gives one target per sample (class labels, or one
+ * regression value), which goes to the first head of the matching loss; a network with any other
+ * head is refused (it would get no data).
  * Every check throws a ConfigError naming the field, e.g. `config.json: trainer.K = 300 is larger
  * than trainer.steps (T = 200)`.
  */
-import { netConfig } from '../model/graph.js';
-import type { HeadSpec, NetLayerSpec, NetSpec } from '../model/spec.js';
+import type { HeadSpec, NetLayerSpec, NodeSpec } from '../model/spec.js';
+import { Checker, ConfigError, clone, show, type Json } from './checker.js';
+import { isGraphNetwork, parseHead, parseInput, parseLayer, parseNodes, validateChain, validateGraph, type DeclaredInput } from './network_config.js';
+
+export { ConfigError } from './checker.js';
+export { describeLayer, describeNetwork, describeNode, isGraphNetwork, netSpecOf, type DeclaredInput } from './network_config.js';
 import type { OptimizerConfig, FpttConfig } from '../model/optim_config.js';
 import type { SurrogateKind } from '../model/neuron_config.js';
 
 export const TASK_NAMES = ['add', 'smnist', 'psmnist', 'rmnist', 'fmnist', 'nmnist', 'dvsgesture'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
-export interface NetworkConfig {
+export type NeuronConfig = { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind };
+
+/** A linear stack: layers, then one head (node names l0, l1, …, and the head's kind). */
+export interface ChainNetworkConfig {
   /** Dense ({type?: 'dense', size, kind, recurrent, adapt}), conv ({type: 'conv', channels, kernel, …}) or pool ({type: 'pool', op, kernel}) layers. */
   layers: NetLayerSpec[];
-  neuron?: { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind };
   head: HeadSpec;
+  nodes?: undefined;
+  neuron?: NeuronConfig;
   initState?: 'random' | 'zero';
 }
+
+/** A graph of named nodes ({ name, kind, from?, …the kind's fields }; src/model/kinds/). */
+export interface GraphNetworkConfig {
+  nodes: NodeSpec[];
+  layers?: undefined;
+  head?: undefined;
+  neuron?: NeuronConfig;
+  initState?: 'random' | 'zero';
+}
+
+export type NetworkConfig = ChainNetworkConfig | GraphNetworkConfig;
 
 export interface TrainerConfig {
   method: 'fptt' | 'bptt';
@@ -90,72 +124,8 @@ export interface RunConfig {
   schedule: ScheduleConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-type Json = unknown;
-type Obj = Record<string, Json>;
-
-const isObj = (v: Json): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: Json): string => (v === undefined ? 'nothing' : JSON.stringify(v));
-
-/** A checker that prefixes every message with the source (file name or "config"). */
-class Checker {
-  constructor(readonly source: string) {}
-
-  fail(path: string, msg: string): never {
-    throw new ConfigError(`${this.source}: ${path} ${msg}`);
-  }
-
-  fields(o: Obj, path: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(o)) {
-      if (!allowed.includes(k)) {
-        const where = path ? `${path}.${k}` : k;
-        throw new ConfigError(`${this.source}: unknown field "${where}" (expected one of ${allowed.join(', ')})`);
-      }
-    }
-  }
-
-  obj(v: Json, path: string): Obj {
-    if (!isObj(v)) this.fail(path, `must be an object, got ${show(v)}`);
-    return v;
-  }
-
-  int(v: Json, path: string, min: number, what = min >= 1 ? 'a positive integer' : `an integer ≥ ${min}`): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(path, `must be ${what}, got ${show(v)}`);
-    return v;
-  }
-
-  intOrNull(v: Json, path: string, min: number): number | null {
-    if (v === null) return null;
-    return this.int(v, path, min, min >= 1 ? 'a positive integer or null' : `an integer ≥ ${min} or null`);
-  }
-
-  num(v: Json, path: string, ok: (x: number) => boolean, rule: string): number {
-    if (typeof v !== 'number' || Number.isNaN(v) || !ok(v)) this.fail(path, `must be ${rule}, got ${show(v)}`);
-    return v;
-  }
-
-  bool(v: Json, path: string): boolean {
-    if (typeof v !== 'boolean') this.fail(path, `must be true or false, got ${show(v)}`);
-    return v;
-  }
-
-  oneOf<T extends string>(v: Json, path: string, options: readonly T[]): T {
-    if (typeof v !== 'string' || !options.includes(v as T)) this.fail(path, `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(v)}`);
-    return v as T;
-  }
-}
-
 const TOP_FIELDS = ['task', 'seed', 'network', 'trainer', 'data', 'schedule'] as const;
-const NETWORK_FIELDS = ['batch', 'input', 'layers', 'neuron', 'head', 'initState'] as const;
-const LAYER_FIELDS = ['type', 'size', 'kind', 'recurrent', 'adapt'] as const;
-const CONV_FIELDS = ['type', 'channels', 'kernel', 'stride', 'padding', 'kind', 'recurrent', 'adapt', 'norm'] as const;
-const POOL_FIELDS = ['type', 'op', 'kernel', 'stride'] as const;
+const NETWORK_FIELDS = ['batch', 'input', 'layers', 'head', 'nodes', 'neuron', 'initState'] as const;
 const NEURON_FIELDS = ['b0', 'beta', 'thetaFixed', 'surrogate'] as const;
 const TRAINER_FIELDS = ['method', 'steps', 'K', 'fptt', 'optimizer'] as const;
 const FPTT_FIELDS = ['alpha', 'beta', 'clip'] as const;
@@ -167,7 +137,7 @@ const SCHEDULE_FIELDS = ['epochs', 'iterations', 'logEvery', 'evalEvery', 'evalB
 export type PartialRunConfig = {
   task?: TaskName;
   seed?: number;
-  network?: Partial<NetworkConfig> & { batch?: number; input?: number };
+  network?: { layers?: NetLayerSpec[]; head?: HeadSpec; nodes?: NodeSpec[]; neuron?: NeuronConfig; initState?: 'random' | 'zero'; batch?: number; input?: DeclaredInput };
   trainer?: Partial<Omit<TrainerConfig, 'fptt' | 'optimizer'>> & { fptt?: Partial<FpttConfig>; optimizer?: Partial<OptimizerConfig> };
   data?: Partial<DataConfig>;
   schedule?: Partial<ScheduleConfig>;
@@ -192,7 +162,12 @@ export function parseConfigObject(obj: Json, source = 'config'): PartialRunConfi
     c.fields(n, 'network', NETWORK_FIELDS);
     const net: NonNullable<PartialRunConfig['network']> = {};
     if (n['batch'] !== undefined) net.batch = c.int(n['batch'], 'network.batch', 1);
-    if (n['input'] !== undefined) net.input = c.int(n['input'], 'network.input', 1);
+    if (n['input'] !== undefined) net.input = parseInput(c, n['input']);
+    if (n['nodes'] !== undefined && (n['layers'] !== undefined || n['head'] !== undefined)) {
+      const both = ['layers', 'head'].filter((k) => n[k] !== undefined).map((k) => `network.${k}`).join(' and ');
+      c.fail('network', `gives both nodes (a graph) and ${both} (a stack): give either network.nodes, or network.layers + network.head, not both`);
+    }
+    if (n['nodes'] !== undefined) net.nodes = parseNodes(c, n['nodes']);
     if (n['layers'] !== undefined) {
       const ls = n['layers'];
       if (!Array.isArray(ls) || ls.length === 0) c.fail('network.layers', `must be a non-empty array of { size, kind, recurrent, adapt }, got ${show(ls)}`);
@@ -279,58 +254,6 @@ function parseClip(c: Checker, v: Json): number {
   return c.num(v, 'trainer.fptt.clip', (x) => x > 0, 'a number > 0 (null disables clipping)');
 }
 
-function parseLayer(c: Checker, l: Json, path: string): NetLayerSpec {
-  const o = c.obj(l, path);
-  const type = o['type'] === undefined ? 'dense' : c.oneOf(o['type'], `${path}.type`, ['dense', 'conv', 'pool'] as const);
-  if (type === 'conv') {
-    c.fields(o, path, CONV_FIELDS);
-    for (const k of ['channels', 'kernel']) if (o[k] === undefined) c.fail(path, `(conv) needs ${k}`);
-    const kernel = c.int(o['kernel'], `${path}.kernel`, 1);
-    if (kernel % 2 === 0) c.fail(`${path}.kernel`, `must be odd, got ${kernel}`);
-    const layer: NetLayerSpec = { type: 'conv', channels: c.int(o['channels'], `${path}.channels`, 1), kernel };
-    if (o['stride'] !== undefined) layer.stride = c.int(o['stride'], `${path}.stride`, 1);
-    if (o['padding'] !== undefined) layer.padding = c.int(o['padding'], `${path}.padding`, 0, 'an integer ≥ 0');
-    if (o['kind'] !== undefined) layer.kind = c.oneOf(o['kind'], `${path}.kind`, ['ltc'] as const);
-    if (o['recurrent'] !== undefined) layer.recurrent = c.bool(o['recurrent'], `${path}.recurrent`);
-    if (o['adapt'] !== undefined) layer.adapt = c.bool(o['adapt'], `${path}.adapt`);
-    if (o['norm'] !== undefined) layer.norm = c.bool(o['norm'], `${path}.norm`);
-    return layer;
-  }
-  if (type === 'pool') {
-    c.fields(o, path, POOL_FIELDS);
-    for (const k of ['op', 'kernel']) if (o[k] === undefined) c.fail(path, `(pool) needs ${k}`);
-    const layer: NetLayerSpec = { type: 'pool', op: c.oneOf(o['op'], `${path}.op`, ['max', 'avg'] as const), kernel: c.int(o['kernel'], `${path}.kernel`, 1) };
-    if (o['stride'] !== undefined) layer.stride = c.int(o['stride'], `${path}.stride`, 1);
-    return layer;
-  }
-  c.fields(o, path, LAYER_FIELDS);
-  if (o['size'] === undefined) c.fail(path, 'needs a size');
-  const layer: NetLayerSpec = { size: c.int(o['size'], `${path}.size`, 1) };
-  if (o['type'] !== undefined) layer.type = 'dense';
-  if (o['kind'] !== undefined) layer.kind = c.oneOf(o['kind'], `${path}.kind`, ['ltc', 'lif', 'alif'] as const);
-  if (o['recurrent'] !== undefined) layer.recurrent = c.bool(o['recurrent'], `${path}.recurrent`);
-  if (o['adapt'] !== undefined) layer.adapt = c.bool(o['adapt'], `${path}.adapt`);
-  if (layer.kind === 'lif' && layer.adapt === true) c.fail(`${path}.adapt`, "must be false for kind 'lif' (fixed threshold)");
-  if (layer.kind === 'alif' && layer.adapt === false) c.fail(`${path}.adapt`, "must be true for kind 'alif' (adaptive threshold)");
-  return layer;
-}
-
-function parseHead(c: Checker, h: Json): HeadSpec {
-  const o = c.obj(h, 'network.head');
-  const kind = c.oneOf(o['kind'], 'network.head.kind', ['readout', 'linear'] as const);
-  if (kind === 'readout') {
-    c.fields(o, 'network.head', ['kind', 'classes', 'liquid']);
-    if (o['classes'] === undefined) c.fail('network.head', 'of kind "readout" needs classes');
-    const head: HeadSpec = { kind, classes: c.int(o['classes'], 'network.head.classes', 2, 'an integer ≥ 2') };
-    if (o['liquid'] !== undefined) head.liquid = c.bool(o['liquid'], 'network.head.liquid');
-    return head;
-  }
-  c.fields(o, 'network.head', ['kind', 'outputs']);
-  const head: HeadSpec = { kind };
-  if (o['outputs'] !== undefined) head.outputs = c.int(o['outputs'], 'network.head.outputs', 1);
-  return head;
-}
-
 /** Parses config text (JSON) from `source` (a file name for messages). */
 export function parseConfigText(text: string, source: string): PartialRunConfig {
   let obj: Json;
@@ -342,18 +265,27 @@ export function parseConfigText(text: string, source: string): PartialRunConfig 
   return parseConfigObject(obj, source);
 }
 
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (x === Infinity ? 'Infinity' : x)), (_k, x) => (x === 'Infinity' ? Infinity : x)) as T;
 
-/** base ← overlay, section by section (layers, head and neuron are replaced whole when given). */
+/**
+ * base ← overlay, section by section (layers, head and nodes are replaced whole when given; neuron
+ * field by field). Nodes replace a stack's layers and head; layers + head replace a graph's nodes.
+ */
 export function mergeConfig(base: RunConfig, over: PartialRunConfig): RunConfig {
   const out = clone(base);
   if (over.task !== undefined) out.task = over.task;
   if (over.seed !== undefined) out.seed = over.seed;
   if (over.network) {
     const n = over.network;
-    if (n.layers) out.network.layers = clone(n.layers);
+    if (n.nodes && (n.layers || n.head)) throw new ConfigError('config: network gives both nodes (a graph) and layers / head (a stack): give one form');
+    const keep = { ...(out.network.neuron ? { neuron: out.network.neuron } : {}), ...(out.network.initState ? { initState: out.network.initState } : {}) };
+    if (n.nodes) out.network = { nodes: clone(n.nodes), ...keep };
+    if (n.layers || n.head) {
+      const layers = n.layers ? clone(n.layers) : out.network.layers;
+      const head = n.head ? clone(n.head) : out.network.head;
+      if (!layers || !head) throw new ConfigError(`config: network.${n.layers ? 'layers' : 'head'} is given over a graph network (network.nodes) without network.${n.layers ? 'head' : 'layers'}: a stack needs both`);
+      out.network = { layers, head, ...keep };
+    }
     if (n.neuron) out.network.neuron = { ...(out.network.neuron ?? {}), ...n.neuron };
-    if (n.head) out.network.head = clone(n.head);
     if (n.initState) out.network.initState = n.initState;
     if (n.batch !== undefined) {
       if (over.data?.batch !== undefined && over.data.batch !== n.batch) {
@@ -389,47 +321,31 @@ export interface TaskShape {
  * Cross-field checks of a complete config against the task's shape. `declaredInput` is the
  * config file's network.input, when it gave one.
  */
-export function validateRunConfig(cfg: RunConfig, shape: TaskShape, source = 'config', declaredInput?: number): void {
+export function validateRunConfig(cfg: RunConfig, shape: TaskShape, source = 'config', declaredInput?: DeclaredInput): void {
   const c = new Checker(source);
+  const n = cfg.network;
+  // (a config built in code or read from a checkpoint may hold neither form)
+  const raw = n as { layers?: unknown; head?: unknown; nodes?: unknown };
+  if (raw.nodes === undefined && (raw.layers === undefined || raw.head === undefined)) {
+    c.fail('network', `needs either nodes (a graph of named nodes) or layers + head (a stack of layers), got ${raw.layers === undefined && raw.head === undefined ? 'neither' : `only ${raw.layers === undefined ? 'head' : 'layers'}`}`);
+  }
   // re-check every value (the config may come from code or a checkpoint, not only from a file)
   parseConfigObject(JSON.parse(JSON.stringify(cfg, (_k, x) => (x === Infinity ? null : x))), source);
   const t = cfg.trainer;
   if (t.K !== null && t.K > t.steps) c.fail('trainer.K', `= ${t.K} is larger than trainer.steps (T = ${t.steps}); K must be in 1..T`);
-  if (declaredInput !== undefined && declaredInput !== shape.input) {
-    c.fail('network.input', `= ${declaredInput} does not match the ${cfg.task} task's input size ${shape.input}`);
+  if (declaredInput !== undefined) {
+    if (typeof declaredInput === 'number') {
+      if (declaredInput !== shape.input) c.fail('network.input', `= ${declaredInput} does not match the ${cfg.task} task's input size ${shape.input}`);
+    } else if (!shape.frame || declaredInput.some((v, i) => v !== shape.frame![i])) {
+      c.fail('network.input', `= ${JSON.stringify(declaredInput)} does not match the ${cfg.task} task's input, ${shape.frame ? `[C, H, W] = ${JSON.stringify(shape.frame)}` : `${shape.input} values per step (not an image)`}`);
+    }
   }
-  const head = cfg.network.head;
-  if (shape.classes > 0) {
-    if (head.kind !== 'readout') c.fail('network.head.kind', `must be "readout" for the classification task ${cfg.task}, got "${head.kind}"`);
-    else if (head.classes !== shape.classes) c.fail('network.head.classes', `= ${head.classes} does not match the ${cfg.task} task's ${shape.classes} classes`);
-  } else {
-    if (head.kind !== 'linear') c.fail('network.head.kind', `must be "linear" for the regression task ${cfg.task}, got "${head.kind}"`);
-    else if ((head.outputs ?? 1) !== 1) c.fail('network.head.outputs', `must be 1 for the ${cfg.task} task (one target per sample), got ${head.outputs}`);
-  }
-  if (cfg.network.layers.some((l) => l.type === 'conv' || l.type === 'pool') && !shape.frame) {
-    c.fail('network.layers', `has conv / pool layers, but the ${cfg.task} task's input is not an image (${shape.input} values per step)`);
-  }
-  // the geometry (conv output sizes, kernel vs image size, …) is checked by netConfig
-  try {
-    netConfig(netSpecOf(cfg, shape));
-  } catch (e) {
-    throw new ConfigError(`${source}: network: ${(e as Error).message.replace(/^netConfig: /, '')}`);
-  }
+  if (isGraphNetwork(n)) validateGraph(c, cfg, n, shape);
+  else validateChain(c, cfg, n, shape);
   if (cfg.task === 'add' && t.steps < 2) c.fail('trainer.steps', `must be ≥ 2 for the add task (one marker in each half), got ${t.steps}`);
   const s = cfg.schedule;
   if (shape.classes === 0 && s.iterations === null) c.fail('schedule.iterations', `must be set for the ${cfg.task} task (it has no epochs)`);
   if (shape.classes > 0 && s.epochs === null && s.iterations === null) c.fail('schedule.epochs', 'or schedule.iterations must be set');
-}
-
-/** The NetSpec of a config (batch from data.batch; input from the task: [C, H, W] for conv / pool networks). */
-export function netSpecOf(cfg: RunConfig, shape: TaskShape): NetSpec {
-  const n = cfg.network;
-  const spatial = n.layers.some((l) => l.type === 'conv' || l.type === 'pool');
-  const input = spatial && shape.frame ? ([...shape.frame] as [number, number, number]) : shape.input;
-  const spec: NetSpec = { batch: cfg.data.batch, input, layers: n.layers.map((l) => ({ ...l })), head: { ...n.head } };
-  if (n.neuron) spec.neuron = { ...n.neuron };
-  if (n.initState) spec.initState = n.initState;
-  return spec;
 }
 
 /** JSON text of a config (Infinity written as null, as the parser reads it back). */
@@ -445,9 +361,3 @@ export function configFromJson(text: string, source: string): RunConfig {
   return p as RunConfig;
 }
 
-/** "ltc(64)", "conv3×3(32)", "maxpool2" — for headers and listings. */
-export function describeLayer(l: NetLayerSpec): string {
-  if (l.type === 'conv') return `conv${l.kernel}×${l.kernel}(${l.channels}${l.stride && l.stride > 1 ? `, stride ${l.stride}` : ''}${l.recurrent ? ', rec' : ''})`;
-  if (l.type === 'pool') return `${l.op}pool${l.kernel}`;
-  return `${l.kind ?? 'ltc'}(${l.size}${l.recurrent === false ? ', ff' : ''})`;
-}

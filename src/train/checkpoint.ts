@@ -7,9 +7,10 @@
  * Tensors: for every parameter (SPEC §7 names) `param/<name>` (W), `mean/<name>` (W̄), `lambda/<name>`
  * (λ), `m/<name>` and `v/<name>` (optimiser moments; Adamax keeps its u in v). A BPTT run has no W̄
  * and λ. A checkpoint written inside a sequence (a stop after chunk p < K; counters.chunk = p)
- * also holds `state/<name>` (SPEC §7 state names: l0.u, l0.s, l0.b, …, o; shape [B, n]), the
- * network state carried into chunk p. Metadata (each value JSON text in the file):
- *   format "webgpu-snn-checkpoint", version 1, task, spec (NetSpec), trainer ({method, steps, K,
+ * also holds `state/<name>` (state names after the nodes: l0.u, l0.s, l0.b, …, readout.o; shape
+ * [B, n]), the network state carried into chunk p. Metadata (each value JSON text in the file):
+ *   format "webgpu-snn-checkpoint", version 2 (CHECKPOINT_VERSION; 1 had the names before the
+ *   graph, Wo / o, and is refused), task, spec (NetSpec: a stack or a graph), trainer ({method, steps, K,
  *   fptt, optimizer}), config (the run config, when the CLI wrote it), counters (loop position:
  *   iteration, epoch, batchInEpoch, sequences, elapsed, lastEval), optimizerStep (updates done, the
  *   t of Adam's bias correction), rng ({name: Rng state}), data (the batch source's state: batcher

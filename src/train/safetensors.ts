@@ -10,13 +10,17 @@
  *
  * Metadata values are strings, each holding JSON text (what they hold, and which tensors a
  * checkpoint has: src/train/checkpoint.ts). Decoding checks every byte count and refuses a
- * truncated or corrupt file, or one of another format or a newer version, with a message naming
- * the file. Pure bytes ↔ Checkpoint: no file access, no trainer, browser-safe.
+ * truncated or corrupt file, or one of another format, a newer version or an older one (version 1:
+ * the names before the network became a graph of nodes), with a message naming the file. Pure bytes ↔ Checkpoint: no file access, no trainer, browser-safe.
  */
 import type { NetSpec } from '../model/spec.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-snn-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/**
+ * 2: parameter and state names follow the graph's node names (`readout.Wo`, `linear.Wl`,
+ * `readout.o`; version 1 had `Wo`, `Wl`, `o`), and the spec may be a graph ({ nodes }).
+ */
+export const CHECKPOINT_VERSION = 2;
 
 
 export class CheckpointError extends Error {
@@ -141,6 +145,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   const version = metaObj['version'];
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) fail(`__metadata__.version is ${JSON.stringify(version)}, expected a positive integer`);
   if ((version as number) > CHECKPOINT_VERSION) fail(`format version ${version} is newer than this program reads (${CHECKPOINT_VERSION}); update webgpu-snn`);
+  if ((version as number) < CHECKPOINT_VERSION) {
+    fail(
+      `format version ${version} was written by an earlier version of webgpu-snn, with the old layer names (Wo, bo, Wl, bl, o; now readout.Wo, linear.Wl, readout.o, … after the network's nodes); ` +
+        `it cannot be resumed or loaded by this one (format ${CHECKPOINT_VERSION}): start a new run`,
+    );
+  }
   for (const k of REQUIRED_META) if (!(k in metaObj)) fail(`__metadata__ lacks "${k}"`);
   if (typeof metaObj['optimizerStep'] !== 'number') fail('__metadata__.optimizerStep is not a number');
 

@@ -19,7 +19,7 @@ import type { Engine } from '../gpu/engine.js';
 import { ParamArena } from '../kernels/arena.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { STATE_NONFINITE_STEP, createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
+import { STATE_GRAD_NORM, STATE_GRAD_NORM_COUNT, STATE_GRAD_NORM_SUM, STATE_NONFINITE_STEP, STATE_STEP, createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
 import { SpikingNetwork, type ParamStore } from '../model/network.js';
 import { netConfig } from '../model/graph.js';
 import type { NetSpec } from '../model/spec.js';
@@ -380,8 +380,8 @@ export class Trainer {
     const vals = await this.engine.readMany([this.update.state, ...heads.map((h) => h.metrics)]);
     const s = vals[0]!;
     const su = new Uint32Array(s.buffer, s.byteOffset, s.length);
-    const gnSum = s[2]!;
-    const gnCount = su[3]!;
+    const gnSum = s[STATE_GRAD_NORM_SUM]!;
+    const gnCount = su[STATE_GRAD_NORM_COUNT]!;
     const gradBad = su[STATE_NONFINITE_STEP]!;
     const perHead: Record<string, HeadMetrics> = {};
     let loss = 0;
@@ -413,7 +413,7 @@ export class Trainer {
     });
     let nonFinite: NonFiniteMark | null = null;
     if (lossBad > 0 && (gradBad === 0 || lossBad <= gradBad)) nonFinite = { quantity: 'loss', update: lossBad, value: lossBadValue };
-    else if (gradBad > 0) nonFinite = { quantity: 'gradNorm', update: gradBad, value: gradBad === su[0] ? s[1]! : NaN };
+    else if (gradBad > 0) nonFinite = { quantity: 'gradNorm', update: gradBad, value: gradBad === su[STATE_STEP] ? s[STATE_GRAD_NORM]! : NaN };
     this.net.resetMetrics();
     this.update.resetGradNormSum();
     return {

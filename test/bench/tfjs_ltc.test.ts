@@ -19,13 +19,13 @@ import {
   type TraceResult,
 } from '../../bench/tfjs/ltc_tfjs.js';
 import { tf } from '../../bench/tfjs/tf.js';
-import { traceRef } from '../../src/ref/network.js';
+import { graphToTraceNames, traceRef } from '../../src/ref/trace.js';
 import { Rng } from '../../src/util/rng.js';
 import { assertClose } from '../helpers/assert_close.js';
 
 type Layers = TraceCase['layers'];
 
-/** A trace case with seeded random params, state and inputs (SPEC §7 layout). */
+/** A trace case with seeded random params, state and inputs (SPEC §7 layout and names). */
 function makeCase(opts: {
   B: number;
   D: number;
@@ -56,7 +56,8 @@ function makeCase(opts: {
     readout: { liquid },
     fptt: { alpha: 0.1, beta: 0.5, clip: 1.0 },
     optimizer: { kind: opts.kind ?? 'adam', lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
+    // the peer names the readout's tensors as the engine does (readout.Wo); the case, as SPEC §7 (Wo)
+    params: Object.fromEntries(Object.entries(graphToTraceNames(params)).map(([k, v]) => [k, Array.from(v)])),
     state,
     x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -3, 3))),
     y: Array.from({ length: B }, () => rng.int(C)),
@@ -114,7 +115,7 @@ describe('tfjs peer', () => {
     expect(multiGaussian(1.0)).toBeCloseTo(-0.025, 3);
   });
 
-  test('parameters keep their SPEC §7 names and layouts', async () => {
+  test("parameters have the engine's names and SPEC §7 layouts", async () => {
     await initTfjsBackend('tfjs-cpu');
     const cfg: TfjsNetConfig = {
       batch: 2,
@@ -137,10 +138,10 @@ describe('tfjs peer', () => {
       { name: 'l1.bx', shape: [6] },
       { name: 'l1.Wtm', shape: [6, 12] },
       { name: 'l1.btm', shape: [6] },
-      { name: 'Wo', shape: [4, 6] },
-      { name: 'bo', shape: [4] },
-      { name: 'Wto', shape: [4, 8] },
-      { name: 'bto', shape: [4] },
+      { name: 'readout.Wo', shape: [4, 6] },
+      { name: 'readout.bo', shape: [4] },
+      { name: 'readout.Wto', shape: [4, 8] },
+      { name: 'readout.bto', shape: [4] },
     ]);
     const rng = new Rng(5);
     const p: Record<string, Float32Array> = {};

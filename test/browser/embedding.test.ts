@@ -14,7 +14,9 @@ import { Trainer } from '../../src/train/trainer.js';
 import { SpikingNetwork } from '../../src/model/network.js';
 
 const SpikingNetworkInit = (sp: NetSpec, seed: number) => SpikingNetwork.initialParams(sp, seed);
-import { initialStateRef, netConfig, type NetSpec } from '../../src/ref/network.js';
+import { netConfig } from '../../src/model/graph.js';
+import type { NetSpec } from '../../src/model/spec.js';
+import { initialStateRef } from '../../src/ref/graph.js';
 import type { ImageSet } from '../../src/data/idx.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -70,7 +72,7 @@ describe('OnlineLearner', () => {
       const b = await trainer.net.readState(0);
       for (const k of Object.keys(b)) assertClose(a[k]!, b[k]!, { ...tol, what: k });
       expect(a['l0.s']!.every((v) => v === 0 || v === 1)).toBe(true);
-      expect(a['o']).toHaveLength(3 * 3);
+      expect(a['readout.o']).toHaveLength(3 * 3);
       const init = SpikingNetworkInit(spec, 2);
       const after = await learner.readParams();
       for (const k of Object.keys(init)) assertClose(after[k]!, init[k]!, { atol: 0, rtol: 0, what: `${k} after inference` }); // inference changed nothing

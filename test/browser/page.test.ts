@@ -19,7 +19,10 @@ import { buildBrowserBundle, launch, OUT_DIR, serve, type Browser, type Served }
 import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { runTrace } from '../../src/train/trace.js';
-import { initNetRef, netConfig, traceRef, type NetSpec, type TraceJson } from '../../src/ref/network.js';
+import { netConfig } from '../../src/model/graph.js';
+import type { ChainSpec } from '../../src/model/spec.js';
+import { initNetRef } from '../../src/ref/graph.js';
+import { graphToTraceNames, traceRef, type TraceJson } from '../../src/ref/trace.js';
 import { encodeIdx } from '../../src/data/idx.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -196,7 +199,7 @@ function traceCase(seed: number) {
     { size: 6, recurrent: true, adapt: true },
     { size: 5, recurrent: false, adapt: true },
   ];
-  const spec: NetSpec = { batch: B, input: D, layers: layers.map((l) => ({ ...l, kind: 'ltc' as const })), head: { kind: 'readout', classes: C, liquid: true } };
+  const spec: ChainSpec = { batch: B, input: D, layers: layers.map((l) => ({ ...l, kind: 'ltc' as const })), head: { kind: 'readout', classes: C, liquid: true } };
   const params = initNetRef(netConfig(spec), seed).params;
   const state: Record<string, number[]> = {};
   layers.forEach((l, i) => {
@@ -215,7 +218,8 @@ function traceCase(seed: number) {
     readout: { liquid: true },
     fptt: { alpha: 0.1, beta: 0.5, clip: 1.0 },
     optimizer: { kind: 'adam', lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
+    // a trace case names the readout's tensors as SPEC §7 does (Wo, not readout.Wo)
+    params: Object.fromEntries(Object.entries(graphToTraceNames(params)).map(([k, v]) => [k, Array.from(v)])),
     state,
     x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
     y: Array.from({ length: B }, () => rng.int(C)),

@@ -3,19 +3,19 @@ import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkCompatible, readCheckpointFile, writeCheckpointFile } from '../../src/train/checkpoint.js';
-import { CHECKPOINT_FORMAT, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/train/safetensors.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/train/safetensors.js';
 import { atomicTempName, isAtomicTempOf, writeFileAtomic } from '../../src/train/atomic_write.js';
-import type { NetSpec } from '../../src/ref/network.js';
+import type { ChainSpec } from '../../src/model/spec.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from './helpers.js';
 
-const spec: NetSpec = { batch: 8, input: 2, layers: [{ size: 5, adapt: false }], neuron: { thetaFixed: 0.5 }, head: { kind: 'linear' } };
+const spec: ChainSpec = { batch: 8, input: 2, layers: [{ size: 5, adapt: false }], neuron: { thetaFixed: 0.5 }, head: { kind: 'linear' } };
 const trainer = { method: 'fptt' as const, steps: 20, K: 20, fptt: { alpha: 0.5, beta: 0.5, clip: 1 }, optimizer: { kind: 'adam' as const, lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
 
 function sample(seed = 1): Checkpoint {
   const rng = new Rng(seed);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const shapes: [string, number[]][] = [['l0.Wx', [5, 2]], ['l0.Wr', [5, 5]], ['l0.bx', [5]], ['Wl', [1, 5]], ['bl', [1]]];
+  const shapes: [string, number[]][] = [['l0.Wx', [5, 2]], ['l0.Wr', [5, 5]], ['l0.bx', [5]], ['linear.Wl', [1, 5]], ['linear.bl', [1]]];
   for (const kind of ['param', 'mean', 'lambda', 'm', 'v']) {
     for (const [n, s] of shapes) {
       const data = rng.normalArray(s.reduce((a, b) => a * b, 1));
@@ -28,7 +28,7 @@ function sample(seed = 1): Checkpoint {
   return {
     meta: {
       format: CHECKPOINT_FORMAT,
-      version: 1,
+      version: CHECKPOINT_VERSION,
       task: 'add',
       spec,
       trainer,
@@ -73,7 +73,7 @@ describe('checkpoint encoding', () => {
     await writeCheckpointFile(file, ck);
     const back = await readCheckpointFile(file);
     expect(back.meta).toEqual(ck.meta);
-    expect(bits(back.tensors.get('v/Wl')!.data)).toEqual(bits(ck.tensors.get('v/Wl')!.data));
+    expect(bits(back.tensors.get('v/linear.Wl')!.data)).toEqual(bits(ck.tensors.get('v/linear.Wl')!.data));
     expect(readdirSync(dir)).toEqual(['ck.safetensors']);
   });
 });
@@ -153,7 +153,7 @@ describe('corrupt checkpoints are refused, naming the file and the problem', () 
     ['wrong dtype', withHeader(headerText.replace('"dtype":"F32"', '"dtype":"F16"')), 'dtype "F16" is not supported'],
     ['overlap', withHeader(headerText.replace('"data_offsets":[40,140]', '"data_offsets":[36,136]')), 'overlapping'],
     ['not ours', withHeader(headerText.replace(CHECKPOINT_FORMAT, 'other-format')), '__metadata__.format is "other-format"'],
-    ['newer version', withHeader(headerText.replace('"version":"1"', '"version":"9"')), 'format version 9 is newer'],
+    ['newer version', withHeader(headerText.replace(`"version":"${CHECKPOINT_VERSION}"`, '"version":"9"')), 'format version 9 is newer'],
     ['bad metadata', withHeader(headerText.replace('"optimizerStep":"1234"', '"optimizerStep":"12{"')), '__metadata__.optimizerStep is not valid JSON'],
     ['missing metadata', withHeader(headerText.replace('"optimizerStep":"1234",', '')), '__metadata__ lacks "optimizerStep"'],
   ];

@@ -3,7 +3,10 @@ import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../src/cli/io.js';
-import { initNetRef, netConfig, type NetSpec } from '../../src/ref/network.js';
+import { netConfig } from '../../src/model/graph.js';
+import type { NetSpec } from '../../src/model/spec.js';
+import { initNetRef } from '../../src/ref/graph.js';
+import { graphToTraceNames } from '../../src/ref/trace.js';
 import { Rng } from '../../src/util/rng.js';
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -52,7 +55,8 @@ export function tinyTraceCase() {
     input: D,
     classes: C,
     layers: [{ size: H, recurrent: true, adapt: true }],
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
+    // in SPEC §7's names (Wo, not readout.Wo)
+    params: Object.fromEntries(Object.entries(graphToTraceNames(params)).map(([k, v]) => [k, Array.from(v)])),
     state: { 'l0.u': Array.from(rng.uniformArray(B * H)), 'l0.s': new Array(B * H).fill(0), 'l0.b': new Array(B * H).fill(0.1), o: new Array(B * C).fill(0) },
     x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
     y: [0, 2],

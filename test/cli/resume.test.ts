@@ -50,6 +50,28 @@ const classCfg = mergeConfig(
   parseConfigObject({ network: { layers: [{ size: 6 }, { size: 5, kind: 'alif' }], head: { kind: 'readout', classes: 3 } }, trainer: { steps: 6, K: 2 }, data: { batch: 4 }, schedule: { epochs: 2, iterations: null, logEvery: 2, checkpointEvery: 0 } }, 'test'),
 );
 
+// a graph (names after its nodes: a.Wx, …, readout.Wo; state readout.o): a residual add of two dense nodes
+const graphCfg = mergeConfig(
+  PRESETS.rmnist.defaults,
+  parseConfigObject(
+    {
+      network: {
+        nodes: [
+          { name: 'a', kind: 'dense', size: 6 },
+          { name: 'b', kind: 'dense', size: 6, recurrent: false },
+          { name: 'res', kind: 'add', from: ['a', 'b'] },
+          { name: 'c', kind: 'dense', size: 5, cell: 'alif' },
+          { name: 'readout', kind: 'readout', classes: 3 },
+        ],
+      },
+      trainer: { steps: 6, K: 3 },
+      data: { batch: 4 },
+      schedule: { epochs: 2, iterations: null, logEvery: 2, checkpointEvery: 0 },
+    },
+    'test',
+  ),
+);
+
 const CASES: Case[] = [
   { name: 'Add task, FPTT K = T, Adam', cfg: addCfg(addBase), data: () => addTaskData(addCfg(addBase)), input: 2, stopAt: 3 },
   {
@@ -67,13 +89,20 @@ const CASES: Case[] = [
     input: 3,
     stopAt: 7,
   },
+  {
+    name: 'a graph (residual add), FPTT K = 3, Adamax, shuffled epochs',
+    cfg: graphCfg,
+    data: () => datasetTaskData(graphCfg, toyDataset(24, 6, 3, 3, 3), toyDataset(10, 6, 3, 3, 4)),
+    input: 3,
+    stopAt: 5,
+  },
 ];
 
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 function makeTrainer(e: Awaited<ReturnType<typeof getEngine>>, c: Case, seed: number): Trainer {
   const t = c.cfg.trainer;
-  return new Trainer(e, netSpecOf(c.cfg, { input: c.input, classes: c.cfg.network.head.kind === 'readout' ? c.cfg.network.head.classes : 0 }), { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}), fptt: t.fptt, optimizer: t.optimizer, seed });
+  return new Trainer(e, netSpecOf(c.cfg, { input: c.input, classes: c.cfg.network.head?.kind === 'readout' ? c.cfg.network.head.classes : 0 }), { method: t.method, steps: t.steps, ...(t.K !== null ? { K: t.K } : {}), fptt: t.fptt, optimizer: t.optimizer, seed });
 }
 
 async function everything(tr: Trainer) {
@@ -168,6 +197,7 @@ describe('resume is bit-exact', () => {
   const MID: { c: Case; chunk: number }[] = [
     { c: CASES[0]!, chunk: 7 }, // Add task, K = T = 20: after 8 of 20 updates
     { c: CASES[2]!, chunk: 0 }, // classification, K = 2, random initial states: after the first half
+    { c: CASES[3]!, chunk: 1 }, // the graph, K = 3: after two of three chunks
   ];
   for (const { c, chunk } of MID) {
     it(`inside a sequence: ${c.name}, after chunk ${chunk} of sequence ${c.stopAt}`, async () => {
@@ -265,9 +295,9 @@ describe('resume is bit-exact', () => {
     try {
       expect(() => restoreCheckpoint(b, ck, 'ck.st')).toThrow(CheckpointError);
       expect(() => restoreCheckpoint(b, ck, 'ck.st')).toThrow('checkpoint ck.st: tensor "param/l0.Wx" has shape [16,2], this network needs [12,2]');
-      ck.tensors.delete('v/bl');
+      ck.tensors.delete('v/linear.bl');
       const c2 = makeTrainer(e, c, 0);
-      expect(() => restoreCheckpoint(c2, ck, 'ck.st')).toThrow('tensor "v/bl" [1] is missing');
+      expect(() => restoreCheckpoint(c2, ck, 'ck.st')).toThrow('tensor "v/linear.bl" [1] is missing');
       c2.destroy();
     } finally {
       b.destroy();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { main } from '../../src/cli/main.js';
-import { traceRef, type TraceJson } from '../../src/ref/network.js';
+import { traceRef, type TraceJson } from '../../src/ref/trace.js';
 import { captureIo, tinyTraceCase, tmpDir } from './helpers.js';
 
 describe('webgpu-snn trace', () => {

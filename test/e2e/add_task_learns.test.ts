@@ -7,7 +7,7 @@ import { expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { AddTask } from '../../src/data/add_task.js';
-import type { NetSpec } from '../../src/ref/network.js';
+import type { NetSpec } from '../../src/model/spec.js';
 
 it('Add task T=50, H=32: mean of five evaluations below 0.05 within 600 iterations', async () => {
   const e = await getEngine();

@@ -11,7 +11,9 @@ import { assertClose } from '../helpers/assert_close.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { EVALUATION_BLOCK_STEPS, evaluationBlockSteps } from '../../src/train/memory_estimate.js';
 import { Rng } from '../../src/util/rng.js';
-import { initNetRef, initialStateRef, netConfig, netStepForwardRef, type NetSpec } from '../../src/ref/network.js';
+import { netConfig } from '../../src/model/graph.js';
+import type { NetSpec } from '../../src/model/spec.js';
+import { initNetRef, initialStateRef, netStepForwardRef } from '../../src/ref/graph.js';
 import { argmaxRowsRef, classificationLossRef, regressionLossRef } from '../../src/ref/loss.js';
 
 const tol = { atol: 2e-5, rtol: 2e-4 };
@@ -51,8 +53,9 @@ describe('Trainer.evaluateSequence vs the CPU reference forward', () => {
       const cfg = netConfig(c.spec);
       const rng = new Rng(31);
       const xs = Array.from({ length: c.T }, () => rng.uniformArray(cfg.B * cfg.D, -1, 3));
-      const classification = cfg.head.kind === 'readout';
-      const C = cfg.head.kind === 'readout' ? cfg.head.cfg.C : 1;
+      const head = cfg.heads[0]!;
+      const classification = head.head!.loss === 'xent';
+      const C = head.head!.outputs;
       const labels = Int32Array.from({ length: cfg.B }, () => rng.int(C));
       const targets = rng.uniformArray(cfg.B, 0, 2);
 
@@ -64,7 +67,7 @@ describe('Trainer.evaluateSequence vs the CPU reference forward', () => {
       for (const x of xs) {
         const r = netStepForwardRef(net, x, state);
         state = r.state;
-        out = r.out;
+        out = r.outs[head.name]!;
         for (const [k, v] of Object.entries(state)) if (k.endsWith('.s')) spikes += v.reduce((a, b) => a + b, 0);
       }
       expect(spikes, 'neurons must fire for the comparison to mean something').toBeGreaterThan(0);

@@ -16,7 +16,7 @@ import { captureCheckpoint, writeCheckpointFile, restoreCheckpoint } from '../..
 import { CheckpointError, type Checkpoint } from '../../src/train/safetensors.js';
 import { AddTask } from '../../src/data/add_task.js';
 import { Rng } from '../../src/util/rng.js';
-import type { NetSpec } from '../../src/ref/network.js';
+import type { NetSpec } from '../../src/model/spec.js';
 import type { TaskData } from '../../src/tasks/data.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +101,7 @@ describe('non-finite flags on the GPU', () => {
     tr.trainSequence(source(CLS, null), new Rng(1)); // updates 70001..70004
     expect((await tr.readMetrics()).nonFinite).toBeNull();
     const p = await tr.readParams();
-    p['bo']![1] = NaN;
+    p['readout.bo']![1] = NaN;
     tr.arena.writeAll('param', p);
     tr.trainSequence(source(CLS, null), new Rng(1));
     const m = await tr.readMetrics();
@@ -126,7 +126,7 @@ describe('non-finite flags on the GPU', () => {
     await tr.readMetrics();
     tr.trainSequence(source(CLS, null), new Rng(1));
     const p = await tr.readParams();
-    p['bo']![0] = Infinity;
+    p['readout.bo']![0] = Infinity;
     tr.arena.writeAll('param', p);
     tr.trainSequence(source(CLS, null), new Rng(1));
     const m = await tr.readMetrics();

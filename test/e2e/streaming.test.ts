@@ -13,7 +13,7 @@ import { SequenceBatcher } from '../../src/data/dataset.js';
 import type { ImageSet } from '../../src/data/idx.js';
 import { Trainer, type Method } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
-import type { NetSpec } from '../../src/ref/network.js';
+import type { NetSpec } from '../../src/model/spec.js';
 
 let mnist: ImageSet;
 beforeAll(() => {

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { runTrace } from '../../src/train/trace.js';
-import { initNetRef, netConfig, traceRef, type NetSpec } from '../../src/ref/network.js';
+import { netConfig } from '../../src/model/graph.js';
+import type { ChainSpec } from '../../src/model/spec.js';
+import { initNetRef } from '../../src/ref/graph.js';
+import { graphToTraceNames, traceRef } from '../../src/ref/trace.js';
 import { Rng } from '../../src/util/rng.js';
 
 function makeCase(seed: number, opts: { liquid: boolean; optimizer: 'adam' | 'adamax'; adapt2: boolean }) {
@@ -19,7 +22,7 @@ function makeCase(seed: number, opts: { liquid: boolean; optimizer: 'adam' | 'ad
     { size: 6, recurrent: true, adapt: true },
     { size: 5, recurrent: false, adapt: opts.adapt2 },
   ];
-  const spec: NetSpec = {
+  const spec: ChainSpec = {
     batch: B,
     input: D,
     layers: layers.map((l) => ({ ...l, kind: 'ltc' as const })),
@@ -43,7 +46,8 @@ function makeCase(seed: number, opts: { liquid: boolean; optimizer: 'adam' | 'ad
     readout: { liquid: opts.liquid },
     fptt: { alpha: 0.1, beta: 0.5, clip: 1.0 },
     optimizer: { kind: opts.optimizer, lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
+    // a trace case keeps SPEC §7's names: the readout's tensors without the node (Wo, not readout.Wo)
+    params: Object.fromEntries(Object.entries(graphToTraceNames(params)).map(([k, v]) => [k, Array.from(v)])),
     state,
     x: Array.from({ length: T }, () => Array.from(rng.uniformArray(B * D, -0.5, 2.5))),
     y: Array.from({ length: B }, () => rng.int(C)),

@@ -21,16 +21,16 @@ import { Engine } from '../../src/engine.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { formatSize, MemoryLimitError, parseByteSize } from '../../src/train/memory_estimate.js';
 import { Rng } from '../../src/util/rng.js';
-import type { NetSpec } from '../../src/ref/network.js';
+import type { ChainSpec } from '../../src/model/spec.js';
 import { getEngine } from '../helpers/gpu.js';
 
 interface Case {
   name: string;
-  spec: NetSpec;
+  spec: ChainSpec;
   opts: TrainerOptions;
 }
 
-const ADD = (H: number, B: number): NetSpec => ({ batch: B, input: 2, layers: [{ size: H, adapt: false }], head: { kind: 'linear' }, neuron: { thetaFixed: 0.5 } });
+const ADD = (H: number, B: number): ChainSpec => ({ batch: B, input: 2, layers: [{ size: H, adapt: false }], head: { kind: 'linear' }, neuron: { thetaFixed: 0.5 } });
 
 const CASES: Case[] = [
   { name: 'Add, H 32, B 32, T 50, FPTT K 5 (the CLI default)', spec: ADD(32, 32), opts: { method: 'fptt', steps: 50, K: 5 } },

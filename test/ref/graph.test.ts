@@ -326,9 +326,8 @@ describe('graph validation errors', () => {
     ['split out of range', g([dense('l0'), { name: 's', kind: 'split', start: 2, count: 3, from: ['l0'] }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "s" (split): channels [2, 5) do not fit its input "l0", which gives [D] = [4] (4 channels)'],
     ['conv on a flat input', g([{ name: 'c', kind: 'conv', channels: 2, kernel: 3, from: ['input'] }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "c" (conv) needs an image-shaped input [C, H, W] (its input "input" gives [D] = [4])'],
     ['linear head on a non-spiking node', g([dense('a'), dense('b', ['input']), { name: 'sum', kind: 'add', from: ['a', 'b'] }, { name: 'linear', kind: 'linear', from: ['sum'] }]), 'node "linear" (linear) reads the membrane potential of "sum", which is not a spiking node (it has no membrane)'],
-    // src/model/graph.ts checks for unread nodes before it checks for heads, so a graph without a
-    // head is reported by its last node (every finite graph has one that nothing reads)
-    ['no head', g([dense('l0'), dense('l1')]), 'node "l1" (dense) is not read by any node'],
+    ['no head', g([dense('l0'), dense('l1')]), 'network: there is no head (a readout, linear or conv_head node); the loss is taken on heads'],
+    ['split with from left out names the node it reads', g([dense('l0'), { name: 's', kind: 'split', start: 3, count: 3 }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "s" (split): channels [3, 6) do not fit its input "l0", which gives [D] = [4] (4 channels)'],
   ];
   for (const [name, spec, msg] of cases) {
     it(`rejects: ${name}`, () => {

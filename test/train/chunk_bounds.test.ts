@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chunkBounds } from '../../src/train/trainer.js';
-import { fpttTrainSequenceRef, fpttTrainerInit, initNetRef, initialStateRef, netConfig } from '../../src/ref/network.js';
+import { fpttTrainSequenceRef, fpttTrainerInit, initNetRef, initialStateRef, netConfig } from '../../src/ref/graph.js';
 import { Rng } from '../../src/util/rng.js';
 
 // [T, K, bounds], written out by hand from ⌊pT/K⌋
@@ -42,7 +42,7 @@ describe('chunkBounds', () => {
     }
   });
 
-  it('the reference trainer (src/ref/network.ts) cuts the sequence the same way, by its own computation', () => {
+  it('the reference trainer (src/ref/graph.ts) cuts the sequence the same way, by its own computation', () => {
     const cfg = netConfig({ batch: 1, input: 1, layers: [{ size: 2 }], head: { kind: 'linear' } });
     const net = initNetRef(cfg, 1);
     for (const [T, K, want] of CASES) {

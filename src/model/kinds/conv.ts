@@ -6,7 +6,7 @@
  */
 import { convLtcConfig, convLtcParamShapes, type ConvLtcConfig } from '../conv_config.js';
 import type { LocalParam, NodeKind } from '../spec.js';
-import { bool, imageInput, named, neuronOptions, num } from './common.js';
+import { imageInput, named, neuronOptions, num } from './common.js';
 
 const SYM: Record<string, string> = {
   Wx: 'Cout×Cin×K×K', Wr: 'Cout×Cout×K×K', bx: 'Cout', Wtm: 'Cout×Cout×K×K', btm: 'Cout', Wta: 'Cout×Cout×K×K', bta: 'Cout',
@@ -46,4 +46,3 @@ export const convKind: NodeKind<ConvLtcConfig> = {
     })),
   state: (c) => ['u', 's', 'b'].map((name) => ({ name, size: c.size, shape: [c.B, c.Cout, c.Hout, c.Wout] })),
 };
-void bool;

@@ -4,7 +4,7 @@
  * loss: mean squared error on a target map of the same shape (what a detector's head reads).
  *   { kind: 'conv_head', outputs: O, weight?: 1 }
  */
-import { NetSpecError, nodeWhere, type NodeKind } from '../spec.js';
+import type { NodeKind } from '../spec.js';
 import { imageInput, membraneInput, num } from './common.js';
 
 export interface ConvHeadConfig {
@@ -30,7 +30,6 @@ export const convHeadKind: NodeKind<ConvHeadConfig> = {
   resolve(ctx) {
     membraneInput(ctx);
     const [Cin, H, W] = imageInput(ctx, 'the spiking node');
-    if (!(Cin >= 1)) throw new NetSpecError(`${nodeWhere(ctx.node)}: no channels`);
     return { B: ctx.B, Cin, H, W, O: num(ctx.node, 'outputs')!, weight: num(ctx.node, 'weight') ?? 1 };
   },
   outShape: (c) => [c.O, c.H, c.W],

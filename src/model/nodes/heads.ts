@@ -187,7 +187,12 @@ export class ReadoutHead extends HeadBase implements HeadNode {
   }
 }
 
-/** A regression head (linear on a membrane, or a 1×1 conv of a conv node's membranes): MSE on targets. */
+/**
+ * A regression head (linear on a membrane, or a 1×1 conv of a conv node's membranes): MSE on
+ * targets. Without a loss at a step its backward writes nothing: that is adding zero, because a
+ * head lacks a loss only before the chunk's end (FPTT and BPTT put every head's loss at the end),
+ * where the membrane's gradient target is `+=` onto what came back from the next step.
+ */
 abstract class MseHead extends HeadBase implements HeadNode {
   readonly loss = 'mse' as const;
   readonly stateNames = [] as const;
