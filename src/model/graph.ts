@@ -256,9 +256,3 @@ export function netParamShapes(cfg: NetConfig): ParamShape[] {
 export function netStateShapes(cfg: NetConfig): StateShape[] {
   return cfg.stateShapes;
 }
-
-/** The only head (throws naming them when there are several). */
-export function soleHead(cfg: NetConfig, what: string): GraphNode {
-  if (cfg.heads.length !== 1) throw new Error(`${what}: the network has ${cfg.heads.length} heads (${cfg.heads.map((h) => h.name).join(', ')}); name one`);
-  return cfg.heads[0]!;
-}

@@ -41,7 +41,7 @@ import type { GraphNode, NetConfig } from '../model/graph.js';
 import { initParams, initialState } from '../model/init.js';
 
 // the description side, for the users of the reference API
-export { netConfig, netParamShapes, netStateShapes, soleHead, type NetConfig, type GraphNode, type ParamShape, type StateShape } from '../model/graph.js';
+export { netConfig, netParamShapes, netStateShapes, type NetConfig, type GraphNode, type ParamShape, type StateShape } from '../model/graph.js';
 export type { NetSpec, GraphSpec, ChainSpec, NodeSpec } from '../model/spec.js';
 
 export interface NetRef<A extends Arr = Float32Array> {

@@ -5,7 +5,6 @@ import {
   netConfig,
   initNetRef,
   initialStateRef,
-  netParamShapes,
   netStepForwardRef,
   netStepBackwardRef,
   windowForwardBackwardRef,
@@ -23,22 +22,8 @@ import { traceRef, traceCaseToRef, validateTraceCase, graphToTraceNames } from '
 import type { ChainSpec as NetSpec } from '../../src/model/spec.js';
 import { classificationLossRef, regressionLossRef } from '../../src/ref/loss.js';
 import { fpttUpdateRef, gradStepRef, initOptimizerState, initFpttState, type OptimizerConfig, type FpttConfig } from '../../src/ref/optim.js';
-import { fdGrad, expectClose, randn64, randu64, dot } from './fd.js';
-
-/** A float64 network in smooth-spike mode with weights large enough to make the spike argument vary. */
-function smoothNet(spec: Omit<NetSpec, 'spikeFn'>, seed: number): NetRef<Float64Array> {
-  const cfg = netConfig({ ...spec, spikeFn: 'smooth' });
-  const rng = new Rng(seed);
-  const params: Record<string, Float64Array> = {};
-  for (const p of netParamShapes(cfg)) params[p.name] = randn64(rng, p.rows * p.cols, p.cols > 1 ? 0.6 : 0.3);
-  return { cfg, params };
-}
-
-function randomState(net: NetRef<Float64Array>, rng: Rng): NetState<Float64Array> {
-  const st = toFloat64Map(initialStateRef({ ...net.cfg, initState: 'random' }, rng));
-  for (const k of Object.keys(st)) st[k] = k === 'readout.o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
-  return st;
-}
+import { dot, expectClose, fdGrad, randn64, randu64 } from './fd.js';
+import { randomState, smoothNet } from './smooth_net.js';
 
 const specs: [string, Omit<NetSpec, 'spikeFn'>][] = [
   ['2×ltc (rec+adapt, plain) → liquid readout', { batch: 3, input: 4, layers: [{ size: 5 }, { size: 4, recurrent: false, adapt: false }], head: { kind: 'readout', classes: 3, liquid: true } }],

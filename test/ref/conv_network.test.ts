@@ -5,7 +5,6 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { toFloat64Map } from '../../src/ref/common.js';
 import {
   netConfig,
   initNetRef,
@@ -21,12 +20,12 @@ import {
   fpttTrainSequenceRef,
   bpttTrainerInit,
   bpttTrainSequenceRef,
-  type NetRef,
   type NetState,
   type TargetRef,
 } from '../../src/ref/graph.js';
 import { shapeSize, type ChainSpec as NetSpec } from '../../src/model/spec.js';
-import { expectClose, randn64, randu64, dot } from './fd.js';
+import { checkFdSampled, dot, randn64, randu64 } from './fd.js';
+import { randomState, smoothNet } from './smooth_net.js';
 
 /** conv → maxpool → conv → avgpool → dense → liquid readout (the lead's mixed network). */
 const MIXED: Omit<NetSpec, 'spikeFn'> = {
@@ -64,57 +63,6 @@ const CONV_LAST: Omit<NetSpec, 'spikeFn'> = {
   ],
   head: { kind: 'readout', classes: 2, liquid: false },
 };
-
-/** A float64 network in smooth-spike mode with weights large enough to make the spike argument vary. */
-function smoothNet(spec: Omit<NetSpec, 'spikeFn'>, seed: number): NetRef<Float64Array> {
-  const cfg = netConfig({ ...spec, spikeFn: 'smooth' });
-  const rng = new Rng(seed);
-  const params: Record<string, Float64Array> = {};
-  for (const p of netParamShapes(cfg)) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const short = p.name.slice(p.name.indexOf('.') + 1);
-    if (p.shape.length === 4) params[p.name] = randn64(rng, n, 1.1 / Math.sqrt(p.cols));
-    else if (short === 'nm_g' || short === 'na_g') params[p.name] = randn64(rng, n, 0.3, 1);
-    else params[p.name] = randn64(rng, n, p.cols > 1 ? 0.6 : 0.3);
-  }
-  return { cfg, params };
-}
-
-/**
- * Checks an analytic gradient against central differences: every element of a tensor of up to 64,
- * else 48 elements spread over it (first, last and a seeded sample), to keep the test fast.
- */
-function checkFd(analytic: ArrayLike<number>, L: () => number, a: Float64Array, label: string): void {
-  expect(analytic.length, `${label}: length`).toBe(a.length);
-  let idx: number[];
-  if (a.length <= 64) idx = Array.from({ length: a.length }, (_, i) => i);
-  else {
-    const rng = new Rng(a.length);
-    const set = new Set<number>([0, a.length - 1]);
-    while (set.size < 48) set.add(rng.int(a.length));
-    idx = [...set].sort((p, q) => p - q);
-  }
-  const want = new Float64Array(idx.length);
-  const got = new Float64Array(idx.length);
-  idx.forEach((i, j) => {
-    const v = a[i]!;
-    const h = 1e-5;
-    a[i] = v + h;
-    const fp = L();
-    a[i] = v - h;
-    const fm = L();
-    a[i] = v;
-    want[j] = (fp - fm) / (2 * h);
-    got[j] = analytic[i]!;
-  });
-  expectClose(got, want, `${label} (at ${idx.length} of ${a.length} elements)`);
-}
-
-function randomState(net: NetRef<Float64Array>, rng: Rng): NetState<Float64Array> {
-  const st = toFloat64Map(initialStateRef({ ...net.cfg, initState: 'random' }, rng));
-  for (const k of Object.keys(st)) st[k] = k === 'readout.o' ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
-  return st;
-}
 
 describe('mixed conv / pool / dense configuration', () => {
   const cfg = netConfig(MIXED);
@@ -212,9 +160,9 @@ describe('network step backward vs finite differences (conv / pool / dense)', ()
       const b = netStepBackwardRef(net, f0.cache, { [head]: rOut }, rNext);
       expect(Object.keys(b.grads).sort()).toEqual(Object.keys(net.params).sort());
       expect(Object.keys(b.dPrev).sort()).toEqual(Object.keys(st).sort());
-      for (const k of Object.keys(net.params)) checkFd(b.grads[k]!, L, net.params[k]!, `d${k}`);
-      for (const k of Object.keys(st)) checkFd(b.dPrev[k]!, L, st[k]!, `dPrev ${k}`);
-      checkFd(b.dx, L, x, 'dx');
+      for (const k of Object.keys(net.params)) checkFdSampled(b.grads[k]!, L, net.params[k]!, `d${k}`);
+      for (const k of Object.keys(st)) checkFdSampled(b.dPrev[k]!, L, st[k]!, `dPrev ${k}`);
+      checkFdSampled(b.dx, L, x, 'dx');
     });
   });
 });
@@ -237,8 +185,8 @@ describe('windowForwardBackwardRef (BPTT over 3 steps) vs finite differences', (
       const r = windowForwardBackwardRef(net, st, xs, lossFn);
       const L = () => windowLossRef(net, st, xs, lossFn);
       expect(r.loss).toBeCloseTo(L(), 12);
-      for (const k of Object.keys(net.params)) checkFd(r.grads[k]!, L, net.params[k]!, `d${k}`);
-      for (const k of Object.keys(st)) checkFd(r.dState0[k]!, L, st[k]!, `dState0 ${k}`);
+      for (const k of Object.keys(net.params)) checkFdSampled(r.grads[k]!, L, net.params[k]!, `d${k}`);
+      for (const k of Object.keys(st)) checkFdSampled(r.dState0[k]!, L, st[k]!, `dState0 ${k}`);
       expect(r.states.length).toBe(T);
     });
   });

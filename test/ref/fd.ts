@@ -43,3 +43,34 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
+
+/**
+ * Checks an analytic gradient against central differences: every element of a tensor of up to 64,
+ * else 48 elements spread over it (first, last and a seeded sample), to keep the test fast.
+ */
+export function checkFdSampled(analytic: ArrayLike<number> | undefined, L: () => number, a: Float64Array, label: string): void {
+  if (analytic === undefined) throw new Error(`${label}: no analytic gradient`);
+  if (analytic.length !== a.length) throw new Error(`${label}: length ${analytic.length}, expected ${a.length}`);
+  let idx: number[];
+  if (a.length <= 64) idx = Array.from({ length: a.length }, (_, i) => i);
+  else {
+    const rng = new Rng(a.length);
+    const set = new Set<number>([0, a.length - 1]);
+    while (set.size < 48) set.add(rng.int(a.length));
+    idx = [...set].sort((p, q) => p - q);
+  }
+  const want = new Float64Array(idx.length);
+  const got = new Float64Array(idx.length);
+  idx.forEach((i, j) => {
+    const v = a[i]!;
+    const h = 1e-5;
+    a[i] = v + h;
+    const fp = L();
+    a[i] = v - h;
+    const fm = L();
+    a[i] = v;
+    want[j] = (fp - fm) / (2 * h);
+    got[j] = analytic[i]!;
+  });
+  expectClose(got, want, `${label} (at ${idx.length} of ${a.length} elements)`);
+}

@@ -6,7 +6,6 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { toFloat64Map } from '../../src/ref/common.js';
 import { classificationLossRef, regressionLossRef } from '../../src/ref/loss.js';
 import {
   netConfig,
@@ -31,55 +30,8 @@ import {
 import { REF_KINDS } from '../../src/ref/graph_kinds.js';
 import { NODE_KINDS } from '../../src/model/kinds/index.js';
 import { NetSpecError, type ChainSpec, type GraphSpec } from '../../src/model/spec.js';
-import { expectClose, randn64, randu64, dot } from './fd.js';
-
-/** A float64 network in smooth-spike mode with weights large enough to make the spike argument vary. */
-function smoothNet(spec: Omit<GraphSpec, 'spikeFn'>, seed: number): NetRef<Float64Array> {
-  const cfg = netConfig({ ...spec, spikeFn: 'smooth' });
-  const rng = new Rng(seed);
-  const params: Record<string, Float64Array> = {};
-  for (const p of cfg.paramShapes) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    if (p.shape.length === 4) params[p.name] = randn64(rng, n, 1.1 / Math.sqrt(p.cols));
-    else if (p.local === 'nm_g' || p.local === 'na_g') params[p.name] = randn64(rng, n, 0.3, 1);
-    else params[p.name] = randn64(rng, n, p.cols > 1 ? 0.6 : 0.3);
-  }
-  return { cfg, params };
-}
-
-function randomState(net: NetRef<Float64Array>, rng: Rng): NetState<Float64Array> {
-  const st = toFloat64Map(initialStateRef({ ...net.cfg, initState: 'random' }, rng));
-  for (const k of Object.keys(st)) st[k] = k.endsWith('.o') ? randn64(rng, st[k]!.length) : randu64(rng, st[k]!.length, 0, k.endsWith('.b') ? 0.5 : 1);
-  return st;
-}
-
-/** Central differences at every element of a tensor of up to 64, else at 48 spread over it. */
-function checkFd(analytic: ArrayLike<number> | undefined, L: () => number, a: Float64Array, label: string): void {
-  expect(analytic, `${label}: present`).toBeDefined();
-  expect(analytic!.length, `${label}: length`).toBe(a.length);
-  let idx: number[];
-  if (a.length <= 64) idx = Array.from({ length: a.length }, (_, i) => i);
-  else {
-    const rng = new Rng(a.length);
-    const set = new Set<number>([0, a.length - 1]);
-    while (set.size < 48) set.add(rng.int(a.length));
-    idx = [...set].sort((p, q) => p - q);
-  }
-  const want = new Float64Array(idx.length);
-  const got = new Float64Array(idx.length);
-  idx.forEach((i, j) => {
-    const v = a[i]!;
-    const h = 1e-5;
-    a[i] = v + h;
-    const fp = L();
-    a[i] = v - h;
-    const fm = L();
-    a[i] = v;
-    want[j] = (fp - fm) / (2 * h);
-    got[j] = analytic![i]!;
-  });
-  expectClose(got, want, `${label} (at ${idx.length} of ${a.length} elements)`);
-}
+import { checkFdSampled, dot, randn64, randu64 } from './fd.js';
+import { randomState, smoothNet } from './smooth_net.js';
 
 // ───────────────────────────── the networks ─────────────────────────────
 
@@ -176,9 +128,9 @@ describe('graph step backward vs finite differences (random dL/d(out) of every h
       const b = netStepBackwardRef(net, f0.cache, rOuts, rNext);
       expect(Object.keys(b.grads).sort()).toEqual(Object.keys(net.params).sort());
       expect(Object.keys(b.dPrev).sort()).toEqual(Object.keys(st).sort());
-      for (const k of Object.keys(net.params)) checkFd(b.grads[k], L, net.params[k]!, `d${k}`);
-      for (const k of Object.keys(st)) checkFd(b.dPrev[k], L, st[k]!, `dPrev ${k}`);
-      checkFd(b.dx, L, x, 'dx');
+      for (const k of Object.keys(net.params)) checkFdSampled(b.grads[k], L, net.params[k]!, `d${k}`);
+      for (const k of Object.keys(st)) checkFdSampled(b.dPrev[k], L, st[k]!, `dPrev ${k}`);
+      checkFdSampled(b.dx, L, x, 'dx');
     });
   });
 });
@@ -210,8 +162,8 @@ describe('graph window backward through time (T = 3) vs finite differences', () 
       const r = windowForwardBackwardRef(net, st, xs, lossFn);
       const L = () => windowLossRef(net, st, xs, lossFn);
       expect(r.loss).toBeCloseTo(L(), 12);
-      for (const k of Object.keys(net.params)) checkFd(r.grads[k], L, net.params[k]!, `d${k}`);
-      for (const k of Object.keys(st)) checkFd(r.dState0[k], L, st[k]!, `dState0 ${k}`);
+      for (const k of Object.keys(net.params)) checkFdSampled(r.grads[k], L, net.params[k]!, `d${k}`);
+      for (const k of Object.keys(st)) checkFdSampled(r.dState0[k], L, st[k]!, `dState0 ${k}`);
       expect(r.outs.length).toBe(T);
       expect(r.states.length).toBe(T);
     });
@@ -254,8 +206,8 @@ describe('two heads: the documented losses, each × its weight, summed', () => {
     const r = windowForwardBackwardRef(net, st, xs, lossFn);
     expect(r.loss).toBeCloseTo(L(), 12);
     expect(r.stepLosses.every((l) => l !== null)).toBe(true);
-    for (const k of Object.keys(net.params)) checkFd(r.grads[k], L, net.params[k]!, `d${k}`);
-    for (const k of Object.keys(st)) checkFd(r.dState0[k], L, st[k]!, `dState0 ${k}`);
+    for (const k of Object.keys(net.params)) checkFdSampled(r.grads[k], L, net.params[k]!, `d${k}`);
+    for (const k of Object.keys(st)) checkFdSampled(r.dState0[k], L, st[k]!, `dState0 ${k}`);
     // and the trainer takes this gradient
     const b = bpttTrainSequenceRef(net, bpttTrainerInit(net), xs, targets, st, { record: true });
     expect(b.loss).toBe(r.loss);
@@ -282,7 +234,7 @@ describe('two heads: the documented losses, each × its weight, summed', () => {
     const r = windowForwardBackwardRef(net, st, chunk, fpttChunkLossFn<Float64Array>(net.cfg, targets, t0, t1, T, p, K));
     expect(r.loss).toBeCloseTo(L(), 12);
     expect(r.stepLosses).toEqual([null, r.loss]);
-    for (const k of Object.keys(net.params)) checkFd(r.grads[k], L, net.params[k]!, `d${k}`);
+    for (const k of Object.keys(net.params)) checkFdSampled(r.grads[k], L, net.params[k]!, `d${k}`);
     // the trainer: its second update's gradient is this one, from the state after chunk 0
     const f = fpttTrainSequenceRef(net, fpttTrainerInit(net), xs, targets, K, st, { record: true });
     expect(f.updates.length).toBe(K);

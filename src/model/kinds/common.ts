@@ -1,5 +1,5 @@
 /** Helpers the node kinds share: the neuron constants of a node, shape checks that name the node. */
-import { NetSpecError, nodeWhere, shapeText, type NodeSpec, type ResolveContext, type Shape } from '../spec.js';
+import { NetSpecError, nodeWhere, shapeSize, shapeText, type NodeSpec, type ResolveContext } from '../spec.js';
 
 /** The neuron options every spiking node takes from the network's `neuron` and `spikeFn`. */
 export function neuronOptions(ctx: ResolveContext) {
@@ -33,9 +33,8 @@ export function membraneInput(ctx: ResolveContext): void {
   if (!ctx.inputSpiking[0]) throw new NetSpecError(`${nodeWhere(ctx.node)} reads the membrane potential of "${ctx.node.from?.[0]}", which is not a spiking node (it has no membrane)`);
 }
 
-export function flatSize(s: Shape): number {
-  return s.reduce((a, b) => a * b, 1);
-}
+/** Values per sample of a shape (what a node that reads its input flattened sees). */
+export const flatSize = shapeSize;
 
 export const num = (n: NodeSpec, k: string): number | undefined => n[k] as number | undefined;
 export const bool = (n: NodeSpec, k: string): boolean | undefined => n[k] as boolean | undefined;

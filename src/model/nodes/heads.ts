@@ -23,7 +23,6 @@ import type { AboveWrites, GradTarget, HeadNode, LossWeights, ParamStore, StepRo
 abstract class HeadBase {
   readonly metrics: Tensor;
   protected readonly lossCache = new Map<number, Dispatch>();
-  protected readonly dispatchCache: Dispatch[] = [];
 
   constructor(
     protected readonly engine: Engine,
