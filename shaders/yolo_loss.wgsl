@@ -263,3 +263,30 @@ fn yolo_loss_reduce(@builtin(local_invocation_id) lid: vec3<u32>) {
     r_loss[3] = obj + box + cls;
   }
 }
+
+// yolo_metrics (one invocation, after yolo_loss_reduce): adds this scale's loss words to the head's
+// metrics accumulators (the words of shaders/loss.wgsl's header, and three more):
+//   metrics[0] += loss[3], [1] += 1, [8] += loss[0] (obj), [9] += loss[1] (box), [10] += loss[2] (cls)
+//   [5], [6], [7]: the update u = step + 1 of the first non-finite loss of the window, as in loss.wgsl.
+
+@group(0) @binding(1) var<storage, read> m_loss: array<f32>;          // [obj, box, cls, total]
+@group(0) @binding(2) var<storage, read_write> m_metrics: array<f32>; // (11)  +=
+@group(0) @binding(3) var<storage, read> m_step: array<u32>;          // the optimiser's state, word 0
+
+@compute @workgroup_size(1)
+fn yolo_metrics() {
+  let total = m_loss[3];
+  let sum = m_metrics[0] + total;
+  let marked = m_metrics[5] != 0.0 || m_metrics[7] != 0.0;
+  if (!marked && !(is_finite_f32(total) && is_finite_f32(sum))) {
+    let u = m_step[0] + 1u;
+    m_metrics[5] = f32(u >> 16u);
+    m_metrics[6] = select(total, sum, is_finite_f32(total));
+    m_metrics[7] = f32(u & 0xffffu);
+  }
+  m_metrics[0] = sum;
+  m_metrics[1] += 1.0;
+  m_metrics[8] += m_loss[0];
+  m_metrics[9] += m_loss[1];
+  m_metrics[10] += m_loss[2];
+}

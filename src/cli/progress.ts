@@ -36,6 +36,7 @@ export function metricText(r: MetricRecord): string {
   const parts = [`loss ${num(r.loss)}`];
   if (r.accuracy !== undefined) parts.push(`acc ${pct(r.accuracy)}`);
   if (r.mse !== undefined) parts.push(`mse ${num(r.mse)}`);
+  if (r.map50 !== undefined) parts.push(`mAP@0.5 ${pct(r.map50)}  mAP@[.5:.95] ${pct(r.map)}`);
   if (r.mseMean !== undefined) parts.push(`mse(W̄) ${num(r.mseMean)}`);
   else if (r.lossMean !== undefined) parts.push(`loss(W̄) ${num(r.lossMean)}`);
   return parts.join('  ');

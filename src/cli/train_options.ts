@@ -139,7 +139,7 @@ export async function resolveRunConfig(task: string | undefined, o: ParsedOption
     fileCfg = parseConfigText(text, source);
   }
   const name = task ?? fileCfg.task;
-  if (name === undefined) throw new UsageError('which task? `webgpu-snn train <task>` (add, smnist, psmnist, rmnist, fmnist, nmnist, dvsgesture)', 'train');
+  if (name === undefined) throw new UsageError('which task? `webgpu-snn train <task>` (add, smnist, psmnist, rmnist, fmnist, nmnist, dvsgesture, detect)', 'train');
   if (task !== undefined && fileCfg.task !== undefined && fileCfg.task !== task) throw new UsageError(`the task is "${task}" but ${source} says task "${fileCfg.task}"`, 'train');
   let preset: TaskPreset;
   try {

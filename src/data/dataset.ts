@@ -43,6 +43,8 @@ export interface Batch {
   readonly targets?: Float32Array;
   /** Epoch this batch belongs to (batchers only). */
   readonly epoch?: number;
+  /** Ground-truth boxes per sample (detection tasks): pixels of the input image, class, VOC's difficult flag. */
+  readonly boxes?: ReadonlyArray<ReadonlyArray<{ x0: number; y0: number; x1: number; y1: number; cls: number; difficult?: boolean }>>;
   /** Writes step t of every sample: out[offset + b*inputSize + d], b < size (B×D row-major). */
   fillStep(t: number, out: Float32Array, offset?: number): void;
 }

@@ -72,7 +72,24 @@ export const YOLO_LOSS_REDUCE: KernelSpec = {
   ],
 };
 
-export const YOLO_LOSS_KERNELS: KernelSpec[] = [YOLO_OBJ, YOLO_BOX_CLS, YOLO_LOSS_REDUCE];
+/** Adds the loss words to a detect head's metrics (one invocation; the params are not read). */
+export const YOLO_METRICS: KernelSpec = {
+  name: 'yolo_metrics',
+  file: 'yolo_loss.wgsl',
+  entry: 'yolo_metrics',
+  params: YOLO_PARAMS,
+  storage: [
+    { name: 'loss', access: 'read' },
+    { name: 'metrics', access: 'read_write' },
+    { name: 'step', access: 'read' },
+  ],
+};
+
+export const YOLO_LOSS_KERNELS: KernelSpec[] = [YOLO_OBJ, YOLO_BOX_CLS, YOLO_LOSS_REDUCE, YOLO_METRICS];
+
+/** Words of a detect head's metrics: the loss kernels' eight (src/kernels/loss.ts METRIC), then Σ obj, Σ box, Σ cls. */
+export const DETECT_METRIC = { OBJ_SUM: 8, BOX_SUM: 9, CLS_SUM: 10 } as const;
+export const DETECT_METRIC_WORDS = 11;
 
 /** Every (spec, variant) the launcher can build (each elementwise workgroup size of the tuning table). */
 export function yoloLossRegistry(): { spec: KernelSpec; variants: { constants: Record<string, number> }[] }[] {
@@ -367,6 +384,26 @@ export class YoloScaleLoss {
     const dispatches = [obj, box, red];
     this.prepared.push({ dispatches, box });
     return dispatches;
+  }
+
+  /**
+   * The dispatch that adds this launcher's loss words to a head's metrics (DETECT_METRIC_WORDS
+   * words; `step` is the optimiser's state for the non-finite mark, null: counts from update 1).
+   * Record it after the three passes.
+   */
+  metricsDispatch(metrics: Tensor, step: Tensor | null): Dispatch {
+    if (metrics.size < DETECT_METRIC_WORDS) throw new ShapeError(`${this.label}: metrics ${metrics.label} has ${metrics.size} words, a detect head needs ${DETECT_METRIC_WORDS}`);
+    const e = this.engine;
+    return e.dispatch(e.kernel(YOLO_METRICS, elementwiseVariant(e)), { loss: this.loss, metrics, step }, this.params(), [1, 1, 1], `${this.label}.metrics`);
+  }
+
+  /**
+   * Sets the λ weights of one prepared triple (what `dispatches` returned) only: a head scales its
+   * λ by the loss weight of each chunk position (queued, like setParams).
+   */
+  setLambdasFor(dispatches: readonly Dispatch[], opts: YoloLambdas): void {
+    const params = { ...this.params(), ...lambdaParams(opts, `${this.label}.setLambdasFor`) };
+    for (const d of dispatches) d.setParams(params);
   }
 
   /** Reads the loss words back (waits for submitted work; not inside a step). */

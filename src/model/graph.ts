@@ -177,7 +177,7 @@ export function netConfig(netSpec: NetSpec): NetConfig {
     const inShapes = from.map((f) => (f === INPUT ? input : byName.get(f)!.outShape));
     const inputSpiking = from.map((f) => f !== INPUT && byName.get(f)!.def.spiking);
     // the kind sees `from` resolved (a node that leaves it out reads the node listed before it)
-    const cfg = def.resolve({ node: { ...n, from }, B, inputs: inShapes, inputSpiking, neuron, spikeFn: spec.spikeFn });
+    const cfg = def.resolve({ node: { ...n, from }, B, inputs: inShapes, inputSpiking, neuron, spikeFn: spec.spikeFn, networkInput: input });
     const head = def.head ? { ...def.head(cfg), weight: (cfg as { weight?: number }).weight ?? 1 } : null;
     const node: GraphNode = {
       name, kind: n.kind, def, spec: n, cfg, from, inShapes, outShape: def.outShape(cfg), index: nodes.length, head,
@@ -205,7 +205,7 @@ export function netConfig(netSpec: NetSpec): NetConfig {
     });
   }
   const heads = [...specs.values()].filter((s) => s.def.role === 'head').map((s) => byName.get(s.spec.name)!);
-  if (heads.length === 0) throw new NetSpecError(`network: there is no head (a readout, linear or conv_head node); the loss is taken on heads`);
+  if (heads.length === 0) throw new NetSpecError(`network: there is no head (a readout, linear, conv_head or detect node); the loss is taken on heads`);
   for (const g of nodes) {
     if (g.def.role === 'layer' && outputReaders.get(g.name)!.length === 0 && (membraneReaders.get(g.name)?.length ?? 0) === 0) {
       throw new NetSpecError(`${nodeWhere(g.spec)} is not read by any node: every node but a head must feed another node (or remove it)`);

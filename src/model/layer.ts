@@ -83,13 +83,13 @@ export interface LossWeights {
 
 /** A head: a node with a loss, read by no node. */
 export interface HeadNode extends GpuNode {
-  readonly loss: 'xent' | 'mse';
-  /** Classes (xent) or target values per sample (mse). */
+  readonly loss: 'xent' | 'mse' | 'yolo';
+  /** Classes (xent), target values per sample (mse) or head-map values per sample (yolo). */
   readonly outputs: number;
   /** Loss and prediction accumulators of this head (src/kernels/loss.ts METRIC words). */
   readonly metrics: Tensor;
-  /** The loss dispatch of position j (uniforms set by setLoss before each submit). */
-  lossDispatch(j: number): Dispatch;
+  /** The loss dispatches of position j (uniforms set by setLoss before each submit). */
+  lossDispatches(j: number): Dispatch[];
   setLoss(j: number, o: LossWeights): void;
 }
 
@@ -98,5 +98,5 @@ export function isSpikingNode(n: GpuNode): n is SpikingNode {
 }
 
 export function isHeadNode(n: GpuNode): n is HeadNode {
-  return typeof (n as Partial<HeadNode>).lossDispatch === 'function';
+  return typeof (n as Partial<HeadNode>).lossDispatches === 'function';
 }

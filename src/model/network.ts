@@ -26,6 +26,8 @@ import { initialState, initParams } from './init.js';
 import { isHeadNode, isSpikingNode, type GpuNode, type GradTarget, type HeadNode, type LossWeights, type ParamStore, type SpikingNode, type StepRole } from './layer.js';
 import { buildGpuNode } from './nodes/index.js';
 import type { ReadoutHead } from './nodes/heads.js';
+import type { DetectHead } from './nodes/detect_head.js';
+import { yoloAssignRef, type YoloAssignment, type YoloGtBox } from '../detect/assign.js';
 import { Rng } from '../util/rng.js';
 
 export type { ParamStore, StepRole, LossWeights, HeadNode, GpuNode } from './layer.js';
@@ -190,6 +192,36 @@ export class SpikingNetwork {
     this.engine.upload(h.target, values);
   }
 
+  /** The detect heads in spec order: head k is scale k of the anchor assignment. */
+  get detectHeads(): DetectHead[] {
+    return this.heads.filter((h) => h.loss === 'yolo') as unknown as DetectHead[];
+  }
+
+  /**
+   * The ground-truth boxes of the batch (gts[b]: the boxes of sample b, pixels of the input image):
+   * one anchor assignment over every detect head (src/detect/assign.ts), each head given its
+   * scale's targets (queued writes). Returns the assignment (its `dropped` lists boxes that lost
+   * their cell to a larger box).
+   */
+  setBoxes(gts: ReadonlyArray<ReadonlyArray<YoloGtBox>>): YoloAssignment {
+    const heads = this.detectHeads;
+    if (heads.length === 0) throw new Error('setBoxes: this network has no detect head');
+    if (gts.length !== this.cfg.B) throw new Error(`setBoxes: boxes for ${gts.length} samples, expected one list per sample (batch ${this.cfg.B})`);
+    const C = heads[0]!.cfg.classes;
+    const other = heads.find((h) => h.cfg.classes !== C);
+    if (other) throw new Error(`setBoxes: detect heads "${heads[0]!.name}" (${C} classes) and "${other.name}" (${other.cfg.classes}) disagree on the classes`);
+    const asg = yoloAssignRef(gts, heads.map((h) => h.scale), C);
+    heads.forEach((h, k) => {
+      h.setAssignment({
+        batch: asg.batch,
+        numClasses: C,
+        scales: [asg.scales[k]!],
+        targets: asg.targets.filter((t) => t.scale === k).map((t) => ({ ...t, scale: 0 })),
+      });
+    });
+    return asg;
+  }
+
   setInput(position: number, x: ArrayLike<number>): void {
     const t = this.inputs[position];
     if (!t) throw new Error(`setInput: position ${position} is outside the ${this.slots} slots`);
@@ -242,7 +274,7 @@ export class SpikingNetwork {
 
   /** The loss dispatches of step j for the heads that have a loss there (uniforms set by setLoss). */
   losses(j: number, heads: readonly string[]): Dispatch[] {
-    return heads.map((h) => this.head(h).lossDispatch(j));
+    return heads.flatMap((h) => this.head(h).lossDispatches(j));
   }
 
   /** Set head `head`'s loss weights at position j (the head's weight is applied by the caller). */

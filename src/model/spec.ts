@@ -160,7 +160,9 @@ export type FieldRule =
   | { type: 'int'; min: number; required?: boolean; odd?: boolean }
   | { type: 'number'; required?: boolean; positive?: boolean }
   | { type: 'bool'; required?: boolean }
-  | { type: 'enum'; values: readonly string[]; required?: boolean };
+  | { type: 'enum'; values: readonly string[]; required?: boolean }
+  /** A non-empty list of [w, h] pairs of finite numbers > 0 (a detection head's anchors, pixels). */
+  | { type: 'sizes'; required?: boolean };
 
 /** Thrown for a bad network description; the message names the node and the field. */
 export class NetSpecError extends Error {
@@ -207,6 +209,11 @@ export function checkFields(node: NodeSpec, rules: Readonly<Record<string, Field
       case 'enum':
         if (typeof v !== 'string' || !r.values.includes(v)) bad(`one of ${r.values.map((x) => JSON.stringify(x)).join(', ')}`);
         break;
+      case 'sizes':
+        if (!Array.isArray(v) || v.length === 0 || !v.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0))) {
+          bad('a non-empty list of [w, h] pairs of numbers > 0');
+        }
+        break;
     }
   }
 }
@@ -215,9 +222,12 @@ export function checkFields(node: NodeSpec, rules: Readonly<Record<string, Field
 
 /** What the loss of a head node is. */
 export interface HeadLoss {
-  /** 'xent': classification on labels (B); 'mse': regression on targets (B × outputs). */
-  loss: 'xent' | 'mse';
-  /** Classes (xent) or target values per sample (mse). */
+  /**
+   * 'xent': classification on labels (B); 'mse': regression on targets (B × outputs); 'yolo':
+   * detection on ground-truth boxes (one scale of a YOLO-style loss, src/kernels/yolo_loss.ts).
+   */
+  loss: 'xent' | 'mse' | 'yolo';
+  /** Classes (xent), target values per sample (mse), or head-map values per sample (yolo). */
   outputs: number;
 }
 
@@ -242,6 +252,8 @@ export interface ResolveContext {
   inputSpiking: boolean[];
   neuron: NeuronSpec;
   spikeFn: SpikeMode | undefined;
+  /** The network input's shape (a detection head's stride is the image side over its map side). */
+  networkInput: Shape;
 }
 
 export interface NodeKind<C = unknown> {

@@ -49,7 +49,7 @@ export { describeLayer, describeNetwork, describeNode, isGraphNetwork, netSpecOf
 import type { OptimizerConfig, FpttConfig } from '../model/optim_config.js';
 import type { SurrogateKind } from '../model/neuron_config.js';
 
-export const TASK_NAMES = ['add', 'smnist', 'psmnist', 'rmnist', 'fmnist', 'nmnist', 'dvsgesture'] as const;
+export const TASK_NAMES = ['add', 'smnist', 'psmnist', 'rmnist', 'fmnist', 'nmnist', 'dvsgesture', 'detect'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 export type NeuronConfig = { b0?: number; beta?: number; thetaFixed?: number; surrogate?: SurrogateKind };
@@ -97,7 +97,25 @@ export interface DataConfig {
   permSeed: number;
   /** Held-out test samples cut from the Fashion-MNIST subset when no train images exist. */
   heldOut: number;
+  /** The detect task's MNIST scenes (src/detect/scenes.ts); test scenes: testSubset (default 1000). */
+  scenes?: SceneConfig;
 }
+
+export interface SceneConfig {
+  /** Side of the square scene, pixels. */
+  size: number;
+  minDigits: number;
+  maxDigits: number;
+  /** Range of a digit's side, pixels. */
+  scaleMin: number;
+  scaleMax: number;
+  /** Largest IoU between two boxes of a scene. */
+  maxOverlap: number;
+  /** Training scenes per epoch (every epoch draws fresh ones). */
+  perEpoch: number;
+}
+
+const SCENE_FIELDS = ['size', 'minDigits', 'maxDigits', 'scaleMin', 'scaleMax', 'maxOverlap', 'perEpoch'] as const;
 
 export interface ScheduleConfig {
   /** Epochs over the training set (classification); null for tasks without epochs. */
@@ -130,7 +148,7 @@ const NEURON_FIELDS = ['b0', 'beta', 'thetaFixed', 'surrogate'] as const;
 const TRAINER_FIELDS = ['method', 'steps', 'K', 'fptt', 'optimizer'] as const;
 const FPTT_FIELDS = ['alpha', 'beta', 'clip'] as const;
 const OPT_FIELDS = ['kind', 'lr', 'beta1', 'beta2', 'eps'] as const;
-const DATA_FIELDS = ['batch', 'subset', 'testSubset', 'pool', 'permSeed', 'heldOut'] as const;
+const DATA_FIELDS = ['batch', 'subset', 'testSubset', 'pool', 'permSeed', 'heldOut', 'scenes'] as const;
 const SCHEDULE_FIELDS = ['epochs', 'iterations', 'logEvery', 'evalEvery', 'evalBatches', 'checkpointEvery'] as const;
 
 /** A partial RunConfig as read from a file: every field optional, shapes checked. */
@@ -230,6 +248,20 @@ export function parseConfigObject(obj: Json, source = 'config'): PartialRunConfi
     if (d['pool'] !== undefined) data.pool = c.int(d['pool'], 'data.pool', 1);
     if (d['permSeed'] !== undefined) data.permSeed = c.int(d['permSeed'], 'data.permSeed', 0, 'an integer ≥ 0');
     if (d['heldOut'] !== undefined) data.heldOut = c.int(d['heldOut'], 'data.heldOut', 1);
+    if (d['scenes'] !== undefined) {
+      const o = c.obj(d['scenes'], 'data.scenes');
+      c.fields(o, 'data.scenes', SCENE_FIELDS);
+      const sc: Partial<SceneConfig> = {};
+      for (const k of ['size', 'minDigits', 'maxDigits', 'scaleMin', 'scaleMax', 'perEpoch'] as const) {
+        if (o[k] !== undefined) sc[k] = c.int(o[k], `data.scenes.${k}`, 1);
+      }
+      if (o['maxOverlap'] !== undefined) {
+        const v = o['maxOverlap'];
+        if (typeof v !== 'number' || !(v >= 0 && v <= 1)) c.fail('data.scenes.maxOverlap', `must be a number in [0, 1], got ${JSON.stringify(v)}`);
+        sc.maxOverlap = v as number;
+      }
+      data.scenes = sc as SceneConfig;
+    }
     out.data = data;
   }
 
@@ -302,7 +334,10 @@ export function mergeConfig(base: RunConfig, over: PartialRunConfig): RunConfig 
     if (t.fptt) out.trainer.fptt = { ...out.trainer.fptt, ...t.fptt };
     if (t.optimizer) out.trainer.optimizer = { ...out.trainer.optimizer, ...t.optimizer };
   }
-  if (over.data) out.data = { ...out.data, ...over.data };
+  if (over.data) {
+    const scenes = out.data.scenes && over.data.scenes ? { ...out.data.scenes, ...over.data.scenes } : (over.data.scenes ?? out.data.scenes);
+    out.data = { ...out.data, ...over.data, ...(scenes ? { scenes } : {}) };
+  }
   if (over.schedule) out.schedule = { ...out.schedule, ...over.schedule };
   return out;
 }
@@ -315,6 +350,8 @@ export interface TaskShape {
   frame?: readonly [number, number, number];
   /** Classes of a classification task; 0 for regression (linear head with one output). */
   classes: number;
+  /** A detection task: the targets are boxes of `classes` classes, for detect heads. */
+  detection?: boolean;
 }
 
 /**

@@ -119,6 +119,7 @@ export function parseHead(c: Checker, h: Json): HeadSpec {
 }
 
 export function validateChain(c: Checker, cfg: RunConfig, n: ChainNetworkConfig, shape: TaskShape): void {
+  if (shape.detection) c.fail('network', `the ${cfg.task} task needs a graph (network.nodes) with detect heads, not a stack of layers (configs/detect-small.json is one)`);
   const head = n.head;
   if (shape.classes > 0) {
     if (head.kind !== 'readout') c.fail('network.head.kind', `must be "readout" for the classification task ${cfg.task}, got "${head.kind}"`);
@@ -158,6 +159,16 @@ export function validateGraph(c: Checker, cfg: RunConfig, n: GraphNetworkConfig,
     const m = /^node "([^"]*)" \(([^)]*)\)(:? ?)/.exec(msg);
     if (m && nodes.some((x) => x.name === m[1])) throw new ConfigError(`${c.source}: ${label(m[1]!)}${m[3] === ': ' ? ': ' : ' '}${msg.slice(m[0].length)}`);
     throw new ConfigError(`${c.source}: ${msg.startsWith('network') ? '' : 'network: '}${msg}`);
+  }
+  if (shape.detection) {
+    const heads = net.heads;
+    const bad = heads.find((h) => h.head!.loss !== 'yolo');
+    if (bad) c.failAt(label(bad.name), `the ${cfg.task} task gives boxes, for detect heads only; remove this ${bad.kind} head`);
+    for (const h of heads) {
+      const C = (h.cfg as { classes: number }).classes;
+      if (C !== shape.classes) c.failAt(label(h.name), `classes = ${C} does not match the ${cfg.task} task's ${shape.classes} classes`);
+    }
+    return;
   }
   const classification = shape.classes > 0;
   const loss = classification ? 'xent' : 'mse';

@@ -9,6 +9,7 @@ import { SubsetDataset, trainHeldOutSplit } from '../data/dataset.js';
 import { dvsGestureDataset, loadFashionMnist, loadMnist, nmnistDataset, nmnistIndex } from '../data/node_files.js';
 import { ConfigError, type RunConfig } from './config.js';
 import { addTaskData, datasetTaskData, type TaskData } from './data.js';
+import { detectTaskData } from './detect_data.js';
 
 export class DataMissingError extends Error {
   constructor(message: string) {
@@ -67,6 +68,10 @@ export function createTaskData(cfg: RunConfig, dataDir: string): TaskData {
       const idx = nmnistIndex(dataDir, 'train');
       const notes = idx.missing.length ? [`N-MNIST: ${idx.entries.length} training files found, ${idx.missing.length} listed in train1K.txt are missing`] : [];
       return datasetTaskData(cfg, nmnistDataset(dataDir, 'train', frames), nmnistDataset(dataDir, 'test', frames), notes);
+    }
+    case 'detect': {
+      const dir = need(path.join(dataDir, 'mnist'), 'MNIST (the detect task composes its scenes from MNIST digits)', DATA_HINT);
+      return detectTaskData(cfg, loadMnist(dir, 'train'), loadMnist(dir, 'test'));
     }
     case 'dvsgesture': {
       const candidates = ['DvsGesture', 'dvs-gesture', 'dvsgesture', 'DVSGesture'].map((d) => path.join(dataDir, d));

@@ -18,6 +18,7 @@ import type { TaskData } from '../tasks/data.js';
 import { Rng } from '../util/rng.js';
 import type { MetricRecord } from './loop.js';
 import type { SequenceBatchSource, Trainer } from './trainer.js';
+import { evaluateDetection, type DetectionEval } from './evaluate_detect.js';
 
 /** Host-side metrics of one evaluation (NaN where they do not apply, or when there were no samples). */
 export interface EvalMetrics {
@@ -25,6 +26,8 @@ export interface EvalMetrics {
   accuracy: number;
   mse: number;
   samples: number;
+  /** Detection (src/train/evaluate_detect.ts): mAP@0.5, mAP@[.5:.95], per-class AP@0.5, examples. */
+  detection?: DetectionEval;
 }
 
 /**
@@ -45,6 +48,7 @@ export function paddedSource(batch: Batch, B: number): SequenceBatchSource {
   if (n > B) throw new Error(`paddedSource: batch of ${n} is larger than the network's batch ${B}`);
   const labels = new Int32Array(B);
   for (let r = 0; r < B; r++) labels[r] = batch.labels[r % n]!;
+  const boxes = batch.boxes ? Array.from({ length: B }, (_, r) => batch.boxes![r % n]!) : undefined;
   let targets: Float32Array | undefined;
   if (batch.targets) {
     targets = new Float32Array(B);
@@ -57,12 +61,14 @@ export function paddedSource(batch: Batch, B: number): SequenceBatchSource {
     },
     labels,
     ...(targets ? { targets } : {}),
+    ...(boxes ? { boxes } : {}),
   };
 }
 
 /** Evaluate the trainer's current W over the evaluation batches (host-side metrics). */
 export async function evaluateParams(trainer: Trainer, data: Pick<TaskData, 'evalBatches'>, stateSeed: number): Promise<EvalMetrics> {
   const tr = trainer;
+  if (tr.net.detectHeads.length > 0) return evaluateDetection(tr, data, stateSeed);
   const classification = tr.net.readout !== null;
   const B = tr.net.cfg.B;
   const rng = new Rng(stateSeed);
@@ -151,7 +157,9 @@ export async function evaluationRecord(trainer: Trainer, data: Pick<TaskData, 'e
     epoch: o.epoch,
     step: o.step,
     loss: finiteOrNull(m.loss),
-    ...(classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
+    ...(m.detection
+      ? { map50: finiteOrNull(m.detection.map50), map: finiteOrNull(m.detection.map), ap50: m.detection.ap50.map((a) => (a === null ? null : Math.round(a * 1e4) / 1e4)) }
+      : classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
     samples: m.samples,
     weights: o.weights === 'current' || !hasMean ? 'W' : 'mean',
     time: round3(o.time()),

@@ -60,6 +60,10 @@ export interface MetricRecord {
   /** Evaluation of W̄ beside W (eval, Add task with evalMean). */
   lossMean?: number | null;
   mseMean?: number | null;
+  /** Detection (eval): mAP@0.5, mAP@[.5:.95] and AP@0.5 per class. */
+  map50?: number | null;
+  map?: number | null;
+  ap50?: (number | null)[];
 }
 
 /**
@@ -179,6 +183,8 @@ export class TrainingLoop {
   readonly data: TaskData;
   readonly schedule: ScheduleConfig;
   readonly classification: boolean;
+  /** The network has detect heads: batches carry boxes, records carry no accuracy / mse. */
+  readonly detection: boolean;
   readonly stateRng: Rng;
   counters: LoopCounters = { iteration: 0, epoch: 0, batchInEpoch: 0, elapsed: 0, lastEval: -1 };
   lastTrain: MetricRecord | null = null;
@@ -202,6 +208,7 @@ export class TrainingLoop {
     this.data = opts.data;
     this.schedule = opts.schedule;
     this.classification = this.trainer.net.readout !== null;
+    this.detection = this.trainer.net.detectHeads.length > 0;
     this.stateRng = new Rng(opts.stateSeed);
     this.evalStateSeed = opts.evalStateSeed ?? (opts.stateSeed + 0x5eed) >>> 0;
     this.now = opts.now ?? (() => (typeof performance !== 'undefined' ? performance.now() : Date.now()));
@@ -335,7 +342,7 @@ export class TrainingLoop {
       epoch,
       step: this.counters.iteration,
       loss: finiteOrNull(m.loss),
-      ...(this.classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
+      ...(this.detection ? {} : this.classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
       gradNorm: finiteOrNull(m.gradNorm),
       stepsPerSec: Number.isFinite(sps) ? +sps.toPrecision(4) : 0,
       time: round3(this.time),
@@ -417,7 +424,7 @@ export class TrainingLoop {
       if (batch.size !== B) throw new Error(`TrainingLoop: the training batch has ${batch.size} sequences, the network expects ${B}`);
       const src: SequenceBatchSource = {
         fillStep: (t, out) => batch.fillStep(t, out, 0),
-        ...(this.classification ? { labels: batch.labels } : { targets: batch.targets! }),
+        ...(this.detection ? { boxes: batch.boxes! } : this.classification ? { labels: batch.labels } : { targets: batch.targets! }),
       };
       // a sequence resumed inside: its carried state instead of a fresh draw
       const first = c.chunk ?? 0;

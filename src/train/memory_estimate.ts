@@ -150,6 +150,9 @@ function nodeStepUniforms(g: GraphNode, prev: boolean, hasLoss: boolean): { fwd:
       return { fwd: MM_FWD_U, bwd: hasLoss ? MM_W_U + MM_IN_U : 0 };
     case 'conv_head':
       return { fwd: MATMUL_U, bwd: hasLoss ? 2 * MATMUL_U : 0 };
+    case 'detect':
+      // forward conv, backward weight + input conv; the loss's four dispatches are counted with the losses
+      return { fwd: MATMUL_U, bwd: hasLoss ? 2 * MATMUL_U : 0 };
     default:
       throw new Error(`memory estimate: no entry for node kind "${g.kind}" (src/train/memory_estimate.ts)`);
   }
@@ -270,6 +273,20 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
         add('head prediction, dpred', i, 4 * B * O, 2 * slots);
         add('head target', i, 4 * B * O);
         add('metrics', i, 32);
+        break;
+      }
+      case 'detect': {
+        // src/model/nodes/detect_head.ts and the YOLO loss launcher (src/kernels/yolo_loss.ts)
+        const O = g.head!.outputs;
+        const { H, W, anchors } = g.cfg as { H: number; W: number; anchors: unknown[] };
+        const positions = B * anchors.length * H * W;
+        const wg = device.workgroupSize;
+        outputs = Math.max(outputs, O);
+        add('head map, dmap', i, 4 * B * O, 2 * slots);
+        add('anchor target index', i, 4 * positions);
+        add('anchor targets', i, 4 * (4 + 12 * positions));
+        add('loss partial sums', i, 4 * (Math.ceil(positions / wg) + 2 * Math.ceil(positions / wg)));
+        add('loss words, metrics', i, 16 + 44);
         break;
       }
       default:

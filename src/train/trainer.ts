@@ -28,6 +28,8 @@ import { DEFAULT_FPTT, DEFAULT_OPTIMIZER, type FpttConfig } from '../model/optim
 import { Rng } from '../util/rng.js';
 import { checkMemory, estimateTrainerMemory, evaluationBlockSteps, type MemoryEstimate } from './memory_estimate.js';
 import { chunkBounds } from './chunks.js';
+import type { YoloGtBox } from '../detect/assign.js';
+import { DETECT_METRIC } from '../kernels/yolo_loss.js';
 
 export { chunkBounds };
 
@@ -83,6 +85,11 @@ export interface SequenceBatchSource {
    * top-level `labels` / `oracle` / `targets` when it is the only head of its kind.
    */
   heads?: Record<string, { labels?: ArrayLike<number>; oracle?: ArrayLike<number>; targets?: ArrayLike<number> }>;
+  /**
+   * Ground-truth boxes per sample (pixels of the input image, class index), for a network with
+   * detect heads: one anchor assignment per batch over all of them (SpikingNetwork.setBoxes).
+   */
+  boxes?: ReadonlyArray<ReadonlyArray<YoloGtBox>>;
 }
 
 /** One head's share of the metrics. */
@@ -92,6 +99,8 @@ export interface HeadMetrics {
   accuracy: number;
   mse: number;
   lossCount: number;
+  /** Detect heads: the mean objectness, box and class parts of the loss. */
+  parts?: { obj: number; box: number; cls: number };
 }
 
 export interface TrainMetrics {
@@ -241,8 +250,13 @@ export class Trainer {
 
   private setTargets(src: SequenceBatchSource): void {
     const net = this.net;
-    const byKind = (kind: 'xent' | 'mse') => net.heads.filter((h) => h.loss === kind).length;
+    const byKind = (kind: 'xent' | 'mse' | 'yolo') => net.heads.filter((h) => h.loss === kind).length;
+    if (byKind('yolo') > 0) {
+      if (!src.boxes) throw new Error(`Trainer: the network has detect heads (${net.detectHeads.map((h) => h.name).join(', ')}); the batch needs boxes (one list per sample)`);
+      net.setBoxes(src.boxes);
+    }
     for (const h of net.heads) {
+      if (h.loss === 'yolo') continue;
       const own = src.heads?.[h.name];
       const sole = byKind(h.loss) === 1;
       if (h.loss === 'xent') {
@@ -400,6 +414,10 @@ export class Trainer {
         mse: h.loss === 'mse' && counted > 0 ? m[METRIC.SQUARED_ERROR]! / counted : NaN,
         lossCount: count,
       };
+      if (h.loss === 'yolo') {
+        const per = (w: number) => (count > 0 ? m[w]! / count : NaN);
+        hm.parts = { obj: per(DETECT_METRIC.OBJ_SUM), box: per(DETECT_METRIC.BOX_SUM), cls: per(DETECT_METRIC.CLS_SUM) };
+      }
       perHead[h.name] = hm;
       loss += hm.loss;
       lossCount = Math.max(lossCount, count);

@@ -9,6 +9,7 @@ import { concatKind } from './concat.js';
 import { convKind } from './conv.js';
 import { convHeadKind } from './conv_head.js';
 import { denseKind } from './dense.js';
+import { detectKind } from './detect.js';
 import { linearKind } from './linear.js';
 import { poolKind } from './pool.js';
 import { readoutKind } from './readout.js';
@@ -16,13 +17,14 @@ import { splitKind } from './split.js';
 import { upsampleKind } from './upsample.js';
 
 export const NODE_KINDS: ReadonlyMap<string, NodeKind<any>> = new Map(
-  [denseKind, convKind, poolKind, addKind, concatKind, upsampleKind, splitKind, readoutKind, linearKind, convHeadKind].map((k) => [k.kind, k as NodeKind<any>]),
+  [denseKind, convKind, poolKind, addKind, concatKind, upsampleKind, splitKind, readoutKind, linearKind, convHeadKind, detectKind].map((k) => [k.kind, k as NodeKind<any>]),
 );
 
-export { addKind, concatKind, convKind, convHeadKind, denseKind, linearKind, poolKind, readoutKind, splitKind, upsampleKind };
+export { addKind, concatKind, convKind, convHeadKind, denseKind, detectKind, linearKind, poolKind, readoutKind, splitKind, upsampleKind };
 export type { AddConfig } from './add.js';
 export type { ConcatConfig } from './concat.js';
 export type { ConvHeadConfig } from './conv_head.js';
+export type { DetectHeadConfig } from './detect.js';
 export type { LinearNodeConfig } from './linear.js';
 export type { ReadoutNodeConfig } from './readout.js';
 export type { SplitConfig } from './split.js';

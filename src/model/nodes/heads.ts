@@ -20,7 +20,7 @@ import { READOUT_BACKWARD, READOUT_FORWARD } from '../../kernels/readout.js';
 import type { ConvHeadConfig, LinearNodeConfig, ReadoutNodeConfig } from '../kinds/index.js';
 import type { AboveWrites, GradTarget, HeadNode, LossWeights, ParamStore, StepRole } from '../layer.js';
 
-abstract class HeadBase {
+export abstract class HeadBase {
   readonly metrics: Tensor;
   protected readonly lossCache = new Map<number, Dispatch>();
 
@@ -30,8 +30,9 @@ abstract class HeadBase {
     protected readonly store: ParamStore,
     /** The optimiser's state (word 0: updates done), for the non-finite mark; null counts from 1. */
     protected readonly updateState: Tensor | null,
+    metricWords = METRIC_WORDS,
   ) {
-    this.metrics = engine.tensor([METRIC_WORDS], { label: `${name}.metrics` });
+    this.metrics = engine.tensor([metricWords], { label: `${name}.metrics` });
   }
 
   protected p(n: string): Tensor {
@@ -116,7 +117,11 @@ export class ReadoutHead extends HeadBase implements HeadNode {
     return out;
   }
 
-  lossDispatch(j: number): Dispatch {
+  lossDispatches(j: number): Dispatch[] {
+    return [this.lossDispatch(j)];
+  }
+
+  private lossDispatch(j: number): Dispatch {
     let d = this.lossCache.get(j);
     if (d) return d;
     const e = this.engine;
@@ -229,7 +234,11 @@ abstract class MseHead extends HeadBase implements HeadNode {
     throw new Error(`${this.name} is a regression head and has no state "${name}"`);
   }
 
-  lossDispatch(j: number): Dispatch {
+  lossDispatches(j: number): Dispatch[] {
+    return [this.lossDispatch(j)];
+  }
+
+  private lossDispatch(j: number): Dispatch {
     let d = this.lossCache.get(j);
     if (d) return d;
     const e = this.engine;

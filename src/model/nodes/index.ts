@@ -8,6 +8,7 @@ import { ConvSpikingLayer, PoolLayer } from '../conv_layer.js';
 import { DenseSpikingLayer } from '../dense_layer.js';
 import type { GraphNode } from '../graph.js';
 import type { GpuNode, ParamStore } from '../layer.js';
+import { DetectHead } from './detect_head.js';
 import { ConvHead, LinearHead, ReadoutHead } from './heads.js';
 import { AddNode, ConcatNode, SplitNode, UpsampleNode } from './tensor_ops.js';
 
@@ -34,6 +35,7 @@ export const GPU_NODES: ReadonlyMap<string, GpuNodeFactory> = new Map<string, Gp
   ['readout', (g, c) => new ReadoutHead(c.engine, g.name, g.cfg, c.slots, c.store, { oracle: c.oracle, updateState: c.updateState })],
   ['linear', (g, c) => new LinearHead(c.engine, g.name, g.cfg, c.slots, c.store, { updateState: c.updateState })],
   ['conv_head', (g, c) => new ConvHead(c.engine, g.name, g.cfg, c.slots, c.store, { updateState: c.updateState })],
+  ['detect', (g, c) => new DetectHead(c.engine, g.name, g.cfg, c.slots, c.store, { updateState: c.updateState })],
 ]);
 
 export function buildGpuNode(g: GraphNode, ctx: NodeBuildContext): GpuNode {
