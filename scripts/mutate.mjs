@@ -428,6 +428,23 @@ const MUTATIONS = [
     tests: ['test/gpu/autotune.test.ts'],
     filter: 'Engine.create',
   },
+  // ---- the detector (src/model/nodes/detect_head.ts, src/model/network.ts) ----
+  {
+    id: 'detect-head-weight-dropped',
+    why: "a detect head's loss weight (and FPTT's (p+1)/K) are not applied to its λ",
+    file: 'src/model/nodes/detect_head.ts',
+    search: 'this.lambdas(o.w * o.scale)',
+    replace: 'this.lambdas(o.w)',
+    tests: ['test/e2e/detect_trainer.test.ts'],
+  },
+  {
+    id: 'detect-assignment-not-per-scale',
+    why: 'every detect head takes the targets of scale 0 instead of its own scale',
+    file: 'src/model/network.ts',
+    search: 'targets: asg.targets.filter((t) => t.scale === k).map((t) => ({ ...t, scale: 0 })),',
+    replace: 'targets: asg.targets.filter((t) => t.scale === 0 && t.row < h.scale.size && t.col < h.scale.size && t.anchor < h.scale.anchors.length).map((t) => ({ ...t, scale: 0 })),',
+    tests: ['test/e2e/detect_trainer.test.ts'],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

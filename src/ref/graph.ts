@@ -35,6 +35,9 @@
 import type { Rng } from '../util/rng.js';
 import { type Arr, zerosLike, copyMap } from './common.js';
 import { classificationLossRef, regressionLossRef } from './loss.js';
+import { yoloScaleLossRef } from './yolo_loss.js';
+import type { YoloAssignment, YoloGtBox } from '../detect/assign.js';
+import type { DetectHeadConfig } from '../model/kinds/detect.js';
 import { refKindOf, type Named } from './graph_kinds.js';
 import { INPUT } from '../model/spec.js';
 import type { GraphNode, NetConfig } from '../model/graph.js';
@@ -213,7 +216,9 @@ export function netStepBackwardRef<A extends Arr>(
 
 export type TargetRef =
   | { kind: 'class'; labels: ArrayLike<number> /* (B) */; Q?: Arr | null /* (B×C), null = uniform */ }
-  | { kind: 'regression'; value: Arr /* (B × outputs) */ };
+  | { kind: 'regression'; value: Arr /* (B × outputs) */ }
+  /** A detect head: the batch's anchor assignment over every detect head, and this head's scale in it. */
+  | { kind: 'boxes'; assignment: YoloAssignment; scaleIndex: number; /** The boxes it was made from (what the GPU trainer takes). */ gts?: ReadonlyArray<ReadonlyArray<YoloGtBox>> };
 
 /** One target per head by head name, or a bare TargetRef for a network with one head. */
 export type Targets = TargetRef | Readonly<Record<string, TargetRef>>;
@@ -241,7 +246,8 @@ export function resolveTargets(cfg: NetConfig, targets: Targets): Record<string,
 
 /**
  * The loss of one head's output, × the head's weight: classification ℓ_t (mix weight (t+1)/T) for
- * an 'xent' head, regWeight·MSE for an 'mse' head.
+ * an 'xent' head, regWeight·MSE for an 'mse' head, the YOLO loss of its scale with every λ ×
+ * regWeight for a 'yolo' (detect) head.
  */
 export function headLossRef<A extends Arr>(cfg: NetConfig, head: GraphNode, target: TargetRef, out: A, t: number, T: number, regWeight: number): { loss: number; dOut: A } {
   const h = head.head;
@@ -254,6 +260,13 @@ export function headLossRef<A extends Arr>(cfg: NetConfig, head: GraphNode, targ
       return { loss: r.loss * h.weight, dOut: r.dO };
     }
     return { loss: r.loss, dOut: r.dO };
+  }
+  if (h.loss === 'yolo') {
+    if (target.kind !== 'boxes') throw new Error(`head "${head.name}" (${head.kind}) needs a boxes target, got a ${target.kind} target`);
+    const c = head.cfg as DetectHeadConfig;
+    const f = regWeight * h.weight;
+    const r = yoloScaleLossRef(out, target.assignment, target.scaleIndex, { lambdaBox: c.lambdaBox * f, lambdaCls: c.lambdaCls * f, lambdaObjPos: c.lambdaObj * f, lambdaObjNeg: c.lambdaNoObj * f });
+    return { loss: r.loss, dOut: r.dMap };
   }
   if (target.kind !== 'regression') throw new Error(`head "${head.name}" (${head.kind}) needs a regression target, got a ${target.kind} target`);
   const r = regressionLossRef(out, target.value, cfg.B, h.outputs, regWeight * h.weight);

@@ -43,7 +43,7 @@ import {
 } from './tensor_ops.js';
 import { conv2dGeometry, type ConvLtcConfig, type PoolLayerConfig } from '../model/conv_config.js';
 import type { LtcConfig } from '../model/neuron_config.js';
-import type { AddConfig, ConcatConfig, ConvHeadConfig, LinearNodeConfig, ReadoutNodeConfig, SplitConfig, UpsampleConfig } from '../model/kinds/index.js';
+import type { AddConfig, ConcatConfig, ConvHeadConfig, DetectHeadConfig, LinearNodeConfig, ReadoutNodeConfig, SplitConfig, UpsampleConfig } from '../model/kinds/index.js';
 
 /** Tensors by local name. */
 export type Named<A extends Arr> = Record<string, A>;
@@ -254,6 +254,10 @@ export const convHeadRef: RefKind<ConvHeadConfig> = {
   },
 };
 
+/** The detect head's map is a 1×1 conv of the membranes, as conv_head (its loss: headLossRef in ./graph.ts). */
+// (DetectHeadConfig has conv_head's B, Cin, H, W, O: the same geometry)
+export const detectRef: RefKind<DetectHeadConfig> = convHeadRef as unknown as RefKind<DetectHeadConfig>;
+
 /** The reference of every node kind, by kind (the same keys as NODE_KINDS in src/model/kinds). */
 export const REF_KINDS: ReadonlyMap<string, RefKind> = new Map<string, RefKind>([
   ['dense', denseRef],
@@ -266,6 +270,7 @@ export const REF_KINDS: ReadonlyMap<string, RefKind> = new Map<string, RefKind>(
   ['readout', readoutRef],
   ['linear', linearRef],
   ['conv_head', convHeadRef],
+  ['detect', detectRef as RefKind],
 ]);
 
 export function refKindOf(kind: string): RefKind {

@@ -29,6 +29,8 @@ import {
   type UpdateRecord,
 } from '../../src/ref/graph.js';
 import type { FpttConfig, OptimizerConfig } from '../../src/model/optim_config.js';
+import type { DetectHeadConfig } from '../../src/model/kinds/detect.js';
+import { yoloAssignRef, type YoloGtBox } from '../../src/detect/assign.js';
 
 export const tol = { atol: 2e-5, rtol: 2e-4 };
 
@@ -63,7 +65,29 @@ export function caseData(c: Case, cfg: NetConfig) {
   for (let s = 0; s < c.sequences; s++) {
     xsSeq.push(Array.from({ length: c.T }, () => rng.uniformArray(cfg.B * cfg.D, lo, hi)));
     const perHead: Record<string, TargetRef> = {};
+    const detect = cfg.heads.filter((h) => h.head!.loss === 'yolo');
+    if (detect.length > 0) {
+      // 1–3 random boxes per sample inside the image, one assignment over every detect head
+      const side = cfg.inputShape![1];
+      const C = (detect[0]!.cfg as DetectHeadConfig).classes;
+      const gts: YoloGtBox[][] = Array.from({ length: cfg.B }, () =>
+        Array.from({ length: 1 + rng.int(3) }, () => {
+          const w = 2 + rng.uniform() * (side - 3);
+          const h = 2 + rng.uniform() * (side - 3);
+          const x0 = rng.uniform() * (side - w);
+          const y0 = rng.uniform() * (side - h);
+          return { x0, y0, x1: x0 + w, y1: y0 + h, cls: rng.int(C) };
+        }),
+      );
+      const scales = detect.map((h) => {
+        const d = h.cfg as DetectHeadConfig;
+        return { size: d.H, stride: d.stride, anchors: d.anchors };
+      });
+      const assignment = yoloAssignRef(gts, scales, C);
+      detect.forEach((h, k) => (perHead[h.name] = { kind: 'boxes', assignment, scaleIndex: k, gts }));
+    }
     for (const h of cfg.heads) {
+      if (h.head!.loss === 'yolo') continue;
       if (h.head!.loss === 'xent') {
         const C = h.head!.outputs;
         const labels = Int32Array.from({ length: cfg.B }, () => rng.int(C));
@@ -152,12 +176,21 @@ export function mseRef(pred: Float32Array, target: ArrayLike<number>): number {
 }
 
 
+function regressionValue(t: TargetRef): Float32Array {
+  if (t.kind !== 'regression') throw new Error(`trainer_compare: a ${t.kind} target where a regression target was expected`);
+  return t.value as Float32Array;
+}
+
 /** The batch source of sequence s: inputs, and each head's target by head name. */
 function batchSource(cfg: NetConfig, xs: Float32Array[], tgt: Record<string, TargetRef>): SequenceBatchSource {
   const heads: NonNullable<SequenceBatchSource['heads']> = {};
-  for (const [h, t] of Object.entries(tgt)) heads[h] = t.kind === 'class' ? { labels: t.labels, ...(t.Q ? { oracle: t.Q } : {}) } : { targets: t.value };
+  let boxes: SequenceBatchSource['boxes'];
+  for (const [h, t] of Object.entries(tgt)) {
+    if (t.kind === 'boxes') boxes = t.gts;
+    else heads[h] = t.kind === 'class' ? { labels: t.labels, ...(t.Q ? { oracle: t.Q } : {}) } : { targets: regressionValue(t) };
+  }
   const first = tgt[cfg.heads[0]!.name]!;
-  return { fillStep: (t, out) => out.set(xs[t]!), heads, ...(first.kind === 'class' && first.Q ? { oracle: first.Q } : {}) };
+  return { fillStep: (t, out) => out.set(xs[t]!), heads, ...(boxes ? { boxes } : {}), ...(first.kind === 'class' && first.Q ? { oracle: first.Q } : {}) };
 }
 
 /**
@@ -224,13 +257,18 @@ export async function compareWithReference(e: Engine, c: Case): Promise<{ cfg: N
             const expected = headLossRef(cfg, h, t, out, rec.t1 - 1, c.T, (p + 1) / K).loss;
             assertClose([hm.loss], [expected], { ...tol, what: `${where} loss of head ${h.name}` });
           }
-          if (t.kind === 'class') {
+          if (t.kind === 'boxes') {
+            expect(hm.accuracy, `${where} ${h.name} accuracy (detection)`).toBeNaN();
+            expect(hm.mse, `${where} ${h.name} mse (detection)`).toBeNaN();
+            const parts = hm.parts!;
+            assertClose([parts.obj + parts.box + parts.cls], [hm.loss], { ...tol, what: `${where} ${h.name} obj + box + cls = loss` });
+          } else if (t.kind === 'class') {
             expect(hm.mse, `${where} ${h.name} mse (classification)`).toBeNaN();
             if (last) expect(hm.accuracy, `${where} ${h.name} accuracy vs CPU argmax`).toBeCloseTo(accuracyRef(out, t.labels, cfg.B, h.head!.outputs), 12);
             else expect(hm.accuracy, `${where} ${h.name} accuracy (no prediction counted)`).toBeNaN();
           } else {
             expect(hm.accuracy, `${where} ${h.name} accuracy (regression)`).toBeNaN();
-            if (last) assertClose([hm.mse], [mseRef(out, t.value)], { ...tol, what: `${where} ${h.name} MSE vs CPU` });
+            if (last) assertClose([hm.mse], [mseRef(out, regressionValue(t))], { ...tol, what: `${where} ${h.name} MSE vs CPU` });
             else expect(hm.mse, `${where} ${h.name} mse (no prediction counted)`).toBeNaN();
           }
         }

@@ -119,7 +119,7 @@ function fpttByFiniteDifferences(
     const lossAt = (out: Float64Array) =>
       target.kind === 'class'
         ? classificationLossRef(out, target.labels, net.cfg.B, out.length / net.cfg.B, t1 - 1, T).loss
-        : regressionLossRef(out, target.value, net.cfg.B, 1, (p + 1) / K).loss;
+        : regressionLossRef(out, (target as { value: Float32Array }).value, net.cfg.B, 1, (p + 1) / K).loss;
     const chunkLoss = () => {
       let st = state;
       let out: Float64Array = new Float64Array(0);
@@ -225,7 +225,7 @@ describe('bpttTrainSequenceRef', () => {
           const out = outOf(f, net);
           s = f.state;
           if (target.kind === 'class') total += classificationLossRef(out, target.labels, B, out.length / B, t, T).loss / T;
-          else if (t === T - 1) total += regressionLossRef(out, target.value, B, 1, 1).loss;
+          else if (t === T - 1) total += regressionLossRef(out, (target as { value: Float32Array }).value, B, 1, 1).loss;
         });
         return total;
       };

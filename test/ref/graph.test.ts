@@ -262,7 +262,7 @@ describe('graph validation errors', () => {
   // `from` is written out where the message names the input: the kinds' messages read the spec's
   // `from`, which is undefined when it is left out (see the report: ResolveContext lacks the resolved from)
   const cases: [string, GraphSpec, string][] = [
-    ['unknown kind', g([dense('l0'), { name: 'x', kind: 'lstm' }, { name: 'readout', kind: 'readout', classes: 2 }]), 'network: node "x": unknown kind "lstm" (expected one of dense, conv, pool, add, concat, upsample, split, readout, linear, conv_head)'],
+    ['unknown kind', g([dense('l0'), { name: 'x', kind: 'lstm' }, { name: 'readout', kind: 'readout', classes: 2 }]), 'network: node "x": unknown kind "lstm" (expected one of dense, conv, pool, add, concat, upsample, split, readout, linear, conv_head, detect)'],
     ['unknown field', g([{ name: 'l0', kind: 'dense', size: 4, sizes: 3 }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "l0" (dense): unknown field "sizes" (a dense node has size, cell, recurrent, adapt besides name, kind, from)'],
     ['unknown name in from', g([dense('l0'), dense('l1', ['nope']), { name: 'readout', kind: 'readout', classes: 2 }]), 'node "l1" (dense) reads "nope", which is not a node (nodes: l0, l1, readout; the network input is "input")'],
     ['duplicate names', g([dense('l0'), dense('l0'), { name: 'readout', kind: 'readout', classes: 2 }]), 'network: two nodes are named "l0" (nodes[0] and nodes[1])'],
@@ -278,7 +278,7 @@ describe('graph validation errors', () => {
     ['split out of range', g([dense('l0'), { name: 's', kind: 'split', start: 2, count: 3, from: ['l0'] }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "s" (split): channels [2, 5) do not fit its input "l0", which gives [D] = [4] (4 channels)'],
     ['conv on a flat input', g([{ name: 'c', kind: 'conv', channels: 2, kernel: 3, from: ['input'] }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "c" (conv) needs an image-shaped input [C, H, W] (its input "input" gives [D] = [4])'],
     ['linear head on a non-spiking node', g([dense('a'), dense('b', ['input']), { name: 'sum', kind: 'add', from: ['a', 'b'] }, { name: 'linear', kind: 'linear', from: ['sum'] }]), 'node "linear" (linear) reads the membrane potential of "sum", which is not a spiking node (it has no membrane)'],
-    ['no head', g([dense('l0'), dense('l1')]), 'network: there is no head (a readout, linear or conv_head node); the loss is taken on heads'],
+    ['no head', g([dense('l0'), dense('l1')]), 'network: there is no head (a readout, linear, conv_head or detect node); the loss is taken on heads'],
     ['split with from left out names the node it reads', g([dense('l0'), { name: 's', kind: 'split', start: 3, count: 3 }, { name: 'readout', kind: 'readout', classes: 2 }]), 'node "s" (split): channels [3, 6) do not fit its input "l0", which gives [D] = [4] (4 channels)'],
   ];
   for (const [name, spec, msg] of cases) {
