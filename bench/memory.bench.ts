@@ -13,7 +13,7 @@ import { Rng } from '../src/util/rng.js';
 import { AddTask } from '../src/data/add_task.js';
 import { benchEnd, benchStart, jsonLine, listOption, note, numOption, printTable, type BenchArgs } from './common.js';
 import { addTaskNet } from './nets.js';
-import type { ChainSpec, NetSpec } from '../src/model/spec.js';
+import type { ChainSpec, GraphSpec, NetSpec } from '../src/model/spec.js';
 
 export async function measurePeakBytes(engine: Engine, method: Method, T: number, H: number, B: number): Promise<number> {
   const net = addTaskNet(H, B);
@@ -34,9 +34,16 @@ export async function measurePeakBytes(engine: Engine, method: Method, T: number
 
 export async function runMemoryBench(args: BenchArgs): Promise<void> {
   const model = args.options.get('model') ?? 'add';
-  if (model !== 'add' && model !== 'dvsgesture-conv') throw new Error(`memory bench: unknown --model=${model} (expected add or dvsgesture-conv)`);
+  if (model !== 'add' && model !== 'dvsgesture-conv' && model !== 'detect-small' && model !== 'detect-large') {
+    throw new Error(`memory bench: unknown --model=${model} (expected add, dvsgesture-conv, detect-small or detect-large)`);
+  }
   const engine = await Engine.create();
   benchStart('memory', engine, args.quick ? ' (--quick)' : '');
+  if (model === 'detect-small' || model === 'detect-large') {
+    await runDetectMemoryBench(args, engine, model);
+    benchEnd();
+    return;
+  }
   if (model === 'dvsgesture-conv') {
     await runConvMemoryBench(args, engine);
     benchEnd();
@@ -119,4 +126,48 @@ export async function runConvMemoryBench(args: BenchArgs, engine: Engine): Promi
   }
   note(`DVS-Gesture conv network (${cfgPath}), input 2×128×128, batch ${B}; peak device bytes (engine accounting)`);
   printTable(['trainer', 'T', 'steps run', 'peak bytes', 'MiB', 'seconds (one run)'], rows);
+}
+
+/**
+ * `npm run bench -- memory --model=detect-small` (or detect-large): the detector of
+ * configs/<model>.json on MNIST scenes (real digits, $SNN_DATA_DIR/mnist), one whole training
+ * sequence per trainer and T (default T = 4, 8, 16; batch from the config or --B): every step is
+ * executed, FPTT (K = T) and BPTT alike.
+ */
+export async function runDetectMemoryBench(args: BenchArgs, engine: Engine, model: string): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { loadMnist } = await import('../src/data/node_files.js');
+  const { MnistScenes } = await import('../src/detect/scenes.js');
+  const cfgPath = args.options.get('config') ?? `configs/${model}.json`;
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { network: { nodes: GraphSpec['nodes']; neuron?: GraphSpec['neuron']; initState?: GraphSpec['initState'] }; data?: { batch?: number; scenes?: { size?: number } } };
+  const B = numOption(args, 'B', cfg.data?.batch ?? 32);
+  const side = cfg.data?.scenes?.size ?? 64;
+  const Ts = listOption(args, 'T', [4, 8, 16]);
+  const dir = path.join(process.env.SNN_DATA_DIR ?? path.resolve('..', 'shared', 'data'), 'mnist');
+  const scenes = new MnistScenes(loadMnist(dir, 'train'), { size: side });
+  const spec: GraphSpec = { batch: B, input: [1, side, side], nodes: cfg.network.nodes, ...(cfg.network.neuron ? { neuron: cfg.network.neuron } : {}), ...(cfg.network.initState ? { initState: cfg.network.initState } : {}) };
+  const images = new Float32Array(B * side * side);
+  const boxes = scenes.fillBatch(Array.from({ length: B }, (_, k) => k), images);
+  for (let pos = 0; pos < 16; pos++) engine.dummyBinding('read_write', pos);
+  engine.dummyBinding('read');
+  await engine.readMany([engine.tensor([64], { label: 'warm-up' })]);
+  const rows: (string | number)[][] = [];
+  for (const method of ['fptt', 'bptt'] as const) {
+    for (const T of Ts) {
+      await engine.sync();
+      const before = engine.memory.liveBytes;
+      engine.memory.resetPeak();
+      const trainer = new Trainer(engine, spec, { method, steps: T, seed: 1 });
+      trainer.trainSequence({ fillStep: (_t, out) => out.set(images), boxes }, new Rng(3));
+      const m = await trainer.readMetrics();
+      if (!Number.isFinite(m.loss)) throw new Error(`memory bench: ${model} ${method} T=${T} produced loss ${m.loss}`);
+      const peak = engine.memory.peakBytes - before;
+      trainer.destroy();
+      rows.push([method, T, peak, (peak / 2 ** 20).toFixed(2)]);
+      jsonLine({ bench: 'memory', model, trainer: method, T, batch: B, peak_bytes: peak, executed_steps: T, adapter: engine.adapterName });
+    }
+  }
+  note(`${model} (${cfgPath}), MNIST scenes ${side}×${side}, batch ${B}; peak device bytes of training one sequence (engine accounting)`);
+  printTable(['trainer', 'T', 'peak bytes', 'MiB'], rows);
 }
