@@ -13,6 +13,7 @@ import { createTaskData, defaultDataDir } from '../tasks/node_data.js';
 import { stateSeed } from '../tasks/data.js';
 import { metricCharts, parseMetricsJsonl } from '../plot/metrics.js';
 import { activityCharts, recordActivity } from '../plot/activity.js';
+import { boxesChart, type BoxExample } from '../plot/detect.js';
 import { UsageError, parseArgs, type OptionSpec } from './args.js';
 import { makeFolder, writeTextFile, type CliIo } from './io.js';
 
@@ -58,6 +59,20 @@ export async function plotCommand(argv: readonly string[], io: CliIo): Promise<n
     written.push(name);
   }
   if (records.length === 0) io.stderr.write(`warning: ${file} holds no records; the charts are empty\n`);
+  // a detector's run: boxes.svg from the last evaluation's sample test images
+  const detFile = path.join(runDir, 'detections.json');
+  if (existsSync(detFile)) {
+    let det: { step: number; weights?: string; examples: BoxExample[] };
+    try {
+      det = JSON.parse(readFileSync(detFile, 'utf8'));
+      if (!Array.isArray(det.examples)) throw new Error('no "examples" list');
+    } catch (e) {
+      throw new Error(`${detFile} is not a detections file written by webgpu-snn train: ${(e as Error).message}`);
+    }
+    const svg = boxesChart(det.examples, { title: `${title ? `${title}: ` : ''}held-out scenes at iteration ${det.step}${det.weights === 'mean' ? ' (W̄)' : ''}` });
+    writeTextFile(path.join(outDir, 'boxes.svg'), svg, 'the chart');
+    written.push('boxes.svg');
+  }
 
   if (o['raster']) {
     const ckFile = path.resolve(cwd, (o['checkpoint'] as string | undefined) ?? path.join(runDir, 'checkpoint.safetensors'));

@@ -242,6 +242,8 @@ export async function trainCommand(argv: readonly string[], io: CliIo): Promise<
         : {}),
       onRecord: (r: MetricRecord) => {
         writeTextFile(metricsFile, recordToJsonl(r) + '\n', 'the metrics file', true);
+        // a detector's sample test images with their boxes, for `webgpu-snn plot` (boxes.svg)
+        if (r.examples) writeTextFile(path.join(path.dirname(metricsFile), 'detections.json'), JSON.stringify({ step: r.step, epoch: r.epoch, weights: r.weights, examples: r.examples }) + '\n', 'the detections file');
         printer.record(r, loop.totalIterations, data.batchesPerEpoch === null ? null : cfg.schedule.epochs);
       },
       // the non-finite guard's event (then the loop throws; main() reports it, exit code 1)

@@ -1,9 +1,11 @@
 /**
  * Charts of a run's metrics.jsonl (browser-safe): loss and accuracy (classification) or MSE
- * (regression) against training iterations, train and evaluation series.
+ * (regression) against training iterations, train and evaluation series; for a detector the
+ * evaluation's mAP@0.5 and mAP@[.5:.95] and the last evaluation's AP per class.
  */
 import type { MetricRecord } from '../train/loop.js';
 import { lineChart, type Series } from './svg.js';
+import { apChart } from './detect.js';
 
 /** Parses metrics.jsonl text; a bad line is an error naming the file and the line. */
 export function parseMetricsJsonl(text: string, file: string): MetricRecord[] {
@@ -32,9 +34,9 @@ export function parseMetricsJsonl(text: string, file: string): MetricRecord[] {
 const val = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 export interface MetricCharts {
-  /** File name → SVG text: loss.svg and accuracy.svg or mse.svg. */
+  /** File name → SVG text: loss.svg and accuracy.svg or mse.svg, or (detection) map.svg and ap.svg. */
   files: Record<string, string>;
-  kind: 'classification' | 'regression';
+  kind: 'classification' | 'regression' | 'detection';
 }
 
 /** Smooths a noisy train series with an exponential moving average (bias-corrected). */
@@ -75,6 +77,15 @@ export function metricCharts(records: readonly MetricRecord[], o: { title?: stri
   const lossSeries: Series[] = [...trainSeries((r) => r.loss, 'train'), evalSeries((r) => r.loss, evalName, '#dc2626')];
   if (evals.some((r) => val(r.lossMean) !== null)) lossSeries.push(evalSeries((r) => r.lossMean, 'eval (W̄)', '#059669', true));
   files['loss.svg'] = lineChart(lossSeries, { title: `${title}loss`, xLabel: 'training iteration', yLabel: 'loss', logY: !!o.logLoss, xFromZero: true });
+  if (evals.some((r) => r.map50 !== undefined)) {
+    files['map.svg'] = lineChart(
+      [evalSeries((r) => (val(r.map50) === null ? null : 100 * r.map50!), `mAP@0.5, ${evalName}`, '#dc2626'), evalSeries((r) => (val(r.map) === null ? null : 100 * r.map!), `mAP@[.5:.95], ${evalName}`, '#2563eb', true)],
+      { title: `${title}mAP on the held-out scenes`, xLabel: 'training iteration', yLabel: 'mAP (%)', yMin: 0, yMax: 100, xFromZero: true },
+    );
+    const last = [...evals].reverse().find((r) => r.ap50 !== undefined);
+    if (last) files['ap.svg'] = apChart(last.ap50!, { title: `${title}AP@0.5 per class (iteration ${last.step})` });
+    return { files, kind: 'detection' };
+  }
   if (classification) {
     files['accuracy.svg'] = lineChart(
       [...trainSeries((r) => (val(r.accuracy) === null ? null : 100 * r.accuracy!), 'train'), evalSeries((r) => (val(r.accuracy) === null ? null : 100 * r.accuracy!), evalName, '#dc2626')],

@@ -158,7 +158,7 @@ export async function evaluationRecord(trainer: Trainer, data: Pick<TaskData, 'e
     step: o.step,
     loss: finiteOrNull(m.loss),
     ...(m.detection
-      ? { map50: finiteOrNull(m.detection.map50), map: finiteOrNull(m.detection.map), ap50: m.detection.ap50.map((a) => (a === null ? null : Math.round(a * 1e4) / 1e4)) }
+      ? { map50: finiteOrNull(m.detection.map50), map: finiteOrNull(m.detection.map), ap50: m.detection.ap50.map((a) => (a === null ? null : Math.round(a * 1e4) / 1e4)), examples: m.detection.examples }
       : classification ? { accuracy: finiteOrNull(m.accuracy) } : { mse: finiteOrNull(m.mse) }),
     samples: m.samples,
     weights: o.weights === 'current' || !hasMean ? 'W' : 'mean',

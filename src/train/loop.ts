@@ -36,6 +36,7 @@ import type { TaskData } from '../tasks/data.js';
 import { Rng } from '../util/rng.js';
 import type { SequenceBatchSource, Trainer } from './trainer.js';
 import { NonFiniteError, quantityText } from './nonfinite.js';
+import type { DetectionExample } from './evaluate_detect.js';
 import { evaluateMeanParams, evaluateParams, evaluationRecord, finiteOrNull, round3, type EvalMetrics, type EvalWeights } from './evaluate.js';
 
 export interface MetricRecord {
@@ -64,6 +65,8 @@ export interface MetricRecord {
   map50?: number | null;
   map?: number | null;
   ap50?: (number | null)[];
+  /** Detection (eval): sample test images with true and predicted boxes; not written to metrics.jsonl (the CLI keeps them in detections.json). */
+  examples?: DetectionExample[];
 }
 
 /**
@@ -495,5 +498,6 @@ export class TrainingLoop {
 
 /** One JSONL line (NaN and ±Infinity as null). */
 export function recordToJsonl(r: MetricRecord): string {
-  return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+  const { examples: _examples, ...rest } = r;
+  return JSON.stringify(rest, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
 }
