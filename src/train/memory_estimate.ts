@@ -107,7 +107,8 @@ const sizeClass = (bytes: number) => {
 /** Bytes of a uniform buffer with n 32-bit fields (uniformLayout: rounded to 16). */
 const uni = (fields: number) => buf(4 * fields);
 
-const MATMUL_U = uni(6); // conv launchers' uniforms are estimated at this size
+const MATMUL_U = uni(6); // the norm launchers' uniforms are estimated at this size
+const CONV_U = uni(17); // src/kernels/conv2d.ts CONV_PARAMS
 // matmul uniforms (src/kernels/matmul.ts): forward 13 fields, input gradient 10, weight gradient 12
 const MM_FWD_U = uni(13);
 const MM_IN_U = uni(10);
@@ -149,10 +150,10 @@ function nodeStepUniforms(g: GraphNode, prev: boolean, hasLoss: boolean): { fwd:
     case 'linear':
       return { fwd: MM_FWD_U, bwd: hasLoss ? MM_W_U + MM_IN_U : 0 };
     case 'conv_head':
-      return { fwd: MATMUL_U, bwd: hasLoss ? 2 * MATMUL_U : 0 };
+      return { fwd: CONV_U, bwd: hasLoss ? 2 * CONV_U : 0 };
     case 'detect':
       // forward conv, backward weight + input conv; the loss's four dispatches are counted with the losses
-      return { fwd: MATMUL_U, bwd: hasLoss ? 2 * MATMUL_U : 0 };
+      return { fwd: CONV_U, bwd: hasLoss ? 2 * CONV_U : 0 };
     default:
       throw new Error(`memory estimate: no entry for node kind "${g.kind}" (src/train/memory_estimate.ts)`);
   }
@@ -163,9 +164,9 @@ function layerStepUniforms(lc: unknown, prev: boolean, input: boolean, conv: boo
   if (conv) {
     const l = lc as ConvLtcConfig;
     const gates = l.adapt ? 2 : 1;
-    const fwd = MATMUL_U * (1 + (l.recurrent ? 1 : 0) + gates * (1 + (l.norm ? 1 : 0))) + NEURON_U;
-    const perGate = MATMUL_U * 2 + SMALL_U * (prev ? 2 : 1) + (l.norm ? MATMUL_U : 0);
-    const bwd = NEURON_U + gates * perGate + MATMUL_U * (1 + (l.recurrent ? (prev ? 2 : 1) : 0) + (input ? 1 : 0));
+    const fwd = CONV_U * (1 + (l.recurrent ? 1 : 0) + gates) + MATMUL_U * gates * (l.norm ? 1 : 0) + NEURON_U;
+    const perGate = CONV_U * 2 + SMALL_U * (prev ? 2 : 1) + (l.norm ? MATMUL_U : 0);
+    const bwd = NEURON_U + gates * perGate + CONV_U * (1 + (l.recurrent ? (prev ? 2 : 1) : 0) + (input ? 1 : 0));
     return { fwd, bwd };
   }
   const l = lc as LtcConfig;
@@ -324,7 +325,10 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   }
   // the evaluation uses position 0's loss
   for (const p of lossPositions) p.add(0);
-  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.reduce((a, p) => a + p.size, 0) * SMALL_U * 2; // update dispatches, losses
+  // update dispatches; losses: a classification / regression loss ≈ two small uniforms, a detect
+  // head's four dispatches (src/kernels/yolo_loss.ts) one YOLO_PARAMS uniform (14 fields) each
+  const lossUniforms = (k: number) => (heads[k]!.head!.loss === 'yolo' ? 4 * uni(14) : SMALL_U * 2);
+  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.reduce((a, p, k) => a + p.size * lossUniforms(k), 0);
   for (let j = 0; j < slots; j++) for (const g of cfg.nodes) uniformBytes += nodeStepUniforms(g, j > 0, false).fwd;
   for (const r of roles) {
     const [js, , mask] = r.split(':') as [string, string, string];

@@ -21,7 +21,7 @@ import { Engine } from '../../src/engine.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { formatSize, MemoryLimitError, parseByteSize } from '../../src/train/memory_estimate.js';
 import { Rng } from '../../src/util/rng.js';
-import type { ChainSpec } from '../../src/model/spec.js';
+import type { ChainSpec, GraphSpec } from '../../src/model/spec.js';
 import { getEngine } from '../helpers/gpu.js';
 
 interface Case {
@@ -48,6 +48,47 @@ const isUniform = (label: string) => label.endsWith('.params');
 const isEngineOwned = (label: string) => label === 'staging' || label.startsWith('unused-binding');
 
 describe('memory estimate vs the engine accounting', () => {
+  it('a two-scale detector graph (detect heads, upsample, concat), 1×16×16, B 3, T 3, FPTT K 2', async () => {
+    const e = await Engine.create();
+    try {
+      const spec: GraphSpec = {
+        batch: 3, input: [1, 16, 16], neuron: { thetaFixed: 0.3 }, initState: 'zero',
+        nodes: [
+          { name: 'c1', kind: 'conv', channels: 3, kernel: 3, stride: 2, adapt: false },
+          { name: 'c2', kind: 'conv', channels: 4, kernel: 3, stride: 2, adapt: false },
+          { name: 'coarse', kind: 'detect', classes: 3, anchors: [[5, 6], [9, 9], [12, 11]], from: ['c2'] },
+          { name: 'up', kind: 'upsample', from: ['c2'] },
+          { name: 'cat', kind: 'concat', from: ['up', 'c1'] },
+          { name: 'c3', kind: 'conv', channels: 3, kernel: 3, adapt: false, from: ['cat'] },
+          { name: 'fine', kind: 'detect', classes: 3, anchors: [[3, 4], [5, 5]], from: ['c3'] },
+        ],
+      };
+      const tr = new Trainer(e, spec, { method: 'fptt', steps: 3, K: 2, seed: 1 });
+      const est = tr.memoryEstimate;
+      const boxes = [[{ x0: 1, y0: 2, x1: 9, y1: 12, cls: 1 }], [{ x0: 4, y0: 4, x1: 7, y1: 8, cls: 0 }, { x0: 8, y0: 1, x1: 15, y1: 15, cls: 2 }], [{ x0: 0, y0: 0, x1: 16, y1: 16, cls: 2 }]];
+      const src = { fillStep: (t: number, out: Float32Array) => out.fill(0.2 * ((t % 3) + 1)), boxes };
+      tr.trainSequence(src, null);
+      const m = await tr.readMetrics();
+      expect(m.nonFinite).toBeNull();
+      expect(m.heads['coarse']!.lossCount).toBeGreaterThan(0);
+      await tr.readParams();
+      tr.evaluateSequence(src, null);
+      await e.read(tr.net.outputTensor('fine'));
+      await tr.readMetrics();
+      const live = e.memory.liveBuffers();
+      const buffers = live.filter((b) => !isUniform(b.label) && !isEngineOwned(b.label)).reduce((a, b) => a + b.bytes, 0);
+      const peak = e.memory.peakBytes;
+      const uniforms = live.filter((b) => isUniform(b.label)).reduce((a, b) => a + b.bytes, 0);
+      const staging = live.filter((b) => b.label === 'staging').reduce((a, b) => a + b.bytes, 0);
+      console.log(`detector: peak ${peak} B, estimate ${est.deviceBytes} B; buffers ${buffers} / ${est.bufferBytes}, uniforms ${uniforms} / ${est.uniformBytes}, staging ${staging} / ${est.stagingBytes}`);
+      expect(buffers).toBe(est.bufferBytes);
+      expect(Math.abs(est.deviceBytes - peak)).toBeLessThanOrEqual(0.01 * peak);
+      tr.destroy();
+    } finally {
+      e.destroy();
+    }
+  });
+
   for (const c of CASES) {
     it(c.name, async () => {
       const e = await Engine.create();
