@@ -99,6 +99,21 @@ export interface DataConfig {
   heldOut: number;
   /** The detect task's MNIST scenes (src/detect/scenes.ts); test scenes: testSubset (default 1000). */
   scenes?: SceneConfig;
+  /** The detect task on a PASCAL VOC folder instead of MNIST scenes (20 classes). */
+  voc?: VocConfig;
+}
+
+export interface VocConfig {
+  /** The folder holding Annotations/, JPEGImages/, ImageSets/Main/ (e.g. VOCdevkit/VOC2007); relative paths from the working folder. */
+  root: string;
+  /** Training split (ImageSets/Main/<train>.txt), default 'trainval'. */
+  train: string;
+  /** Evaluation split, default 'test'. */
+  test: string;
+  /** Side of the square, letterboxed network input, default 128. */
+  size: number;
+  /** 3 (RGB, default) or 1 (grey). */
+  channels: 1 | 3;
 }
 
 export interface SceneConfig {
@@ -148,7 +163,8 @@ const NEURON_FIELDS = ['b0', 'beta', 'thetaFixed', 'surrogate'] as const;
 const TRAINER_FIELDS = ['method', 'steps', 'K', 'fptt', 'optimizer'] as const;
 const FPTT_FIELDS = ['alpha', 'beta', 'clip'] as const;
 const OPT_FIELDS = ['kind', 'lr', 'beta1', 'beta2', 'eps'] as const;
-const DATA_FIELDS = ['batch', 'subset', 'testSubset', 'pool', 'permSeed', 'heldOut', 'scenes'] as const;
+const DATA_FIELDS = ['batch', 'subset', 'testSubset', 'pool', 'permSeed', 'heldOut', 'scenes', 'voc'] as const;
+const VOC_FIELDS = ['root', 'train', 'test', 'size', 'channels'] as const;
 const SCHEDULE_FIELDS = ['epochs', 'iterations', 'logEvery', 'evalEvery', 'evalBatches', 'checkpointEvery'] as const;
 
 /** A partial RunConfig as read from a file: every field optional, shapes checked. */
@@ -261,6 +277,19 @@ export function parseConfigObject(obj: Json, source = 'config'): PartialRunConfi
         sc.maxOverlap = v as number;
       }
       data.scenes = sc as SceneConfig;
+    }
+    if (d['voc'] !== undefined) {
+      const o = c.obj(d['voc'], 'data.voc');
+      c.fields(o, 'data.voc', VOC_FIELDS);
+      const str = (k: string, dflt: string) => {
+        const v = o[k] ?? dflt;
+        if (typeof v !== 'string' || v === '') c.fail(`data.voc.${k}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
+        return v as string;
+      };
+      if (o['root'] === undefined) c.fail('data.voc', 'needs root (the VOC folder with Annotations/, JPEGImages/, ImageSets/Main/)');
+      const channels = o['channels'] ?? 3;
+      if (channels !== 1 && channels !== 3) c.fail('data.voc.channels', `must be 1 or 3, got ${JSON.stringify(channels)}`);
+      data.voc = { root: str('root', ''), train: str('train', 'trainval'), test: str('test', 'test'), size: o['size'] === undefined ? 128 : c.int(o['size'], 'data.voc.size', 8), channels: channels as 1 | 3 };
     }
     out.data = data;
   }

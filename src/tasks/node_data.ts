@@ -10,6 +10,9 @@ import { dvsGestureDataset, loadFashionMnist, loadMnist, nmnistDataset, nmnistIn
 import { ConfigError, type RunConfig } from './config.js';
 import { addTaskData, datasetTaskData, type TaskData } from './data.js';
 import { detectTaskData } from './detect_data.js';
+import { VocBatchSource, VocSplit } from '../detect/voc_source.js';
+import { dataSeed } from './data.js';
+import type { VocConfig } from './config.js';
 
 export class DataMissingError extends Error {
   constructor(message: string) {
@@ -70,6 +73,7 @@ export function createTaskData(cfg: RunConfig, dataDir: string): TaskData {
       return datasetTaskData(cfg, nmnistDataset(dataDir, 'train', frames), nmnistDataset(dataDir, 'test', frames), notes);
     }
     case 'detect': {
+      if (cfg.data.voc) return vocTaskData(cfg, cfg.data.voc);
       const dir = need(path.join(dataDir, 'mnist'), 'MNIST (the detect task composes its scenes from MNIST digits)', DATA_HINT);
       return detectTaskData(cfg, loadMnist(dir, 'train'), loadMnist(dir, 'test'));
     }
@@ -91,4 +95,28 @@ export function createTaskData(cfg: RunConfig, dataDir: string): TaskData {
 /** The default data folder: $SNN_DATA_DIR, else ../shared/data relative to the package root. */
 export function defaultDataDir(packageRoot: string): string {
   return process.env.SNN_DATA_DIR ?? path.resolve(packageRoot, '..', 'shared', 'data');
+}
+
+/** The detect task on a PASCAL VOC folder: data.voc.train shuffled per epoch, data.voc.test (or its first testSubset images) evaluated. */
+function vocTaskData(cfg: RunConfig, voc: VocConfig): TaskData {
+  const root = path.resolve(voc.root);
+  need(root, 'PASCAL VOC (data.voc.root)', 'the folder holding Annotations/, JPEGImages/ and ImageSets/Main/');
+  const opts = { size: voc.size, channels: voc.channels };
+  const train = new VocSplit(root, voc.train, opts);
+  const test = new VocSplit(root, voc.test, opts);
+  const B = cfg.data.batch;
+  if (train.length < B) throw new ConfigError(`data.batch = ${B} is larger than the ${train.length} images of ${root} ${voc.train}; use a smaller --batch`);
+  const source = new VocBatchSource(train, B, cfg.trainer.steps, dataSeed(cfg));
+  const n = Math.min(test.length, cfg.data.testSubset ?? test.length);
+  const T = cfg.trainer.steps;
+  return {
+    train: source,
+    batchesPerEpoch: source.batchesPerEpoch,
+    trainSize: train.length,
+    evalSize: n,
+    *evalBatches() {
+      for (let s = 0; s < n; s += B) yield test.batch(Uint32Array.from({ length: Math.min(B, n - s) }, (_, k) => s + k), T);
+    },
+    notes: [`PASCAL VOC ${root}: ${train.length} ${voc.train} images for training, ${n} ${voc.test} images evaluated (letterboxed to ${voc.size}×${voc.size}, ${voc.channels === 3 ? 'RGB' : 'grey'}; difficult boxes ignored by mAP)`],
+  };
 }

@@ -99,6 +99,8 @@ const DETECT_PRESET: TaskPreset = {
     schedule: { epochs: 9, iterations: null, logEvery: 10, evalEvery: 0, evalBatches: 4, checkpointEvery: 50 },
   },
   shape: (cfg) => {
+    const voc = cfg.data.voc;
+    if (voc) return { input: voc.channels * voc.size * voc.size, classes: 20, frame: [voc.channels, voc.size, voc.size], detection: true };
     const side = cfg.data.scenes?.size ?? DEFAULT_SCENES.size;
     return { input: side * side, classes: 10, frame: [1, side, side], detection: true };
   },

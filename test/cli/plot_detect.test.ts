@@ -63,7 +63,7 @@ describe('detector pictures', () => {
   it('`webgpu-snn plot` on a detector run folder writes map.svg, ap.svg and boxes.svg; examples stay out of metrics.jsonl', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'snn-plot-det-'));
     const recs = evals();
-    recs[2]!.examples = [example(1)];
+    recs[2]!.examples = [example(1)] as never;
     writeFileSync(path.join(dir, 'metrics.jsonl'), recs.map((r) => recordToJsonl(r) + '\n').join(''));
     expect(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).not.toContain('examples');
     writeFileSync(path.join(dir, 'detections.json'), JSON.stringify({ step: 300, epoch: 3, weights: 'mean', examples: recs[2]!.examples }));
