@@ -32,6 +32,24 @@ export async function measurePeakBytes(engine: Engine, method: Method, T: number
   return peak;
 }
 
+/**
+ * Buffers the engine keeps for its lifetime (placeholder bindings, the staging pool) made before
+ * measuring, so that they count in no measurement.
+ */
+async function warmUp(engine: Engine): Promise<void> {
+  for (let pos = 0; pos < 16; pos++) engine.dummyBinding('read_write', pos);
+  engine.dummyBinding('read');
+  await engine.readMany([engine.tensor([64], { label: 'warm-up' })]);
+}
+
+/** Waits for the GPU, resets the peak and returns the live bytes a measurement starts from. */
+async function startMeasure(engine: Engine): Promise<number> {
+  await engine.sync();
+  const before = engine.memory.liveBytes;
+  engine.memory.resetPeak();
+  return before;
+}
+
 export async function runMemoryBench(args: BenchArgs): Promise<void> {
   const model = args.options.get('model') ?? 'add';
   if (model !== 'add' && model !== 'dvsgesture-conv' && model !== 'detect-small' && model !== 'detect-large') {
@@ -85,16 +103,10 @@ export async function runConvMemoryBench(args: BenchArgs, engine: Engine): Promi
   const bpttRunMax = numOption(args, 'bptt-run-max', 0);
   const spec: NetSpec = { batch: B, input: [2, 128, 128], layers: cfg.network.layers, head: cfg.network.head };
   const rows: (string | number)[][] = [];
-  // buffers the engine keeps for its lifetime (placeholder bindings, the staging pool) are made
-  // before measuring, so that they count in no measurement
-  for (let pos = 0; pos < 16; pos++) engine.dummyBinding('read_write', pos);
-  engine.dummyBinding('read');
-  await engine.readMany([engine.tensor([64], { label: 'warm-up' })]);
+  await warmUp(engine);
   for (const method of ['fptt', 'bptt'] as const) {
     for (const T of Ts) {
-      await engine.sync();
-      const before = engine.memory.liveBytes;
-      engine.memory.resetPeak();
+      const before = await startMeasure(engine);
       const trainer = new Trainer(engine, spec, { method, steps: T, seed: 1 });
       const rng = new Rng(7);
       const frame = new Float32Array(B * 2 * 128 * 128);
@@ -149,15 +161,11 @@ export async function runDetectMemoryBench(args: BenchArgs, engine: Engine, mode
   const spec: GraphSpec = { batch: B, input: [1, side, side], nodes: cfg.network.nodes, ...(cfg.network.neuron ? { neuron: cfg.network.neuron } : {}), ...(cfg.network.initState ? { initState: cfg.network.initState } : {}) };
   const images = new Float32Array(B * side * side);
   const boxes = scenes.fillBatch(Array.from({ length: B }, (_, k) => k), images);
-  for (let pos = 0; pos < 16; pos++) engine.dummyBinding('read_write', pos);
-  engine.dummyBinding('read');
-  await engine.readMany([engine.tensor([64], { label: 'warm-up' })]);
+  await warmUp(engine);
   const rows: (string | number)[][] = [];
   for (const method of ['fptt', 'bptt'] as const) {
     for (const T of Ts) {
-      await engine.sync();
-      const before = engine.memory.liveBytes;
-      engine.memory.resetPeak();
+      const before = await startMeasure(engine);
       const trainer = new Trainer(engine, spec, { method, steps: T, seed: 1 });
       trainer.trainSequence({ fillStep: (_t, out) => out.set(images), boxes }, new Rng(3));
       const m = await trainer.readMetrics();
