@@ -180,6 +180,7 @@ export class Trainer {
     this.memoryEstimate = estimateTrainerMemory(spec, estOpts, {
       minStorageBufferOffsetAlignment: engine.limits.minStorageBufferOffsetAlignment,
       workgroupSize: engine.tuning.updateWorkgroup ?? engine.tuning.elementwiseWorkgroup,
+      elementwiseWorkgroupSize: engine.tuning.elementwiseWorkgroup,
     });
     checkMemory(spec, this.memoryEstimate, {
       maxBufferSize: engine.limits.maxBufferSize,
