@@ -69,6 +69,9 @@ export * as ref from './ref/index.js';
 // data (browser-safe: IDX/MNIST parsing, the Add task, event formats, batching)
 export * from './data/index.js';
 
+// object detection (boxes, NMS, mAP, MNIST scenes, PASCAL VOC; browser-safe)
+export * as detect from './detect/index.js';
+
 // utilities and the page helpers
 export { Rng } from './util/rng.js';
 export * from './browser/index.js';
