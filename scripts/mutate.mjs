@@ -87,6 +87,22 @@ const MUTATIONS = [
     replace: 'scale = min(1.0, p.clip / total);',
     tests: [UPDATE],
   },
+  {
+    id: 'fptt-adamax-constant',
+    why: 'the apply pipeline built with ADAMAX_MODE = 0 whatever the optimiser (Adamax runs Adam)',
+    file: 'src/kernels/fptt_update.ts',
+    search: "ADAMAX_MODE: opts.optimizer.kind === 'adamax' ? 1 : 0",
+    replace: 'ADAMAX_MODE: 0',
+    tests: [UPDATE],
+  },
+  {
+    id: 'fptt-mode-constant',
+    why: 'the update pipelines built with FPTT_MODE = 1 in plain mode (BPTT steps get the regulariser)',
+    file: 'src/kernels/fptt_update.ts',
+    search: 'FPTT_MODE: opts.fptt ? 1 : 0',
+    replace: 'FPTT_MODE: 1',
+    tests: [UPDATE],
+  },
   // ---- the trainer's loss rules and chunks (src/train/trainer.ts) ----
   {
     id: 'trainer-regression-weight',

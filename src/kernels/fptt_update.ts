@@ -22,8 +22,6 @@ const UPDATE_PARAMS: readonly ParamField[] = [
   ['n', 'u32'],
   ['num_chunks', 'u32'],
   ['num_partials', 'u32'],
-  ['fptt', 'u32'],
-  ['adamax', 'u32'],
   ['has_clip', 'u32'],
   ['clip', 'f32'],
   ['alpha', 'f32'],
@@ -182,8 +180,6 @@ function uniformValues(opts: FpttUpdateOptions, n: number, numChunks: number, nu
     n,
     num_chunks: numChunks,
     num_partials: numPartials,
-    fptt: opts.fptt ? 1 : 0,
-    adamax: o.kind === 'adamax' ? 1 : 0,
     has_clip: Number.isFinite(opts.clip) ? 1 : 0,
     clip: Number.isFinite(opts.clip) ? opts.clip : 0,
     alpha,
@@ -229,7 +225,8 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   const numPartials = numChunks * wg;
   const values = uniformValues(opts, n, numChunks, numPartials);
 
-  const variant = { constants: { WG_SIZE: wg } };
+  // the mode and the optimiser are pipeline constants (one path per pipeline), the numbers uniforms
+  const variant = { constants: { WG_SIZE: wg, FPTT_MODE: opts.fptt ? 1 : 0, ADAMAX_MODE: opts.optimizer.kind === 'adamax' ? 1 : 0 } };
   const partials = engine.tensor([numPartials], { label: `${label}.partials` });
   const state = engine.tensor([STATE_WORDS], { dtype: 'u32', label: `${label}.state` });
   const owned: Tensor[] = [partials, state];

@@ -7,7 +7,7 @@ import type { KernelSpec, PipelineVariant } from '../gpu/kernel.js';
 import { channelNormRegistry } from './channel_norm.js';
 import { conv2dRegistry } from './conv2d.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
-import { FPTT_UPDATE_KERNELS } from './fptt_update.js';
+import { FPTT_UPDATE_APPLY, FPTT_UPDATE_KERNELS, FPTT_UPDATE_NORM_PARTIALS } from './fptt_update.js';
 import { MATMUL_KERNELS, MATMUL_SHARED_KERNELS, matmulSharedVariants, matmulVariants } from './matmul.js';
 import { LOSS_KERNELS } from './loss.js';
 import { NEURON_KERNELS, SURROGATE_DEFINES } from './neuron.js';
@@ -28,8 +28,14 @@ const matmulVariantList: PipelineVariant[] = matmulVariants();
 // every shared tiling of the table and of matmulCandidates() (shaders/matmul_shared.wgsl)
 const matmulSharedVariantList: PipelineVariant[] = matmulSharedVariants();
 
-// fptt_update: every update workgroup size of the tuning table and of the autotuner's candidates.
-const fpttUpdateVariants: PipelineVariant[] = allUpdateWorkgroups().map((wg) => ({ constants: { WG_SIZE: wg } }));
+// fptt_update: every update workgroup size of the tuning table and of the autotuner's candidates;
+// the partials and apply kernels in each mode (FPTT or plain) with each optimiser (adam, adamax).
+const fpttUpdateVariants = (modes: boolean): PipelineVariant[] =>
+  allUpdateWorkgroups().flatMap((wg) =>
+    modes
+      ? [0, 1].flatMap((fptt) => [0, 1].map((adamax) => ({ constants: { WG_SIZE: wg, FPTT_MODE: fptt, ADAMAX_MODE: adamax } })))
+      : [{ constants: { WG_SIZE: wg } }],
+  );
 
 // every (liquid, adapt, surrogate) combination the layers can ask for
 const neuronVariants: PipelineVariant[] = [];
@@ -50,7 +56,7 @@ export const KERNEL_REGISTRY: RegisteredKernel[] = [
   ...READOUT_KERNELS.map((spec) => ({ spec, variants: [0, 1].map((liquid) => ({ defines: { LIQUID: liquid }, constants: { WG: 64 } })) })),
   ...LOSS_KERNELS.map((spec) => ({ spec, variants: [{ constants: { WG: 64 } }] })),
   ...ELEMENTWISE_KERNELS.map((spec) => ({ spec, variants: allElementwiseWorkgroups().map((wg) => ({ constants: { WG: wg } })) })),
-  ...FPTT_UPDATE_KERNELS.map((spec) => ({ spec, variants: fpttUpdateVariants })),
+  ...FPTT_UPDATE_KERNELS.map((spec) => ({ spec, variants: fpttUpdateVariants(spec === FPTT_UPDATE_NORM_PARTIALS || spec === FPTT_UPDATE_APPLY) })),
   ...conv2dRegistry(),
   ...pool2dRegistry(),
   ...channelNormRegistry(),

@@ -104,7 +104,7 @@ async function expectPaddingZero(arena: ParamArena): Promise<void> {
   }
 }
 
-async function compareWithRef(arena: ParamArena, ref: RefRun, step: number, initMean: Params): Promise<void> {
+async function compareWithRef(arena: ParamArena, ref: RefRun, step: number, initMean: Params, initLambda?: Params): Promise<void> {
   const what = (k: string, name: string) => `step ${step} ${k} ${name}`;
   const [param, m, v, grad] = await Promise.all([arena.readAll('param'), arena.readAll('m'), arena.readAll('v'), arena.readAll('grad')]);
   for (const name of arena.names) {
@@ -122,7 +122,8 @@ async function compareWithRef(arena: ParamArena, ref: RefRun, step: number, init
     } else {
       // plain mode leaves W̄ and λ untouched
       expect(mean[name]).toEqual(initMean[name]);
-      expect(lambda[name]!.every((x) => x === 0)).toBe(true);
+      if (initLambda) expect(lambda[name], what('λ untouched', name)).toEqual(initLambda[name]);
+      else expect(lambda[name]!.every((x) => x === 0)).toBe(true);
     }
   }
 }
@@ -144,6 +145,9 @@ async function runCase(
   const rng = new Rng(seed);
   const init = randomParams(rng, shapes);
   const arena = buildArena(e, shapes, init, arenaFptt);
+  // plain mode on an arena with W̄ and λ: a non-zero λ (and W̄ = W₀) that the step must neither use nor change
+  const initLambda = !opts.fptt && arenaFptt ? randomGrads(rng, shapes) : undefined;
+  if (initLambda) arena.writeAll('lambda', initLambda);
   const upd = createFpttUpdate(e, arena, opts);
   const ref = new RefRun(init, opts);
   let normSum = 0;
@@ -157,7 +161,7 @@ async function runCase(
     expect(st.step).toBe(s);
     assertClose([st.gradNorm], [refNorm], { atol: 0, rtol: 1e-5, what: `step ${s} ‖g‖` });
     assertClose([st.clipScale], [Number.isFinite(opts.clip) ? Math.min(1, opts.clip / refNorm) : 1], { atol: 0, rtol: 1e-5, what: 'clip scale' });
-    await compareWithRef(arena, ref, s, init);
+    await compareWithRef(arena, ref, s, init, initLambda);
   }
   const st = await upd.readState();
   expect(st.gradNormCount).toBe(steps);
