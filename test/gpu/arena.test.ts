@@ -103,8 +103,8 @@ describe('ParamArena', () => {
     const partials = e.tensor([128], { label: 'partials' });
     const alpha = 0.25;
     const uniforms = Object.fromEntries(FPTT_UPDATE_NORM_PARTIALS.params!.map(([name]) => [name, 0]));
-    Object.assign(uniforms, { n: c.size, num_chunks: 2, num_partials: 128, fptt: 1, alpha });
-    const kp = e.kernel(FPTT_UPDATE_NORM_PARTIALS, { constants: { WG_SIZE: 64 } });
+    Object.assign(uniforms, { n: c.size, num_chunks: 2, num_partials: 128, alpha });
+    const kp = e.kernel(FPTT_UPDATE_NORM_PARTIALS, { constants: { WG_SIZE: 64, FPTT_MODE: 1 } });
     const mean = arena.view('w').param; // 91 elements ≥ 67
     const lambda = arena.view('d').grad; // 320 elements ≥ 67
     // the kernel reads vec4s: bind c's views with their length rounded up to whole vec4s (into
