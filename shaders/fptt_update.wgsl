@@ -24,9 +24,9 @@
 //   grad ← 0                      (backward kernels accumulate parameter grads with +=)
 // The mode (FPTT_MODE: FPTT or plain) and the optimiser (ADAMAX_MODE) are pipeline constants, so
 // a pipeline holds one path only. (1−β1), (1−β2) and β/α are computed on the host in doubles and
-// passed as f32. The bias
-// corrections 1−βᵗ = −expm1(t·ln β) are computed in fptt_update_norm_finish with a series for
-// small |t·ln β| (no f32 pow: its error near 1 would be ~1e-4 relative).
+// passed as f32. The bias corrections 1−βᵗ = −expm1(t·ln β) are computed in
+// fptt_update_norm_finish with a series for small |t·ln β| (no f32 pow: its error near 1 would be
+// ~1e-4 relative).
 //
 // Three dispatches in one pass, deterministic (fixed summation order, no atomics):
 //   fptt_update_norm_partials  partials[chunk·WG + lane] = Σ g² over the lane's elements   partials =

@@ -97,8 +97,8 @@ export interface EstimateDevice {
   /** The update's workgroup size (engine.tuning.updateWorkgroup ?? elementwiseWorkgroup). */
   workgroupSize: number;
   /** The 1-D elementwise kernels' workgroup size (engine.tuning.elementwiseWorkgroup; the YOLO loss's
-   * partial sums are per workgroup of it). Default: workgroupSize. */
-  elementwiseWorkgroupSize?: number;
+   * partial sums are per workgroup of it). */
+  elementwiseWorkgroupSize: number;
 }
 
 const buf = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -284,7 +284,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
         const O = g.head!.outputs;
         const { H, W, anchors } = g.cfg as { H: number; W: number; anchors: unknown[] };
         const positions = B * anchors.length * H * W;
-        const wg = device.elementwiseWorkgroupSize ?? device.workgroupSize;
+        const wg = device.elementwiseWorkgroupSize;
         outputs = Math.max(outputs, O);
         add('head map, dmap', i, 4 * B * O, 2 * slots);
         add('anchor target index', i, 4 * positions);
