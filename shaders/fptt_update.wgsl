@@ -51,7 +51,7 @@
 
 override WG_SIZE: u32 = 64u;
 // Pipeline constants, not uniforms: CPU adapters run both sides of a branch on a uniform value
-// under a mask (S-MNIST's apply: 40 → 29 ms on SwiftShader).
+// under a mask (S-MNIST's apply: 43–49 → 25–32 ms on SwiftShader).
 override FPTT_MODE: u32 = 1u;   // 1: FPTT regulariser, λ and W̄ updates; 0: plain step (BPTT)
 override ADAMAX_MODE: u32 = 0u; // 0: adam, 1: adamax
 
