@@ -8,8 +8,15 @@
 // WG_SIZE, so no element needs a search and no workgroup is idle. Tensors start at multiples of 4,
 // so a vec4 never straddles two tensors; lanes past a tensor's end are padding and masked.
 //
+// The grad arena holds the whole gradient of the coming update, g = ∇ℓ + ∇R. In FPTT mode the
+// regulariser's part ∇R = α(W − W̄) − λ (SPEC §4) is its starting value: the apply kernel leaves
+// grad = ∇R of the new W, W̄, λ, and the backward kernels add ∇ℓ to it (+=). After W, W̄ or λ are
+// written from outside the update, grad is zeroed and fptt_update_prepare adds ∇R again
+// (src/train/trainer.ts does both). In plain mode grad starts at 0. So the norm pass reads one
+// array, not four.
+//
 // Per element, with the step count t (from 1) kept on the GPU in `state`:
-//   g  = grad − λ + α(W − W̄)                     (FPTT; plain mode: g = grad, λ and W̄ untouched)
+//   g  = grad  (= ∇ℓ − λ + α(W − W̄) in FPTT mode; = ∇ℓ in plain mode, λ and W̄ untouched)
 //   ‖g‖ over ALL parameters together;  g ← g·min(1, c/‖g‖)   (no change when ‖g‖ = 0 or no clip)
 //   adam   (torch.optim.Adam):   m = β1·m + (1−β1)·g;   v = β2·v + (1−β2)·g²
 //                                W ← W − (lr/(1−β1ᵗ)) · m / (√v/√(1−β2ᵗ) + ε)
@@ -21,7 +28,7 @@
 //        (an element whose task gradient is exactly 0 and that never moved) it leaves W̄ exactly
 //        unchanged; the product form leaves a round-off residue in W − W̄ when β ≠ 1/2, which
 //        Adam (ε = 1e-8) would turn into a step of a good part of lr, every step
-//   grad ← 0                      (backward kernels accumulate parameter grads with +=)
+//   grad ← α(W_new − W̄_new) − λ_new  (FPTT; plain mode: 0); the backward kernels add ∇ℓ (+=)
 // The mode (FPTT_MODE: FPTT or plain) and the optimiser (ADAMAX_MODE) are pipeline constants, so
 // a pipeline holds one path only. (1−β1), (1−β2) and β/α are computed on the host in doubles and
 // passed as f32. The bias corrections 1−βᵗ = −expm1(t·ln β) are computed in
@@ -32,8 +39,9 @@
 //   fptt_update_norm_partials  partials[chunk·WG + lane] = Σ g² over the lane's elements   partials =
 //   fptt_update_norm_finish    one workgroup: Σ partials in a fixed order, ‖g‖, clip scale,
 //                              t += 1, bias corrections                                  state = / +=
-//   fptt_update_apply          the elementwise update                W, m, v, λ, W̄ =;  grad = 0
-// plus fptt_update_zero (grad = 0 over the whole arena, ParamArena.zeroGrads).
+//   fptt_update_apply          the elementwise update             W, m, v, λ, W̄ =;  grad = ∇R or 0
+// plus fptt_update_prepare (grad += ∇R, FPTT only) and fptt_update_zero (grad = 0 over the whole
+// arena, ParamArena.zeroGrads).
 //
 // state (u32/f32 words, see STATE_* in src/kernels/fptt_update.ts):
 //   [0] step t (u32, updates done)      [1] ‖g‖ of the last update, before clipping
@@ -87,15 +95,19 @@ struct UpdateState {
 
 var<workgroup> red: array<f32, WG_SIZE>;
 
-// Shared by the three update entry points: the uniform, and (a), (c) bind the segment table at 1.
+// Shared by the update's entry points: the uniform, and (a), (c), (d) bind the piece table at 1.
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> chunks: array<u32>;           // (3·num_chunks) (start/4, vec4s, elements)
 
-@group(0) @binding(2) var<storage, read> p_param: array<vec4<f32>>;    // (n/4) W
-@group(0) @binding(3) var<storage, read> p_grad: array<vec4<f32>>;     // (n/4) ∇ℓ
-@group(0) @binding(4) var<storage, read> p_mean: array<vec4<f32>>;     // (n/4) W̄ (unused in plain mode)
-@group(0) @binding(5) var<storage, read> p_lambda: array<vec4<f32>>;   // (n/4) λ (unused in plain mode)
-@group(0) @binding(6) var<storage, read_write> p_partials: array<f32>; // (num_partials)
+/** ∇R = α(W − W̄) − λ, the FPTT regulariser's gradient: where every update's grad starts. */
+fn regulariser_grad(w: vec4<f32>, mean: vec4<f32>, lam: vec4<f32>) -> vec4<f32> {
+  return p.alpha * (w - mean) - lam;
+}
+
+// ---- (a) Σ g² per lane ------------------------------------------------------------------------
+
+@group(0) @binding(2) var<storage, read> p_grad: array<vec4<f32>>;     // (n/4) g = ∇ℓ (+ ∇R)
+@group(0) @binding(3) var<storage, read_write> p_partials: array<f32>; // (num_partials)
 
 @compute @workgroup_size(WG_SIZE)
 fn fptt_update_norm_partials(
@@ -111,8 +123,7 @@ fn fptt_update_norm_partials(
   var sq = vec4<f32>(0.0);
   for (var e = lid; e < count; e += WG_SIZE) {
     let i = start + e;
-    var g = p_grad[i];
-    if (FPTT_MODE != 0u) { g = g - p_lambda[i] + p.alpha * (p_param[i] - p_mean[i]); }
+    let g = p_grad[i];
     sq += g * g;
   }
   p_partials[c * WG_SIZE + lid] = (sq.x + sq.y) + (sq.z + sq.w);
@@ -160,7 +171,7 @@ fn fptt_update_norm_finish(@builtin(local_invocation_index) lid: u32) {
 // ---- (c) the elementwise update ---------------------------------------------------------------
 
 @group(0) @binding(2) var<storage, read> a_state: UpdateState;             // 8 words
-@group(0) @binding(3) var<storage, read_write> a_grad: array<vec4<f32>>;   // (n/4) ∇ℓ; = 0 afterwards
+@group(0) @binding(3) var<storage, read_write> a_grad: array<vec4<f32>>;   // (n/4) g; = ∇R or 0 afterwards
 @group(0) @binding(4) var<storage, read_write> a_param: array<vec4<f32>>;  // (n/4) W =
 @group(0) @binding(5) var<storage, read_write> a_mean: array<vec4<f32>>;   // (n/4) W̄ = (FPTT only)
 @group(0) @binding(6) var<storage, read_write> a_lambda: array<vec4<f32>>; // (n/4) λ = (FPTT only)
@@ -191,13 +202,12 @@ fn fptt_update_apply(
 
 fn apply_one(i: u32, valid: vec4<bool>, clip_scale: f32, step_size: f32, bc2_sqrt: f32) {
   let w0 = a_param[i];
-  var g = a_grad[i];
+  var g = a_grad[i];  // ∇ℓ + ∇R (FPTT) or ∇ℓ
   var mean0 = vec4<f32>(0.0);
   var lam0 = vec4<f32>(0.0);
   if (FPTT_MODE != 0u) {
     mean0 = a_mean[i];
     lam0 = a_lambda[i];
-    g = g - lam0 + p.alpha * (w0 - mean0);
   }
   g = g * clip_scale;
   let m = p.beta1 * a_m[i] + p.one_minus_beta1 * g;
@@ -215,12 +225,39 @@ fn apply_one(i: u32, valid: vec4<bool>, clip_scale: f32, step_size: f32, bc2_sqr
   a_m[i] = m;
   a_v[i] = select(zero, v, valid);
   a_param[i] = w1;
-  a_grad[i] = zero;
   if (FPTT_MODE != 0u) {
     let lam1 = lam0 - p.alpha * (w1 - mean0);
-    a_lambda[i] = lam1;
     // the increment form (see the header): exact where w1 = mean0 and lam1 = 0
-    a_mean[i] = mean0 + p.beta * (w1 - mean0) - p.beta_over_alpha * lam1;
+    let mean1 = mean0 + p.beta * (w1 - mean0) - p.beta_over_alpha * lam1;
+    a_lambda[i] = lam1;
+    a_mean[i] = mean1;
+    a_grad[i] = regulariser_grad(w1, mean1, lam1);  // the next update's starting gradient
+  } else {
+    a_grad[i] = zero;
+  }
+}
+
+// ---- (d) grad += ∇R (FPTT only: after W, W̄ or λ were written from outside the update) -------
+
+@group(0) @binding(2) var<storage, read> r_param: array<vec4<f32>>;      // (n/4) W
+@group(0) @binding(3) var<storage, read> r_mean: array<vec4<f32>>;       // (n/4) W̄
+@group(0) @binding(4) var<storage, read> r_lambda: array<vec4<f32>>;     // (n/4) λ
+@group(0) @binding(5) var<storage, read_write> r_grad: array<vec4<f32>>; // (n/4) += ∇R
+
+@compute @workgroup_size(WG_SIZE)
+fn fptt_update_prepare(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.num_chunks) { return; }
+  let start = chunks[3u * c];
+  let count = chunks[3u * c + 1u];
+  // padding is 0 in every buffer, so it stays 0
+  for (var e = lid; e < count; e += WG_SIZE) {
+    let i = start + e;
+    r_grad[i] = r_grad[i] + regulariser_grad(r_param[i], r_mean[i], r_lambda[i]);
   }
 }
 

@@ -7,6 +7,7 @@ import { Engine } from '../engine.js';
 import { DEFAULT_AUTOTUNE_BUDGET_MS, TUNE_FAMILIES, convTilesName, type AutotuneReport, type TuneFamily } from '../kernels/autotune.js';
 import { convTuningFor } from '../kernels/conv2d.js';
 import { matmulTilesName, type Tuning } from '../kernels/tuning.js';
+import { DEFAULT_UPDATE_CHUNK_LANES } from '../kernels/fptt_update.js';
 import { defaultTuningCacheFile, fileTuningStore, resolveTuning } from '../kernels/tuning_cache.js';
 import { UsageError, parseArgs, type OptionSpec } from './args.js';
 import type { CliIo } from './io.js';
@@ -26,6 +27,7 @@ export function describeTuning(t: Tuning, conv = t.conv): string[] {
     `matmul backward input   ${matmulTilesName(t.matmul.backwardInput)}`,
     `matmul backward weight  ${matmulTilesName(t.matmul.backwardWeight)}`,
     `update workgroup        ${t.updateWorkgroup ?? t.elementwiseWorkgroup}`,
+    `update piece lanes      ${t.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES}`,
     `elementwise workgroup   ${t.elementwiseWorkgroup}`,
   ];
   if (conv) {

@@ -126,8 +126,18 @@ export class ParamArena {
   bytes = 0;
   /** Whether W̄ and λ buffers exist. */
   hasFptt = false;
+  private writes = 0;
 
   constructor(readonly label = 'arena') {}
+
+  /**
+   * Counts the arena's own writes of W, W̄, λ or grad from outside the update (build, writeAll,
+   * commitMean): the FPTT trainer re-seeds grad with ∇R (FpttUpdate.prepare) when it changed.
+   * Writes to a view's tensors made directly, bypassing the arena, are not counted.
+   */
+  get version(): number {
+    return this.writes;
+  }
 
   get built(): boolean {
     return this.engine !== null;
@@ -274,6 +284,7 @@ export class ParamArena {
       all.set(v, e.view.offset);
     }
     this.engine!.upload(flat, all);
+    if (kind !== 'm' && kind !== 'v') this.writes++;
   }
 
   /** A dispatch that sets every gradient to 0 (made once; encode it where the step needs it). */
@@ -297,6 +308,7 @@ export class ParamArena {
   /** Record W ← W̄ (the end-of-epoch commit) into an encoder, outside any pass. */
   encodeCommitMean(enc: GPUCommandEncoder): void {
     enc.copyBufferToBuffer(this.flat('mean').buffer, 0, this.flat('param').buffer, 0, this.total * 4);
+    this.writes++;
   }
 
   /** W ← W̄ for every parameter (submitted now; ordered after earlier submits). */

@@ -4,7 +4,8 @@
  *
  * Families, in the order they are measured (the ones a training step spends most time in first):
  *   matmul.forward, matmul.backwardWeight, matmul.backwardInput   candidates: matmulCandidates()
- *   update        the fused FPTT update's workgroup size           candidates: UPDATE_WORKGROUP_CANDIDATES
+ *   update        the fused FPTT update's workgroup size and piece length
+ *                                       candidates: UPDATE_WORKGROUP_CANDIDATES × UPDATE_CHUNK_LANES_CANDIDATES
  *   elementwise   1-D elementwise kernels' workgroup size          candidates: ELEMENTWISE_WORKGROUP_CANDIDATES
  *   conv.forward, conv.backwardInput, conv.backwardWeight          candidates: CONV_CANDIDATES
  * (the candidate lists are in src/kernels/tuning.ts, beside the table they start from)
@@ -31,9 +32,9 @@ import { ParamArena } from './arena.js';
 import { makeRig, validateConv, validateElementwise, validateMatmul, validateUpdate, withTuning, type KernelKind, type Rig } from './autotune_validate.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, convTuningFor, type ConvTiles } from './conv2d.js';
 import { addInto } from './elementwise.js';
-import { createFpttUpdate, type FpttUpdate } from './fptt_update.js';
+import { DEFAULT_UPDATE_CHUNK_LANES, createFpttUpdate, type FpttUpdate } from './fptt_update.js';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from './matmul.js';
-import { CONV_CANDIDATES, ELEMENTWISE_WORKGROUP_CANDIDATES, UPDATE_WORKGROUP_CANDIDATES, matmulCandidates, matmulTilesName as tilesName, type Tuning } from './tuning.js';
+import { CONV_CANDIDATES, ELEMENTWISE_WORKGROUP_CANDIDATES, UPDATE_CHUNK_LANES_CANDIDATES, UPDATE_WORKGROUP_CANDIDATES, matmulCandidates, matmulTilesName as tilesName, type Tuning } from './tuning.js';
 
 export const TUNE_FAMILIES = [
   'matmul.forward',
@@ -200,6 +201,11 @@ function updateTrials(r: Rig, seed: Tuning, cleanups: (() => void)[]): Trial[] {
   const fpttCfg = { alpha: 0.1, beta: 0.5, clip: 1.0 };
   const seedWg = seed.updateWorkgroup ?? seed.elementwiseWorkgroup;
   const sizes = [...new Set([seedWg, ...UPDATE_WORKGROUP_CANDIDATES])].filter((wg) => fitsDevice(e, wg));
+  const seedLanes = seed.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES;
+  const laneChoices = [...new Set([seedLanes, ...UPDATE_CHUNK_LANES_CANDIDATES])];
+  // the seed's pair first (the fallback when the budget runs out), then every other pair
+  const pairs: [number, number][] = [[seedWg, seedLanes]];
+  for (const wg of sizes) for (const lanes of laneChoices) if (wg !== seedWg || lanes !== seedLanes) pairs.push([wg, lanes]);
   const arenaOf = (shapes: Record<string, number[]>, init: Record<string, Float32Array>, label: string) => {
     const a = new ParamArena(label);
     for (const [k, s] of Object.entries(shapes)) a.add(k, s, init[k]);
@@ -207,15 +213,15 @@ function updateTrials(r: Rig, seed: Tuning, cleanups: (() => void)[]): Trial[] {
     arenas.push(a);
     return a;
   };
-  return sizes.map((wg) => ({
-    name: `wg${wg}`,
-    apply: (s) => ({ ...s, updateWorkgroup: wg }),
-    validate: () => validateUpdate(r, wg, optimizer, fpttCfg, arenaOf),
+  return pairs.filter(([wg]) => fitsDevice(e, wg)).map(([wg, lanes]) => ({
+    name: `wg${wg}x${lanes}`,
+    apply: (s) => ({ ...s, updateWorkgroup: wg, updateChunkLanes: lanes }),
+    validate: () => validateUpdate(r, wg, lanes, optimizer, fpttCfg, arenaOf),
     build: () => {
       // About a million parameters (the S-MNIST net has ~0.6 M, in pieces like these).
       const shapes: Record<string, number[]> = { W1: [512, 1024], b1: [512], W2: [256, 1031], b2: [256] };
       const arena = arenaOf(shapes, {}, 'autotune.time');
-      const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, label: 'autotune.time' });
+      const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, chunkLanes: lanes, label: 'autotune.time' });
       updates.push(upd);
       return upd.dispatches;
     },

@@ -188,8 +188,8 @@ export async function validateElementwise(r: Rig, t: Tuning): Promise<string | n
 /** How the update trials make an arena (they free it with the family). */
 export type ArenaMaker = (shapes: Record<string, number[]>, init: Record<string, Float32Array>, label: string) => ParamArena;
 
-/** One FPTT update with workgroup size `wg` over parameters of awkward sizes, against fpttUpdateRef. */
-export async function validateUpdate(r: Rig, wg: number, optimizer: OptimizerConfig, fpttCfg: FpttConfig, arenaOf: ArenaMaker): Promise<string | null> {
+/** One FPTT update with workgroup size `wg` and pieces of `lanes` per invocation over parameters of awkward sizes, against fpttUpdateRef. */
+export async function validateUpdate(r: Rig, wg: number, lanes: number, optimizer: OptimizerConfig, fpttCfg: FpttConfig, arenaOf: ArenaMaker): Promise<string | null> {
   const e = r.engine;
   const shapes: Record<string, number[]> = { a: [1], b: [13, 17], c: [67, 71], d: [1031] };
   const init: Record<string, Float32Array> = {};
@@ -201,9 +201,10 @@ export async function validateUpdate(r: Rig, wg: number, optimizer: OptimizerCon
   }
   const arena = arenaOf(shapes, init, 'autotune.check');
   for (const v of arena.views) e.upload(v.grad, grads[v.name]!);
-  const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, label: 'autotune.check' });
+  const upd = createFpttUpdate(e, arena, { alpha: fpttCfg.alpha, beta: fpttCfg.beta, clip: fpttCfg.clip, optimizer, fptt: true, workgroupSize: wg, chunkLanes: lanes, label: 'autotune.check' });
   try {
-    e.run(upd.dispatches, 'autotune check');
+    // W̄ = W and λ = 0 here, so ∇R = 0 and grad is ∇ℓ alone
+    e.run([upd.prepare!, ...upd.dispatches], 'autotune check');
     const want = fpttUpdateRef(optimizer, fpttCfg, init, grads, initOptimizerState(init), initFpttState(init));
     const got = await e.readMany(arena.views.map((v) => v.param));
     for (let i = 0; i < arena.views.length; i++) {

@@ -3,7 +3,11 @@
  * as three prepared dispatches to encode after the backward kernels, in the same pass:
  *   1. fptt_update_norm_partials  per-invocation Σ g² over a piece of the arena
  *   2. fptt_update_norm_finish    ‖g‖, clip scale, t += 1, bias corrections (one workgroup)
- *   3. fptt_update_apply          optimiser step, λ and W̄ updates, grad ← 0
+ *   3. fptt_update_apply          optimiser step, λ and W̄ updates, grad ← ∇R (FPTT) or 0
+ * The grad arena is the whole gradient g = ∇ℓ + ∇R of the coming update: in FPTT mode it starts
+ * at the regulariser's gradient ∇R = α(W − W̄) − λ, which the apply kernel leaves behind, and the
+ * backward kernels add ∇ℓ. After writing W, W̄ or λ from outside, zero the grads and run
+ * `prepare` (grad += ∇R) before the next backward (the Trainer does this by ParamArena.version).
  * The step count lives on the GPU (`state`), so a training step writes no uniforms. Equations in
  * the shader header; the CPU reference is src/ref/optim.ts (fpttUpdateRef, gradStepRef).
  */
@@ -15,8 +19,12 @@ import type { Tensor } from '../gpu/tensor.js';
 
 const FILE = 'fptt_update.wgsl';
 
-/** Elements per invocation in one piece of the arena (a piece is WG_SIZE · CHUNK_LANES elements). */
-export const CHUNK_LANES = 64; // elements per invocation (16 vec4s)
+/**
+ * Default elements per invocation in one piece of the arena (a piece is WG_SIZE · lanes elements,
+ * one workgroup): Tuning.updateChunkLanes overrides it per adapter. Long pieces suit CPU adapters
+ * (SwiftShader streams faster through fewer, longer pieces); short ones give a GPU more workgroups.
+ */
+export const DEFAULT_UPDATE_CHUNK_LANES = 64;
 
 const UPDATE_PARAMS: readonly ParamField[] = [
   ['n', 'u32'],
@@ -46,10 +54,7 @@ export const FPTT_UPDATE_NORM_PARTIALS: KernelSpec = {
   params: UPDATE_PARAMS,
   storage: [
     { name: 'chunks', access: 'read' },
-    { name: 'param', access: 'read' },
     { name: 'grad', access: 'read' },
-    { name: 'mean', access: 'read' },
-    { name: 'lambda', access: 'read' },
     { name: 'partials', access: 'read_write' },
   ],
 };
@@ -82,10 +87,29 @@ export const FPTT_UPDATE_APPLY: KernelSpec = {
   ],
 };
 
+export const FPTT_UPDATE_PREPARE: KernelSpec = {
+  name: 'fptt_update_prepare',
+  file: FILE,
+  entry: 'fptt_update_prepare',
+  params: UPDATE_PARAMS,
+  storage: [
+    { name: 'chunks', access: 'read' },
+    { name: 'param', access: 'read' },
+    { name: 'mean', access: 'read' },
+    { name: 'lambda', access: 'read' },
+    { name: 'grad', access: 'read_write' },
+  ],
+};
+
 /** grad = 0 over a whole arena (ParamArena.zeroGrads; declared in src/kernels/arena.ts). */
 export { FPTT_UPDATE_ZERO };
 
-export const FPTT_UPDATE_KERNELS = [FPTT_UPDATE_NORM_PARTIALS, FPTT_UPDATE_NORM_FINISH, FPTT_UPDATE_APPLY, FPTT_UPDATE_ZERO];
+export const FPTT_UPDATE_KERNELS = [FPTT_UPDATE_NORM_PARTIALS, FPTT_UPDATE_NORM_FINISH, FPTT_UPDATE_APPLY, FPTT_UPDATE_PREPARE, FPTT_UPDATE_ZERO];
+
+/** Elements per piece of the update's piece table: wg · lanes (see DEFAULT_UPDATE_CHUNK_LANES). */
+export function updatePieceElements(workgroupSize: number, chunkLanes: number): number {
+  return workgroupSize * chunkLanes;
+}
 
 /** Word indices of the update's state buffer (8 × 32-bit words; u32 or f32 as noted). */
 export const STATE_STEP = 0; // u32: updates done (t of the last update)
@@ -118,6 +142,8 @@ export interface FpttUpdateOptions {
   fptt: boolean;
   /** Workgroup size (power of two); default from the adapter's tuning row. */
   workgroupSize?: number;
+  /** Elements per invocation in a piece (power of two, 4–1024); default from the tuning row. */
+  chunkLanes?: number;
   label?: string;
 }
 
@@ -136,6 +162,12 @@ export interface FpttUpdateState {
 export interface FpttUpdate {
   /** Encode after the backward kernels, in the same pass, in this order. */
   dispatches: Dispatch[];
+  /**
+   * FPTT mode: grad += ∇R = α(W − W̄) − λ (null in plain mode). The apply kernel leaves grad = ∇R
+   * for the next update; after writing W, W̄, λ or grad from outside, zero the grads (or write
+   * ∇ℓ into them) and encode this before the update.
+   */
+  prepare: Dispatch | null;
   /** STATE_WORDS u32/f32 words: step counter, last grad norm, grad-norm sum (see STATE_*). */
   state: Tensor;
   /** ‖g‖ before clipping of the last update (waits for submitted work). */
@@ -208,9 +240,13 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > maxWg) {
     throw new Error(`createFpttUpdate: workgroupSize must be a power of two ≤ ${maxWg}, got ${wg}`);
   }
+  const lanes = opts.chunkLanes ?? engine.tuning.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES;
+  if (!Number.isInteger(lanes) || lanes < 4 || lanes > 1024 || (lanes & (lanes - 1)) !== 0) {
+    throw new Error(`createFpttUpdate: chunkLanes must be a power of two in [4, 1024], got ${lanes}`);
+  }
   const n = arena.totalElements;
-  // Pieces of at most CHUNK_LANES elements per invocation, one workgroup each (see the shader header).
-  const chunkSize = wg * CHUNK_LANES;
+  // Pieces of at most `lanes` elements per invocation, one workgroup each (see the shader header).
+  const chunkSize = updatePieceElements(wg, lanes);
   const table: number[] = [];
   for (const v of arena.views) {
     if (v.offset % 4 !== 0) throw new Error(`createFpttUpdate: ${v.name} starts at element ${v.offset}, not a multiple of 4`);
@@ -248,7 +284,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
 
   const dPartials = engine.dispatch(
     engine.kernel(FPTT_UPDATE_NORM_PARTIALS, variant),
-    { chunks, param, grad, mean, lambda, partials },
+    { chunks, grad, partials },
     values,
     groups,
     `${label}.norm_partials`,
@@ -262,6 +298,10 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
     `${label}.apply`,
   );
   const dispatches = [dPartials, dFinish, dApply];
+  const dPrepare = opts.fptt
+    ? engine.dispatch(engine.kernel(FPTT_UPDATE_PREPARE, variant), { chunks, param, mean, lambda, grad }, values, groups, `${label}.prepare`)
+    : null;
+  const all = dPrepare ? [...dispatches, dPrepare] : dispatches;
 
   const readState = async (): Promise<FpttUpdateState> => {
     const u = await engine.readU32(state);
@@ -280,6 +320,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
 
   return {
     dispatches,
+    prepare: dPrepare,
     state,
     readState,
     async readGradNorm() {
@@ -293,7 +334,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
       const next = uniformValues({ ...opts, optimizer: { ...opts.optimizer, lr } }, n, numChunks, numPartials);
       opts = { ...opts, optimizer: { ...opts.optimizer, lr } };
       Object.assign(values, next);
-      for (const d of dispatches) d.setParams(values);
+      for (const d of all) d.setParams(values);
     },
     resetGradNormSum() {
       engine.device.queue.writeBuffer(state.buffer, state.byteOffset + STATE_GRAD_NORM_SUM * 4, new Uint32Array([0, 0]));
@@ -303,7 +344,7 @@ export function createFpttUpdate(engine: Engine, arena: ParamArena, opts: FpttUp
     },
     destroy() {
       for (const t of owned) t.destroy();
-      for (const d of dispatches) if (d.uniformBuffer) engine.destroyBuffer(d.uniformBuffer);
+      for (const d of all) if (d.uniformBuffer) engine.destroyBuffer(d.uniformBuffer);
     },
   };
 }

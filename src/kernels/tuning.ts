@@ -158,6 +158,11 @@ export interface Tuning {
   elementwiseWorkgroup: number;
   /** Workgroup size of the fused FPTT update (default: elementwiseWorkgroup). */
   updateWorkgroup?: number;
+  /**
+   * Elements per invocation in one piece of the update's piece table (a power of two, 4–1024;
+   * default DEFAULT_UPDATE_CHUNK_LANES = 64 of src/kernels/fptt_update.ts).
+   */
+  updateChunkLanes?: number;
   /** Conv tilings (default: CONV_TUNING's row of the same name in src/kernels/conv2d.ts). */
   conv?: ConvTuning;
 }
@@ -165,7 +170,9 @@ export interface Tuning {
 export const TUNING_TABLE: Record<string, Tuning> = {
   // SwiftShader (CPU, Subzero JIT, SIMD width 4 = subgroup size 4): each storage access is what
   // costs, so big register tiles win (spilled accumulators are cheaper than loads), as long as
-  // the hot loop's code stays small; small workgroups.
+  // the hot loop's code stays small; small workgroups. The update streams through long pieces
+  // (256 elements per invocation): `bench -- peak`'s copy kernel runs 1.2–1.4× faster with 64 vec4
+  // per invocation than with 16, and so did the update.
   swiftshader: {
     name: 'swiftshader',
     matmul: {
@@ -174,11 +181,13 @@ export const TUNING_TABLE: Record<string, Tuning> = {
       backwardWeight: { ROWS: 4, COLS: 16, WG: 8, UNROLL: 1, subgroups: true },
     },
     elementwiseWorkgroup: 64,
+    updateChunkLanes: 256,
   },
   // lavapipe (Mesa 25.0.7, LLVM 15, 256-bit SIMD) reports "llvmpipe". Measured by the autotuner
   // (`webgpu-snn tune`, 20 s, warm Mesa cache) on the 2-core AMD EPYC machine, 2026-12-04, at the
   // S-MNIST gate shapes: the 4×16 register tiles beat the default row's 4×8/64 by 16× (forward),
-  // 16× (input gradient) and 3.3× (weight gradient); update workgroup 64 by 1.2× over 256; the conv
+  // 16× (input gradient) and 3.3× (weight gradient); update workgroup 64 by 1.2× over 256 (and, on
+  // 2026-12-08, 256 elements per invocation by 1.6× over 64: 4.8 against 7.5 ms); the conv
   // kernels 4×8 with subgroups, 8-wide workgroups, by 2.8–3.4×. A cold Mesa cache compiles a
   // pipeline in 2–10 s, so a first measurement may reach only this row: it must be good.
   llvmpipe: {
@@ -190,6 +199,7 @@ export const TUNING_TABLE: Record<string, Tuning> = {
     },
     elementwiseWorkgroup: 256,
     updateWorkgroup: 64,
+    updateChunkLanes: 256,
     conv: {
       forward: { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
       backwardInput: { ROWS: 4, COLS: 8, WG: 8, subgroups: true },
@@ -254,6 +264,8 @@ export function matmulCandidates(): MatmulTiles[] {
 export const ELEMENTWISE_WORKGROUP_CANDIDATES = [32, 64, 128, 256] as const;
 /** Workgroup sizes tried for the fused FPTT update (powers of two). */
 export const UPDATE_WORKGROUP_CANDIDATES = [32, 64, 128, 256] as const;
+/** Piece lengths (elements per invocation) tried for the update, with each workgroup size. */
+export const UPDATE_CHUNK_LANES_CANDIDATES = [16, 64, 256] as const;
 /** Conv tilings tried (src/kernels/conv2d.ts); subgroups only where the device has them. */
 export const CONV_CANDIDATES: readonly ConvTiles[] = [
   { ROWS: 4, COLS: 8, WG: 8, subgroups: true },

@@ -83,6 +83,7 @@ export function tuningProblem(x: unknown): string | null {
   const pow2 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1024 && (v & (v - 1)) === 0;
   if (!pow2(t.elementwiseWorkgroup)) return `elementwiseWorkgroup ${String(t.elementwiseWorkgroup)} is not a power of two ≤ 1024`;
   if (t.updateWorkgroup !== undefined && !pow2(t.updateWorkgroup)) return `updateWorkgroup ${String(t.updateWorkgroup)} is not a power of two ≤ 1024`;
+  if (t.updateChunkLanes !== undefined && !(pow2(t.updateChunkLanes) && t.updateChunkLanes >= 4)) return `updateChunkLanes ${String(t.updateChunkLanes)} is not a power of two in [4, 1024]`;
   if (t.conv !== undefined) {
     for (const k of ['forward', 'backwardInput', 'backwardWeight'] as const) {
       const c = t.conv[k];

@@ -25,7 +25,7 @@ import type { NetSpec } from '../model/spec.js';
 import type { ConvLtcConfig, PoolLayerConfig } from '../model/conv_config.js';
 import type { LtcConfig } from '../model/neuron_config.js';
 import { chunkBounds } from './chunks.js';
-import { CHUNK_LANES, UPDATE_UNIFORM_FIELDS } from '../kernels/fptt_update.js';
+import { UPDATE_UNIFORM_FIELDS, updatePieceElements } from '../kernels/fptt_update.js';
 
 /** Largest typed array length (elements) V8 allows; a bigger host array cannot exist at all. */
 export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
@@ -87,7 +87,7 @@ export interface EstimateOptions {
   steps: number;
   K?: number;
   oracle?: boolean;
-  /** TrainerOptions.captureGradients: one more buffer of the arena's size. */
+  /** TrainerOptions.captureGradients: two more buffers of the arena's size (gradients after and before the backward). */
   captureGradients?: boolean;
 }
 
@@ -96,6 +96,8 @@ export interface EstimateDevice {
   minStorageBufferOffsetAlignment: number;
   /** The update's workgroup size (engine.tuning.updateWorkgroup ?? elementwiseWorkgroup). */
   workgroupSize: number;
+  /** Elements per invocation in a piece of the update (engine.tuning.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES). */
+  updateChunkLanes: number;
   /** The 1-D elementwise kernels' workgroup size (engine.tuning.elementwiseWorkgroup; the YOLO loss's
    * partial sums are per workgroup of it). */
   elementwiseWorkgroupSize: number;
@@ -216,7 +218,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   const kinds = opts.method === 'fptt' ? 6 : 4;
   add('parameter arena (W, ∇, W̄, λ, m, v)', null, 4 * arenaElements, kinds);
   add('parameter segment table', null, 8 * shapes.length);
-  if (opts.captureGradients) add('gradient snapshot', null, 4 * arenaElements);
+  if (opts.captureGradients) add('gradient snapshots (after and before the backward)', null, 4 * arenaElements, 2);
 
   // nodes (mirrors src/model/: dense_layer, conv_layer, nodes/tensor_ops, nodes/heads)
   let outputs = 1;
@@ -300,8 +302,8 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   add('inputs', null, 4 * B * D, slots);
   add('evaluation inputs (staged steps)', null, 4 * B * D * evaluationBlockSteps(B * D));
 
-  // the update: partial sums per piece of the arena (WG·CHUNK_LANES elements per piece), state, piece table
-  const piece = device.workgroupSize * CHUNK_LANES;
+  // the update: partial sums per piece of the arena (WG·lanes elements per piece), state, piece table
+  const piece = updatePieceElements(device.workgroupSize, device.updateChunkLanes);
   let pieces = 0;
   for (const t of tensors) pieces += Math.ceil(t.elements / piece);
   add('update partial sums', null, 4 * pieces * device.workgroupSize);
@@ -331,7 +333,9 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   // update dispatches; losses: a classification / regression loss ≈ two small uniforms, a detect
   // head's four dispatches (src/kernels/yolo_loss.ts) one YOLO_PARAMS uniform (14 fields) each
   const lossUniforms = (k: number) => (heads[k]!.head!.loss === 'yolo' ? 4 * uni(14) : SMALL_U * 2);
-  let uniformBytes = 3 * uni(UPDATE_UNIFORM_FIELDS) + lossPositions.reduce((a, p, k) => a + p.size * lossUniforms(k), 0);
+  // FPTT: a fourth update dispatch (prepare, grad += ∇R) and the arena's zeroGrads (ZeroParams: 1 field)
+  const updateUniforms = opts.method === 'fptt' ? 4 * uni(UPDATE_UNIFORM_FIELDS) + uni(1) : 3 * uni(UPDATE_UNIFORM_FIELDS);
+  let uniformBytes = updateUniforms + lossPositions.reduce((a, p, k) => a + p.size * lossUniforms(k), 0);
   for (let j = 0; j < slots; j++) for (const g of cfg.nodes) uniformBytes += nodeStepUniforms(g, j > 0, false).fwd;
   for (const r of roles) {
     const [js, , mask] = r.split(':') as [string, string, string];

@@ -19,7 +19,17 @@ import type { Engine } from '../gpu/engine.js';
 import { ParamArena } from '../kernels/arena.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { STATE_GRAD_NORM, STATE_GRAD_NORM_COUNT, STATE_GRAD_NORM_SUM, STATE_NONFINITE_STEP, STATE_STEP, createFpttUpdate, type FpttUpdate, type OptimizerOptions } from '../kernels/fptt_update.js';
+import {
+  DEFAULT_UPDATE_CHUNK_LANES,
+  STATE_GRAD_NORM,
+  STATE_GRAD_NORM_COUNT,
+  STATE_GRAD_NORM_SUM,
+  STATE_NONFINITE_STEP,
+  STATE_STEP,
+  createFpttUpdate,
+  type FpttUpdate,
+  type OptimizerOptions,
+} from '../kernels/fptt_update.js';
 import { SpikingNetwork, type ParamStore } from '../model/network.js';
 import { netConfig } from '../model/graph.js';
 import type { NetSpec } from '../model/spec.js';
@@ -154,6 +164,14 @@ export class Trainer {
   private readonly evalInputs: Tensor;
   /** The arena's gradients before the last update (TrainerOptions.captureGradients), else null. */
   private gradSnapshot: Tensor | null = null;
+  /** With captureGradients: the gradients the last chunk's backward started from (∇R or 0). */
+  private gradSeedSnapshot: Tensor | null = null;
+  /**
+   * arena.version when the grad arena last held ∇R of the arena's W, W̄, λ (FPTT; see
+   * src/kernels/fptt_update.ts): the update keeps that true itself, so only writes from outside
+   * (checkpoint restore, W ← W̄, evaluation on W̄) make the next chunk re-seed it.
+   */
+  private gradSeedVersion: number;
   /** Sequences trained so far. */
   sequences = 0;
 
@@ -180,6 +198,7 @@ export class Trainer {
     this.memoryEstimate = estimateTrainerMemory(spec, estOpts, {
       minStorageBufferOffsetAlignment: engine.limits.minStorageBufferOffsetAlignment,
       workgroupSize: engine.tuning.updateWorkgroup ?? engine.tuning.elementwiseWorkgroup,
+      updateChunkLanes: engine.tuning.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES,
       elementwiseWorkgroupSize: engine.tuning.elementwiseWorkgroup,
     });
     checkMemory(spec, this.memoryEstimate, {
@@ -217,7 +236,23 @@ export class Trainer {
     this.evalBlockSteps = evaluationBlockSteps(cfg.B * cfg.D);
     this.evalHost = new Float32Array(this.evalBlockSteps * cfg.B * cfg.D);
     this.evalInputs = engine.tensor([this.evalBlockSteps, cfg.B * cfg.D], { label: 'evaluation inputs' });
-    if (opts.captureGradients) this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
+    if (opts.captureGradients) {
+      this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
+      this.gradSeedSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_seed_snapshot' });
+    }
+    // built: W̄ = W and λ = 0, so ∇R = 0 = grad already
+    this.gradSeedVersion = this.arena.version;
+    this.reseed = this.update.prepare ? [this.arena.zeroGrads(), this.update.prepare] : [];
+  }
+
+  /** FPTT: grad ← 0, then grad += ∇R (made once). */
+  private readonly reseed: Dispatch[];
+
+  /** The re-seeding dispatches when W, W̄ or λ were written from outside since the update last left grad = ∇R (FPTT); else none. */
+  private reseedDispatches(): Dispatch[] {
+    if (this.reseed.length === 0 || this.arena.version === this.gradSeedVersion) return [];
+    this.gradSeedVersion = this.arena.version;
+    return this.reseed;
   }
 
   /** The loss terms of chunk position j of chunk p, per head (see the file header); [] when none. */
@@ -305,15 +340,25 @@ export class Trainer {
       for (const l of this.lossesAt(p, j, L)) net.setLoss(j, l.head, { w: l.w, scale: l.scale, countPrediction: t0 + j === this.T - 1 });
     }
     const enc = this.engine.device.createCommandEncoder({ label: `${this.method} chunk ${p}` });
-    const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
+    const reseed = this.reseedDispatches();
     const dispatches = this.chunkDispatches(p, L);
     const snap = this.gradSnapshot;
-    // with captureGradients: forward + backward, the copy of the gradients, then the update
+    const grad = this.arena.flat('grad');
+    if (snap && this.gradSeedSnapshot) {
+      // with captureGradients: the seed, its copy, forward + backward, the copy of the gradients, then the update
+      if (reseed.length > 0) {
+        const seed = enc.beginComputePass({ label: `${this.method} chunk ${p} gradient seed` });
+        for (const d of reseed) d.encode(seed);
+        seed.end();
+      }
+      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, this.gradSeedSnapshot.buffer, this.gradSeedSnapshot.byteOffset, grad.byteLength);
+    }
+    const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
+    if (!snap) for (const d of reseed) d.encode(pass);
     const nBody = snap ? dispatches.length - this.update.dispatches.length : dispatches.length;
     for (let i = 0; i < nBody; i++) dispatches[i]!.encode(pass);
     pass.end();
     if (snap) {
-      const grad = this.arena.flat('grad');
       enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, snap.buffer, snap.byteOffset, grad.byteLength);
       const upd = enc.beginComputePass({ label: `${this.method} chunk ${p} update` });
       for (let i = nBody; i < dispatches.length; i++) dispatches[i]!.encode(upd);
@@ -460,14 +505,20 @@ export class Trainer {
   /**
    * The gradients the last update started from, by parameter name: ∇ℓ of its chunk, before the
    * FPTT regulariser and clipping (only with TrainerOptions.captureGradients; waits for the GPU).
+   * The grad arena holds ∇ℓ + ∇R under FPTT, so this is the difference of two snapshots (after
+   * and before the backward), exact up to the rounding of that one f32 addition.
    */
   async readGradients(): Promise<Record<string, Float32Array>> {
-    if (!this.gradSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
-    return this.arena.split(await this.engine.read(this.gradSnapshot));
+    if (!this.gradSnapshot || !this.gradSeedSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
+    const [after, before] = await this.engine.readMany([this.gradSnapshot, this.gradSeedSnapshot]);
+    const g = new Float32Array(after!.length);
+    for (let i = 0; i < g.length; i++) g[i] = after![i]! - before![i]!;
+    return this.arena.split(g);
   }
 
   destroy(): void {
     this.gradSnapshot?.destroy();
+    this.gradSeedSnapshot?.destroy();
     this.evalInputs.destroy();
     this.update.destroy();
     this.net.destroy();

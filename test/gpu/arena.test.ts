@@ -3,7 +3,7 @@ import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
 import { ParamArena, ARENA_KINDS, type ArenaKind } from '../../src/kernels/arena.js';
-import { FPTT_UPDATE_NORM_PARTIALS, FPTT_UPDATE_ZERO } from '../../src/kernels/fptt_update.js';
+import { FPTT_UPDATE_PREPARE, FPTT_UPDATE_ZERO } from '../../src/kernels/fptt_update.js';
 import type { Engine } from '../../src/gpu/engine.js';
 
 // 1, primes, and sizes that are not multiples of 64 elements (the 256-byte alignment).
@@ -95,36 +95,31 @@ describe('ParamArena', () => {
     const grads: Record<string, Float32Array> = {};
     for (const k of arena.names) grads[k] = rng.normalArray(arena.view(k).size);
     arena.writeAll('grad', grads);
-    // read bindings at offsets: Σ (∇ − λ + α(W − W̄))² over view 'c' with W̄ = view 'w', λ = view 'b'
-    // (fptt_update_norm_partials with two pieces [0, 64) and [64, 67) in vec4s, 64-wide
-    // workgroups: one partial sum per lane, 2 × 64 of them; view 'c' is followed by padding)
+    // read bindings at offsets, and a read_write one: fptt_update_prepare adds ∇R = α(W − W̄) − λ
+    // to view 'c''s grad with W̄ = view 'w', λ = view 'd''s m (two pieces [0, 64) and [64, 67)
+    // in vec4s, 64-wide workgroups; view 'c' is followed by padding)
     const c = arena.view('c');
     const seg = e.tensor([6], { dtype: 'u32', label: 'chunks', data: [0, 16, 64, 16, Math.ceil((c.size - 64) / 4), c.size - 64] });
-    const partials = e.tensor([128], { label: 'partials' });
     const alpha = 0.25;
-    const uniforms = Object.fromEntries(FPTT_UPDATE_NORM_PARTIALS.params!.map(([name]) => [name, 0]));
+    const uniforms = Object.fromEntries(FPTT_UPDATE_PREPARE.params!.map(([name]) => [name, 0]));
     Object.assign(uniforms, { n: c.size, num_chunks: 2, num_partials: 128, alpha });
-    const kp = e.kernel(FPTT_UPDATE_NORM_PARTIALS, { constants: { WG_SIZE: 64, FPTT_MODE: 1 } });
+    const kp = e.kernel(FPTT_UPDATE_PREPARE, { constants: { WG_SIZE: 64, FPTT_MODE: 1 } });
     const mean = arena.view('w').param; // 91 elements ≥ 67
-    const lambda = arena.view('d').grad; // 320 elements ≥ 67
+    // 320 elements ≥ 67; not d's grad: a writable binding excludes every other use of its buffer
+    const moments: Record<string, Float32Array> = {};
+    for (const k of arena.names) moments[k] = rng.normalArray(arena.view(k).size);
+    arena.writeAll('m', moments);
+    const lambda = arena.view('d').m;
     // the kernel reads vec4s: bind c's views with their length rounded up to whole vec4s (into
     // c's padding), as the flat arena buffers always are
     const vec4View = (t: typeof c.param) => ({ buffer: t.buffer, offset: t.byteOffset, size: Math.ceil(t.byteLength / 16) * 16 });
-    e.run([e.dispatch(kp, { chunks: seg, param: vec4View(c.param), grad: vec4View(c.grad), mean, lambda, partials }, uniforms, [2, 1, 1])]);
-    const [part] = await e.readMany([partials]);
-    const dAll = grads.d!;
-    const expected = [0, 0];
-    // the kernel reads whole vec4s: lane 67 is c's padding (W = ∇ = 0) but w's and d's element 67
-    for (let i = 0; i < 68; i++) {
-      const cw = i < c.size ? init.c![i]! : 0;
-      const cg = i < c.size ? grads.c![i]! : 0;
-      const g = Math.fround(cg - dAll[i]! + alpha * (cw - init.w![i]!));
-      expected[i < 64 ? 0 : 1]! += g * g;
-    }
-    const perChunk = [0, 1].map((k) => part!.subarray(k * 64, k * 64 + 64).reduce((a, b) => a + b, 0));
-    assertClose(perChunk, expected, { atol: 1e-4, rtol: 1e-5, what: 'Σg² from views' });
+    e.run([e.dispatch(kp, { chunks: seg, param: vec4View(c.param), mean, lambda, grad: vec4View(c.grad) }, uniforms, [2, 1, 1])]);
+    const f = Math.fround;
+    const dAll = moments.d!;
+    const cWant = Float32Array.from(grads.c!, (g, i) => f(g + f(f(alpha * f(init.c![i]! - init.w![i]!)) - dAll[i]!)));
+    const prepared = await arena.readAll('grad');
+    assertClose(prepared.c!, cWant, { atol: 1e-6, rtol: 1e-6, what: 'grad += ∇R through views' });
     seg.destroy();
-    partials.destroy();
     // read_write binding at an offset: zero the grad of 'd' only
     const d = arena.view('d');
     const k = e.kernel(FPTT_UPDATE_ZERO, { constants: { WG_SIZE: 64 } });
@@ -132,8 +127,9 @@ describe('ParamArena', () => {
     const after = await arena.readAll('grad');
     for (const name of arena.names) {
       if (name === 'd') expect(after[name]!.every((v) => v === 0)).toBe(true);
-      else expect(bits(after[name]!)).toEqual(bits(grads[name]!));
+      else expect(bits(after[name]!)).toEqual(bits(prepared[name]!));
     }
+    for (const name of arena.names) if (name !== 'c' && name !== 'd') expect(bits(prepared[name]!)).toEqual(bits(grads[name]!));
     // a single view reads back through its byte offset
     expect(bits(await e.read(arena.view('c').param))).toEqual(bits(init.c!));
     arena.destroy();

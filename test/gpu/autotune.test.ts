@@ -26,7 +26,7 @@ function checkReport(r: AutotuneReport, families: readonly string[]): void {
   }
   const pick = (f: string) => r.results.find((x) => x.family === f && x.status === 'chosen')!.candidate;
   expect(matmulTilesName(r.tuning.matmul.forward)).toBe(pick('matmul.forward'));
-  expect(`wg${r.tuning.updateWorkgroup}`).toBe(pick('update'));
+  expect(`wg${r.tuning.updateWorkgroup}x${r.tuning.updateChunkLanes}`).toBe(pick('update'));
   expect(`wg${r.tuning.elementwiseWorkgroup}`).toBe(pick('elementwise'));
   expect(tuningProblem(r.tuning)).toBeNull();
 }

@@ -3,7 +3,7 @@ import { getEngine } from '../helpers/gpu.js';
 import { assertClose } from '../helpers/assert_close.js';
 import { Rng } from '../../src/util/rng.js';
 import { ParamArena, ARENA_KINDS } from '../../src/kernels/arena.js';
-import { createFpttUpdate, type FpttUpdateOptions } from '../../src/kernels/fptt_update.js';
+import { createFpttUpdate, type FpttUpdate, type FpttUpdateOptions } from '../../src/kernels/fptt_update.js';
 import {
   fpttUpdateRef,
   gradStepRef,
@@ -45,6 +45,21 @@ function zeroGrads(shapes: Record<string, number[]>): Params {
   const out: Params = {};
   for (const [k, s] of Object.entries(shapes)) out[k] = new Float32Array(numel(s));
   return out;
+}
+
+/**
+ * One update on ∇ℓ = grads: write them into the grad arena and run the update. Under FPTT the
+ * write replaced the ∇R the last update left there, so `prepare` (grad += ∇R) runs first.
+ */
+function runUpdate(e: Engine, arena: ParamArena, upd: FpttUpdate, grads: Params): void {
+  arena.writeAll('grad', grads);
+  e.run(upd.prepare ? [upd.prepare, ...upd.dispatches] : upd.dispatches);
+}
+
+/** ∇R = α(W − W̄) − λ in float32, as the update computes it (the grad arena's value after an FPTT update). */
+function regulariserGrad(alpha: number, w: Float32Array, mean: Float32Array, lambda: Float32Array): Float32Array {
+  const f = Math.fround;
+  return Float32Array.from(w, (x, i) => f(f(f(alpha) * f(x - mean[i]!)) - lambda[i]!));
 }
 
 function buildArena(e: Engine, shapes: Record<string, number[]>, init: Params, fptt = true): ParamArena {
@@ -111,12 +126,14 @@ async function compareWithRef(arena: ParamArena, ref: RefRun, step: number, init
     assertClose(param[name]!, ref.params[name]!, { ...TOL, what: what('W', name) });
     assertClose(m[name]!, ref.opt.m[name]!, { ...TOL, what: what('m', name) });
     assertClose(v[name]!, ref.opt.v[name]!, { ...TOL, what: what('v', name) });
-    expect(grad[name]!.every((x) => x === 0), what('grad = 0', name)).toBe(true);
+    if (!ref.o.fptt) expect(grad[name]!.every((x) => x === 0), what('grad = 0', name)).toBe(true);
   }
   if (!arena.hasFptt) return;
   const [mean, lambda] = await Promise.all([arena.readAll('mean'), arena.readAll('lambda')]);
   for (const name of arena.names) {
     if (ref.o.fptt) {
+      // the next update's starting gradient, from the W, W̄, λ just written (up to one fused multiply-add)
+      assertClose(grad[name]!, regulariserGrad(ref.o.alpha, param[name]!, mean[name]!, lambda[name]!), { atol: 1e-7, rtol: 1e-6, what: what('grad = ∇R', name) });
       assertClose(mean[name]!, ref.fptt.mean[name]!, { ...TOL, what: what('W̄', name) });
       assertClose(lambda[name]!, ref.fptt.lambda[name]!, { ...TOL, what: what('λ', name) });
     } else {
@@ -140,6 +157,7 @@ async function runCase(
   steps: number,
   shapes: Record<string, number[]> = SHAPES,
   arenaFptt = true,
+  carry = false,
 ): Promise<void> {
   const e = await getEngine();
   const rng = new Rng(seed);
@@ -153,8 +171,12 @@ async function runCase(
   let normSum = 0;
   for (let s = 1; s <= steps; s++) {
     const grads = randomGrads(rng, shapes);
-    arena.writeAll('grad', grads);
-    e.run(upd.dispatches);
+    if (carry) {
+      // as the trainer does: ∇ℓ added to the ∇R the last update left (no prepare)
+      const left = await arena.readAll('grad');
+      arena.writeAll('grad', Object.fromEntries(arena.names.map((k) => [k, Float32Array.from(left[k]!, (x, i) => x + grads[k]![i]!)])));
+      e.run(upd.dispatches);
+    } else runUpdate(e, arena, upd, grads);
     const refNorm = ref.step(grads);
     normSum += refNorm;
     const st = await upd.readState();
@@ -197,6 +219,16 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
     await runCase(options('adamax', true, 1, { workgroupSize: 32 }), 9, 2, shapes);
   });
 
+  it('FPTT without prepare: the update leaves grad = ∇R, and ∇ℓ added to it gives the next update (adam, adamax)', async () => {
+    await runCase(options('adam', true, 1), 14, 4, SHAPES, true, true);
+    await runCase(options('adamax', true, 1e4), 15, 4, SHAPES, true, true);
+  });
+
+  it('pieces of 4 and of 1024 elements per invocation (chunkLanes)', async () => {
+    await runCase(options('adam', true, 1, { chunkLanes: 4, workgroupSize: 32 }), 16, 2);
+    await runCase(options('adamax', true, 1, { chunkLanes: 1024, workgroupSize: 64 }), 17, 2, { big: [263, 257], one: [1], p: [131] });
+  });
+
   it('plain mode on an arena built without W̄ and λ', async () => {
     await runCase(options('adamax', false, 1), 10, 3, SHAPES, false);
     await runCase(options('adam', false, Infinity), 11, 3, SHAPES, false);
@@ -219,8 +251,7 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
         const ref = new RefRun(init, opts);
         const seq = [zeroGrads(SHAPES), randomGrads(rng, SHAPES), zeroGrads(SHAPES)];
         for (let s = 0; s < seq.length; s++) {
-          arena.writeAll('grad', seq[s]!);
-          e.run(upd.dispatches);
+          runUpdate(e, arena, upd, seq[s]!);
           const refNorm = ref.step(seq[s]!);
           const st = await upd.readState();
           if (s === 0) {
@@ -280,8 +311,7 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
         const grads = randomGrads(rng, shapes);
         grads['dead']!.fill(0);
         for (let i = deadCol; i < grads['m']!.length; i += 17) grads['m']![i] = 0;
-        arena.writeAll('grad', grads);
-        e.run(upd.dispatches);
+        runUpdate(e, arena, upd, grads);
         const refNorm = ref.step(grads);
         if (refNorm > opts.clip) clipped++;
         if (s % 40 === 0) {
@@ -313,8 +343,7 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
         (ref.o.optimizer as { lr: number }).lr = 0.005;
       }
       const g = randomGrads(rng, SHAPES);
-      arena.writeAll('grad', g);
-      e.run(upd.dispatches);
+      runUpdate(e, arena, upd, g);
       ref.step(g);
       await compareWithRef(arena, ref, s, init);
     }
@@ -332,10 +361,7 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
       const arena = buildArena(e, SHAPES, init);
       const upd = createFpttUpdate(e, arena, options(kind, true, 1));
       const run = async (from: number, to: number) => {
-        for (let s = from; s < to; s++) {
-          arena.writeAll('grad', grads[s]!);
-          e.run(upd.dispatches);
-        }
+        for (let s = from; s < to; s++) runUpdate(e, arena, upd, grads[s]!);
       };
       const snapshot = async () => {
         const out: Record<string, Record<string, Float32Array>> = {};
@@ -353,10 +379,7 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
       const upd2 = createFpttUpdate(e, arena2, options(kind, true, 1));
       for (const k of ARENA_KINDS) arena2.writeAll(k, ckpt[k]!);
       upd2.setStep(ckptStep);
-      for (let s = 3; s < 5; s++) {
-        arena2.writeAll('grad', grads[s]!);
-        e.run(upd2.dispatches);
-      }
+      for (let s = 3; s < 5; s++) runUpdate(e, arena2, upd2, grads[s]!);
       const second: Record<string, Record<string, Float32Array>> = {};
       for (const k of ARENA_KINDS) second[k] = await arena2.readAll(k);
       for (const k of ARENA_KINDS) {
@@ -387,6 +410,8 @@ describe('fptt_update vs CPU reference (src/ref/optim.ts)', () => {
     expect(() => createFpttUpdate(e, arena, { ...ok, optimizer: { ...ok.optimizer, beta1: 1 } })).toThrow(/beta1 must be in \[0, 1\)/);
     expect(() => createFpttUpdate(e, arena, { ...ok, optimizer: { ...ok.optimizer, kind: 'sgd' as 'adam' } })).toThrow(/'adam' or 'adamax'/);
     expect(() => createFpttUpdate(e, arena, { ...ok, workgroupSize: 48 })).toThrow(/power of two/);
+    expect(() => createFpttUpdate(e, arena, { ...ok, chunkLanes: 2 })).toThrow(/chunkLanes must be a power of two in \[4, 1024\], got 2/);
+    expect(() => createFpttUpdate(e, arena, { ...ok, chunkLanes: 96 })).toThrow(/chunkLanes/);
     // α is not used in plain mode
     createFpttUpdate(e, arena, { ...ok, fptt: false, alpha: 0 }).destroy();
     const noFptt = buildArena(e, { a: [3] }, { a: new Float32Array(3) }, false);
