@@ -282,18 +282,26 @@ fn forward_step(o: u32, n: u32, x2: bool) {
   }
 }
 
-/** Y[m, n..n+3] (=, or += with accumulate) from one accumulator, skipping columns past N. */
+/** Y[i] for column c (=, or += with accumulate), plus the bias; nothing past column N. */
+fn forward_put(i: u32, c: u32, y0: f32) {
+  if (c >= fp.N) { return; }
+  var y = y0;
+  if (fp.has_bias != 0u) { y += f_bias[zo_b + c]; }
+  if (fp.accumulate != 0u) { y += f_y[i]; }
+  f_y[i] = y;
+}
+
+/**
+ * Y[m, n..n+3] from one accumulator, skipping columns past N. The four columns are written out:
+ * a loop over them with a dynamic component index cost SwiftShader more than the stores.
+ */
 fn forward_store(m: u32, n: u32, v: vec4<f32>) {
   if (m >= fp.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let c = n + j;
-    if (c >= fp.N) { return; }
-    var y = v[j];
-    if (fp.has_bias != 0u) { y += f_bias[zo_b + c]; }
-    let i = zo_y + m * fp.N + c;
-    if (fp.accumulate != 0u) { y += f_y[i]; }
-    f_y[i] = y;
-  }
+  let i = zo_y + m * fp.N + n;
+  forward_put(i, n, v.x);
+  forward_put(i + 1u, n + 1u, v.y);
+  forward_put(i + 2u, n + 2u, v.z);
+  forward_put(i + 3u, n + 3u, v.w);
 }
 
 /**
@@ -481,16 +489,20 @@ fn input_step(o: u32, p: u32, n: u32) {
 #endif
 }
 
+fn input_put(i: u32, c: u32, x0: f32) {
+  if (c >= ip.K) { return; }
+  var x = x0;
+  if (ip.accumulate != 0u) { x += i_dx[i]; }
+  i_dx[i] = x;
+}
+
 fn input_store(m: u32, k: u32, v: vec4<f32>) {
   if (m >= ip.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let c = k + j;
-    if (c >= ip.K) { return; }
-    let i = zo_y + m * ip.K + c;
-    var x = v[j];
-    if (ip.accumulate != 0u) { x += i_dx[i]; }
-    i_dx[i] = x;
-  }
+  let i = zo_y + m * ip.K + k;
+  input_put(i, k, v.x);
+  input_put(i + 1u, k + 1u, v.y);
+  input_put(i + 2u, k + 2u, v.z);
+  input_put(i + 3u, k + 3u, v.w);
 }
 
 @compute @workgroup_size(WG)
@@ -700,12 +712,12 @@ fn weight_store(n: u32, k: u32, v: vec4<f32>, bsum: vec4<f32>) {
     // a batch whose db and dW interleave in one buffer (the arena) binds them as one range
     if (wp.db_in_dw != 0u) { let ib = wp.db_off + zo_b + n; w_dw[ib] = w_dw[ib] + bs; } else { w_db[zo_b + n] = w_db[zo_b + n] + bs; }
   }
-  for (var j = 0u; j < 4u; j++) {
-    let c = k + j;
-    if (c >= wp.K) { return; }
-    let i = zo_y + n * wp.KW + wp.off + c;
-    w_dw[i] = w_dw[i] + v[j];
-  }
+  // the four columns written out, as in forward_store
+  let i = zo_y + n * wp.KW + wp.off + k;
+  if (k < wp.K) { w_dw[i] = w_dw[i] + v.x; }
+  if (k + 1u < wp.K) { w_dw[i + 1u] = w_dw[i + 1u] + v.y; }
+  if (k + 2u < wp.K) { w_dw[i + 2u] = w_dw[i + 2u] + v.z; }
+  if (k + 3u < wp.K) { w_dw[i + 3u] = w_dw[i + 3u] + v.w; }
 }
 
 @compute @workgroup_size(WG)
