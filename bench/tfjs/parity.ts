@@ -42,6 +42,13 @@ export interface ParityOptions {
   seed?: number;
   atol?: number;
   rtol?: number;
+  /**
+   * Parameter entries allowed beyond the tolerance, in all (default 0), each still listed in
+   * `failures`. For the Adam(ax) first steps on an entry whose gradient is round-off: the step
+   * there is ±lr·(1 − β1)-sized whatever |g| is, so its sign follows the summation order, which
+   * differs between two implementations. Losses and ‖g‖ are never excused.
+   */
+  allowedOutliers?: number;
   /** Inputs drawn from U(lo, hi); default U(−1, 3) so that neurons fire. */
   inputRange?: [number, number];
   /** Changes to the tfjs side's configuration only (tests: a mismatch must be caught). */
@@ -52,6 +59,8 @@ export interface ParityResult {
   net: string;
   backend: string;
   ok: boolean;
+  /** Parameter entries beyond the tolerance (ok may still be true: ParityOptions.allowedOutliers). */
+  outliers: number;
   maxDLoss: number;
   maxDGradNorm: number;
   maxDParam: number;
@@ -118,6 +127,9 @@ class Diff {
   worstRatio = 0;
   worstWhat = '';
   failures: string[] = [];
+  /** Parameter entries beyond the tolerance, and whether a loss or ‖g‖ was. */
+  badParams = 0;
+  badOther = false;
   constructor(
     readonly atol: number,
     readonly rtol: number,
@@ -151,6 +163,8 @@ class Diff {
     if (kind === 'loss') this.maxDLoss = Math.max(this.maxDLoss, maxD);
     else if (kind === 'gradNorm') this.maxDGradNorm = Math.max(this.maxDGradNorm, maxD);
     else this.maxDParam = Math.max(this.maxDParam, maxD);
+    if (kind === 'param') this.badParams += bad;
+    else if (bad > 0) this.badOther = true;
     if (bad > 0) {
       this.failures.push(`${what}: ${bad} of ${ours.length} differ (first [${first}]: ours ${ours[first]}, tfjs ${theirs[first]}; max |Δ| ${maxD})`);
     }
@@ -284,7 +298,8 @@ export async function checkParity(engine: Engine, net: ParityNet, backend: strin
   return {
     net: net.name,
     backend: info.name,
-    ok: diff.failures.length === 0,
+    ok: diff.failures.length === 0 || (!diff.badOther && diff.badParams <= (opts.allowedOutliers ?? 0) && diff.failures.every((f) => / differ \(/.test(f))),
+    outliers: diff.badParams,
     maxDLoss: diff.maxDLoss,
     maxDGradNorm: diff.maxDGradNorm,
     maxDParam: diff.maxDParam,

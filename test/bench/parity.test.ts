@@ -32,5 +32,10 @@ describe('bench parity: ours vs tfjs', () => {
     const r = await checkParity(e, net, 'tfjs-cpu', { fpttSteps: 3, bpttT: 0, tfjsOverrides: { fptt: { alpha: 0.3 } } });
     expect(r.ok).toBe(false);
     expect(r.failures.some((f) => f.includes('λ'))).toBe(true);
+    // allowedOutliers excuses that many parameter entries, no more
+    expect(r.outliers).toBeGreaterThan(1);
+    const excused = await checkParity(e, net, 'tfjs-cpu', { fpttSteps: 3, bpttT: 0, tfjsOverrides: { fptt: { alpha: 0.3 } }, allowedOutliers: r.outliers });
+    const short = await checkParity(e, net, 'tfjs-cpu', { fpttSteps: 3, bpttT: 0, tfjsOverrides: { fptt: { alpha: 0.3 } }, allowedOutliers: r.outliers - 1 });
+    expect([excused.outliers, excused.ok, short.ok]).toEqual([r.outliers, !r.failures.some((f) => !/ differ \(/.test(f) || /loss|‖g‖/.test(f)), false]);
   }, 60_000);
 });
