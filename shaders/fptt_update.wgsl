@@ -119,13 +119,30 @@ fn fptt_update_norm_partials(
   if (c >= p.num_chunks) { return; }
   let start = chunks[3u * c];
   let count = chunks[3u * c + 1u];
-  // padding lanes of the last vec4 hold zeros in every buffer, so they add nothing
-  var sq = vec4<f32>(0.0);
-  for (var e = lid; e < count; e += WG_SIZE) {
+  // padding lanes of the last vec4 hold zeros in every buffer, so they add nothing. Four vec4s per
+  // iteration into four sums: with one load per iteration the loop's own control (per-lane masks
+  // on CPU adapters) cost more than the load (SwiftShader: 5.5 ms for 2.9 MB).
+  var sq0 = vec4<f32>(0.0);
+  var sq1 = vec4<f32>(0.0);
+  var sq2 = vec4<f32>(0.0);
+  var sq3 = vec4<f32>(0.0);
+  var e = lid;
+  for (; e + 3u * WG_SIZE < count; e += 4u * WG_SIZE) {
     let i = start + e;
-    let g = p_grad[i];
-    sq += g * g;
+    let g0 = p_grad[i];
+    let g1 = p_grad[i + WG_SIZE];
+    let g2 = p_grad[i + 2u * WG_SIZE];
+    let g3 = p_grad[i + 3u * WG_SIZE];
+    sq0 += g0 * g0;
+    sq1 += g1 * g1;
+    sq2 += g2 * g2;
+    sq3 += g3 * g3;
   }
+  for (; e < count; e += WG_SIZE) {
+    let g = p_grad[start + e];
+    sq0 += g * g;
+  }
+  let sq = (sq0 + sq1) + (sq2 + sq3);
   p_partials[c * WG_SIZE + lid] = (sq.x + sq.y) + (sq.z + sq.w);
 }
 
