@@ -16,7 +16,7 @@
  *    4 MiB and 64 MiB buffers, bytes = read + write, the best vec4 figure is the ceiling.
  * 2. Our kernels: every dispatch of one FPTT step (K = T) of the Add-task network (H = 128,
  *    batch 128) and the S-MNIST network (2 × 256, batch 64), timed one by one (GpuTimer, one
- *    pass each), summed by kernel label repeat by repeat (best = the smallest such sum). Matmuls count 2·M·N·K FLOP (from their uniforms);
+ *    pass each), summed by kernel label repeat by repeat (best = the smallest such sum). Matmuls count 2·M·N·K FLOP per product (from their uniforms; × workgroups in z, the batch);
  *    every kernel counts the bytes of the storage buffers it binds, read-only ones once and
  *    read_write ones twice (read and written: exact for the update's arrays and the += gradients,
  *    an overestimate by the output's size for a matmul that overwrites its output). Each is shown as a fraction of the FMA ceiling and of
@@ -286,12 +286,14 @@ function instrument(engine: Engine): Map<Dispatch, DispatchInfo> {
 function flopsOf(d: Dispatch, i: DispatchInfo | undefined): number {
   const p = i?.params as Record<string, number> | null | undefined;
   if (!p) return 0;
+  // batched products (both gates of a layer in one dispatch): one per workgroup_id.z
+  const batch = d.workgroups[2];
   switch (d.kernel.spec.name) {
     case 'matmul_forward':
-      return 2 * p['M']! * p['N']! * (p['K1']! + p['K2']!);
+      return 2 * p['M']! * p['N']! * (p['K1']! + p['K2']!) * batch;
     case 'matmul_backward_input':
     case 'matmul_backward_weight':
-      return 2 * p['M']! * p['N']! * p['K']!;
+      return 2 * p['M']! * p['N']! * p['K']! * batch;
     default:
       return 0;
   }
