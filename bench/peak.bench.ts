@@ -292,6 +292,8 @@ function flopsOf(d: Dispatch, i: DispatchInfo | undefined): number {
     case 'matmul_forward':
       return 2 * p['M']! * p['N']! * (p['K1']! + p['K2']!) * batch;
     case 'matmul_backward_input':
+      // z_sum products summed into each output (a layer's two gates' shares of dI)
+      return 2 * p['M']! * p['N']! * p['K']! * batch * Math.max(1, p['z_sum'] ?? 1);
     case 'matmul_backward_weight':
       return 2 * p['M']! * p['N']! * p['K']! * batch;
     default:
