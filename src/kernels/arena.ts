@@ -131,8 +131,9 @@ export class ParamArena {
   constructor(readonly label = 'arena') {}
 
   /**
-   * Counts the arena's own writes of W, W̄, λ or grad from outside the update (build, writeAll,
-   * commitMean): the FPTT trainer re-seeds grad with ∇R (FpttUpdate.prepare) when it changed.
+   * Counts the arena's own writes of W, W̄, λ or grad from outside the update (writeAll,
+   * commitMean; build leaves W̄ = W and λ = grad = 0, which is consistent): the FPTT trainer
+   * re-seeds grad with ∇R (FpttUpdate.prepare) when it changed.
    * Writes to a view's tensors made directly, bypassing the arena, are not counted.
    */
   get version(): number {

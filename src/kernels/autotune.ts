@@ -53,10 +53,10 @@ export type TuneFamily = (typeof TUNE_FAMILIES)[number];
 
 export const DEFAULT_AUTOTUNE_BUDGET_MS = 20_000;
 
-/** Shares of the budget: the matmuls are most of a dense step, then the update and the convs. */
 /** Another candidate replaces the seed only when its time is below SEED_MARGIN × the seed's. */
 export const SEED_MARGIN = 0.9;
 
+/** Shares of the budget: the matmuls are most of a dense step, then the update and the convs. */
 const FAMILY_WEIGHT: Record<TuneFamily, number> = {
   'matmul.forward': 2,
   'matmul.backwardWeight': 2,

@@ -15,7 +15,8 @@
  * the chunk length, never with T. Dispatch lists are built once per (position, role) and cached;
  * a training step only encodes them.
  *
- * Gradient conventions: parameter gradients accumulate (+=) and are zeroed by the update.
+ * Gradient conventions: parameter gradients accumulate (+=) onto what the update left in the grad
+ * arena: ∇R = α(W − W̄) − λ under FPTT, 0 otherwise (src/kernels/fptt_update.ts).
  */
 import type { Engine } from '../gpu/engine.js';
 import type { Dispatch } from '../gpu/kernel.js';

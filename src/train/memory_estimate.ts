@@ -25,7 +25,7 @@ import type { NetSpec } from '../model/spec.js';
 import type { ConvLtcConfig, PoolLayerConfig } from '../model/conv_config.js';
 import type { LtcConfig } from '../model/neuron_config.js';
 import { chunkBounds } from './chunks.js';
-import { UPDATE_UNIFORM_FIELDS, updatePieceElements } from '../kernels/fptt_update.js';
+import { DEFAULT_UPDATE_CHUNK_LANES, UPDATE_UNIFORM_FIELDS, updatePieceElements } from '../kernels/fptt_update.js';
 
 /** Largest typed array length (elements) V8 allows; a bigger host array cannot exist at all. */
 export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
@@ -96,8 +96,8 @@ export interface EstimateDevice {
   minStorageBufferOffsetAlignment: number;
   /** The update's workgroup size (engine.tuning.updateWorkgroup ?? elementwiseWorkgroup). */
   workgroupSize: number;
-  /** Elements per invocation in a piece of the update (engine.tuning.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES). */
-  updateChunkLanes: number;
+  /** Elements per invocation in a piece of the update (engine.tuning.updateChunkLanes; default DEFAULT_UPDATE_CHUNK_LANES). */
+  updateChunkLanes?: number;
   /** The 1-D elementwise kernels' workgroup size (engine.tuning.elementwiseWorkgroup; the YOLO loss's
    * partial sums are per workgroup of it). */
   elementwiseWorkgroupSize: number;
@@ -303,7 +303,7 @@ export function estimateTrainerMemory(spec: NetSpec, opts: EstimateOptions, devi
   add('evaluation inputs (staged steps)', null, 4 * B * D * evaluationBlockSteps(B * D));
 
   // the update: partial sums per piece of the arena (WG·lanes elements per piece), state, piece table
-  const piece = updatePieceElements(device.workgroupSize, device.updateChunkLanes);
+  const piece = updatePieceElements(device.workgroupSize, device.updateChunkLanes ?? DEFAULT_UPDATE_CHUNK_LANES);
   let pieces = 0;
   for (const t of tensors) pieces += Math.ceil(t.elements / piece);
   add('update partial sums', null, 4 * pieces * device.workgroupSize);

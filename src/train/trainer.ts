@@ -60,13 +60,12 @@ export interface TrainerOptions {
   /** The loss uses a supplied oracle target Q per batch (SequenceBatchSource.oracle), not 1/C. */
   oracle?: boolean;
   /**
-   * Opt-in, for tests and checks: keep a copy of each update's gradients, ∇ℓ of the chunk as the
-   * backward kernels accumulated them in the arena (before the FPTT regulariser, the clipping and
-   * the optimiser step, which zeroes them). The copy is recorded into the chunk's own command
-   * encoder (copyBufferToBuffer from the arena's gradient buffer into a snapshot buffer of the
-   * same size), so nothing is read back inside a step; `readGradients()` reads the last update's.
-   * It costs one buffer of the arena's size and splits the chunk into two compute passes
-   * (forward + backward, then the update: a copy cannot sit inside a pass). Default false.
+   * Opt-in, for tests and checks: keep copies of the grad arena before and after the chunk's
+   * backward kernels (the FPTT arena starts at ∇R, which they add ∇ℓ to), so that
+   * `readGradients()` gives ∇ℓ of the last update's chunk, before the clipping and the optimiser
+   * step. The copies are recorded into the chunk's own command encoder (copyBufferToBuffer into
+   * two snapshot buffers of the arena's size), so nothing is read back inside a step; the chunk
+   * is split into compute passes around them (a copy cannot sit inside a pass). Default false.
    */
   captureGradients?: boolean;
   /**
@@ -248,10 +247,13 @@ export class Trainer {
   /** FPTT: grad ← 0, then grad += ∇R (made once). */
   private readonly reseed: Dispatch[];
 
-  /** The re-seeding dispatches when W, W̄ or λ were written from outside since the update last left grad = ∇R (FPTT); else none. */
+  /**
+   * The re-seeding dispatches when W, W̄ or λ were written from outside since the update last left
+   * grad = ∇R (FPTT); else none. The caller marks the seed done (gradSeedVersion) once the chunk
+   * that carries them is submitted, so an encoding error cannot lose the re-seed.
+   */
   private reseedDispatches(): Dispatch[] {
     if (this.reseed.length === 0 || this.arena.version === this.gradSeedVersion) return [];
-    this.gradSeedVersion = this.arena.version;
     return this.reseed;
   }
 
@@ -366,6 +368,7 @@ export class Trainer {
     }
     net.encodeCarry(enc, L);
     this.engine.submit(enc, `${this.method} training chunk ${p} (steps ${t0}..${t1 - 1}) of sequence ${this.sequences}`);
+    if (reseed.length > 0) this.gradSeedVersion = this.arena.version;
     if (p === this.chunks.length - 1) this.sequences++;
   }
 
@@ -506,7 +509,8 @@ export class Trainer {
    * The gradients the last update started from, by parameter name: ∇ℓ of its chunk, before the
    * FPTT regulariser and clipping (only with TrainerOptions.captureGradients; waits for the GPU).
    * The grad arena holds ∇ℓ + ∇R under FPTT, so this is the difference of two snapshots (after
-   * and before the backward), exact up to the rounding of that one f32 addition.
+   * and before the backward): each += of the backward rounds at the size of ∇R plus the sum so
+   * far, so an entry is within a few ulp of |∇R| + |∇ℓ| of ∇ℓ (exact in plain mode, where ∇R = 0).
    */
   async readGradients(): Promise<Record<string, Float32Array>> {
     if (!this.gradSnapshot || !this.gradSeedSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
