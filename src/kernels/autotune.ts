@@ -308,7 +308,7 @@ export async function autotune(engine: Engine, opts: AutotuneOptions = {}, seed:
       for (const c of cleanups) c();
       for (const t of rig.owned) t.destroy();
     }
-    if (best && seedResult && best !== seedResult && best.ms > SEED_MARGIN * seedResult.ms) best = seedResult;
+    if (best && seedResult && best.trial !== seedResult.trial && best.ms > SEED_MARGIN * seedResult.ms) best = seedResult;
     if (best) {
       tuning = best.trial.apply(tuning);
       for (const r of familyResults) if (r.candidate === best.trial.name && r.ms === best.ms) r.status = 'chosen';

@@ -161,10 +161,13 @@ export class Trainer {
   private readonly evalBlockSteps: number;
   private readonly evalHost: Float32Array;
   private readonly evalInputs: Tensor;
-  /** The arena's gradients before the last update (TrainerOptions.captureGradients), else null. */
-  private gradSnapshot: Tensor | null = null;
-  /** With captureGradients: the gradients the last chunk's backward started from (∇R or 0). */
-  private gradSeedSnapshot: Tensor | null = null;
+  /**
+   * TrainerOptions.captureGradients, else null: the grad arena as the last chunk's backward found
+   * it (`seed`: ∇R or 0) and as it left it for the update (`after`).
+   */
+  private gradSnapshots: { seed: Tensor; after: Tensor } | null = null;
+  /** FPTT: grad ← 0, then grad += ∇R (made once); [] in plain mode. */
+  private readonly reseed: Dispatch[];
   /**
    * arena.version when the grad arena last held ∇R of the arena's W, W̄, λ (FPTT; see
    * src/kernels/fptt_update.ts): the update keeps that true itself, so only writes from outside
@@ -236,16 +239,15 @@ export class Trainer {
     this.evalHost = new Float32Array(this.evalBlockSteps * cfg.B * cfg.D);
     this.evalInputs = engine.tensor([this.evalBlockSteps, cfg.B * cfg.D], { label: 'evaluation inputs' });
     if (opts.captureGradients) {
-      this.gradSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' });
-      this.gradSeedSnapshot = engine.tensor([this.arena.totalElements], { label: 'grad_seed_snapshot' });
+      this.gradSnapshots = {
+        seed: engine.tensor([this.arena.totalElements], { label: 'grad_seed_snapshot' }),
+        after: engine.tensor([this.arena.totalElements], { label: 'grad_snapshot' }),
+      };
     }
     // built: W̄ = W and λ = 0, so ∇R = 0 = grad already
     this.gradSeedVersion = this.arena.version;
     this.reseed = this.update.prepare ? [this.arena.zeroGrads(), this.update.prepare] : [];
   }
-
-  /** FPTT: grad ← 0, then grad += ∇R (made once). */
-  private readonly reseed: Dispatch[];
 
   /**
    * The re-seeding dispatches when W, W̄ or λ were written from outside since the update last left
@@ -344,16 +346,16 @@ export class Trainer {
     const enc = this.engine.device.createCommandEncoder({ label: `${this.method} chunk ${p}` });
     const reseed = this.reseedDispatches();
     const dispatches = this.chunkDispatches(p, L);
-    const snap = this.gradSnapshot;
+    const snap = this.gradSnapshots;
     const grad = this.arena.flat('grad');
-    if (snap && this.gradSeedSnapshot) {
+    if (snap) {
       // with captureGradients: the seed, its copy, forward + backward, the copy of the gradients, then the update
       if (reseed.length > 0) {
         const seed = enc.beginComputePass({ label: `${this.method} chunk ${p} gradient seed` });
         for (const d of reseed) d.encode(seed);
         seed.end();
       }
-      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, this.gradSeedSnapshot.buffer, this.gradSeedSnapshot.byteOffset, grad.byteLength);
+      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, snap.seed.buffer, snap.seed.byteOffset, grad.byteLength);
     }
     const pass = enc.beginComputePass({ label: `${this.method} chunk ${p}` });
     if (!snap) for (const d of reseed) d.encode(pass);
@@ -361,7 +363,7 @@ export class Trainer {
     for (let i = 0; i < nBody; i++) dispatches[i]!.encode(pass);
     pass.end();
     if (snap) {
-      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, snap.buffer, snap.byteOffset, grad.byteLength);
+      enc.copyBufferToBuffer(grad.buffer, grad.byteOffset, snap.after.buffer, snap.after.byteOffset, grad.byteLength);
       const upd = enc.beginComputePass({ label: `${this.method} chunk ${p} update` });
       for (let i = nBody; i < dispatches.length; i++) dispatches[i]!.encode(upd);
       upd.end();
@@ -513,16 +515,16 @@ export class Trainer {
    * far, so an entry is within a few ulp of |∇R| + |∇ℓ| of ∇ℓ (exact in plain mode, where ∇R = 0).
    */
   async readGradients(): Promise<Record<string, Float32Array>> {
-    if (!this.gradSnapshot || !this.gradSeedSnapshot) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
-    const [after, before] = await this.engine.readMany([this.gradSnapshot, this.gradSeedSnapshot]);
+    if (!this.gradSnapshots) throw new Error('Trainer.readGradients: the trainer was built without captureGradients: true');
+    const [after, before] = await this.engine.readMany([this.gradSnapshots.after, this.gradSnapshots.seed]);
     const g = new Float32Array(after!.length);
     for (let i = 0; i < g.length; i++) g[i] = after![i]! - before![i]!;
     return this.arena.split(g);
   }
 
   destroy(): void {
-    this.gradSnapshot?.destroy();
-    this.gradSeedSnapshot?.destroy();
+    this.gradSnapshots?.seed.destroy();
+    this.gradSnapshots?.after.destroy();
     this.evalInputs.destroy();
     this.update.destroy();
     this.net.destroy();
